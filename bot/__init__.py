@@ -1,0 +1,1 @@
+"""Telegram front end over the engine (python-telegram-bot); thin by design."""

@@ -1,0 +1,132 @@
+"""`videofactory` command line: make a video, list presets, start the bot."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from engine.config import Settings, load_settings
+from engine.errors import VideoFactoryError
+from engine.models import JobRequest
+
+log = logging.getLogger("videofactory")
+
+
+class BarProgress:
+    """A rich progress bar per stage with ETA; plain lines when the output is not a terminal."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.console = Console(stderr=True)
+        self.live = self.console.is_terminal
+        self.bars = Progress(
+            TextColumn("{task.description:<11}"), BarColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[unit]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            console=self.console, disable=not self.live,
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> BarProgress:
+        self.bars.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bars.__exit__(*exc)  # type: ignore[arg-type]
+
+    def started(self, stage: str, total: float, unit: str) -> None:
+        """Add a bar for the stage."""
+        self.tasks[stage] = self.bars.add_task(stage, total=max(total, 1e-9), unit=unit)
+        if not self.live:
+            print(f"[{stage}] started ({total:g} {unit})", file=sys.stderr, flush=True)
+
+    def advanced(self, stage: str, done: float) -> None:
+        """Move the stage's bar."""
+        self.bars.update(self.tasks[stage], completed=done)
+
+    def finished(self, stage: str) -> None:
+        """Fill the stage's bar."""
+        task = self.tasks[stage]
+        self.bars.update(task, completed=self.bars.tasks[task].total)
+        if not self.live:
+            print(f"[{stage}] done", file=sys.stderr, flush=True)
+
+
+def _cmd_make(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.pipeline import make_video
+
+    if args.output:
+        settings = settings.model_copy(update={"output_dir": Path(args.output)})
+    request = JobRequest(
+        topic=args.topic or "", preset=args.preset, script_file=args.script_file,
+        voiceover=args.voiceover, length=args.length, fresh=args.fresh,
+    )
+    with BarProgress() as progress:
+        artefacts = make_video(request, settings, progress)
+    print(artefacts.folder)
+    for path in (artefacts.video, *artefacts.subtitles, *artefacts.thumbnails, artefacts.script_json, artefacts.manifest):
+        print(f"  {path.relative_to(artefacts.folder)}")
+    return 0
+
+
+def _cmd_presets(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.presets import load_preset_file, preset_files
+
+    for name, path in preset_files(settings.user_presets_dir).items():
+        try:
+            print(f"{name:<20} {load_preset_file(path).description}")
+        except VideoFactoryError as error:
+            print(f"{name:<20} (broken: {error})")
+    return 0
+
+
+def _cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_bot
+
+    return run_bot(settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="videofactory", description="Turn a topic into a finished video.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    make = commands.add_parser("make", help="make a video from a topic, a script file or a voice-over")
+    make.add_argument("topic", nargs="?", default="", help="what the video is about (at most 500 characters)")
+    make.add_argument("--preset", default="military-history", help="channel preset (see `videofactory presets`)")
+    make.add_argument("--output", type=Path, help="output folder (default $VF_OUTPUT_DIR or ./output)")
+    make.add_argument("--script-file", type=Path, help="your own script as UTF-8 text; paragraphs become scenes")
+    make.add_argument("--voiceover", type=Path, help="your own narration (wav, mp3, ogg, m4a) instead of TTS")
+    make.add_argument("--length", choices=("short", "medium", "long"), default="medium", help="outline length")
+    make.add_argument("--fresh", action="store_true", help="ignore the cache and compute everything again")
+    make.set_defaults(handler=_cmd_make)
+
+    presets = commands.add_parser("presets", help="list the channel presets")
+    presets.set_defaults(handler=_cmd_presets)
+
+    bot = commands.add_parser("bot", help="run the Telegram bot")
+    bot.set_defaults(handler=_cmd_bot)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: parse, read settings once, run, and turn our errors into one line and an exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        return args.handler(args, settings)
+    except VideoFactoryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume where it stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The one settings object, read from `VF_*` environment variables and an optional `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine.errors import ConfigError
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("videofactory", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything configurable; built once at the entry point and passed down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VF_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    output_dir: Path = Path("output")
+    database_url: str | None = None
+    presets_dir: Path | None = None  # user presets; default <data_dir>/presets
+
+    # Backends
+    words_backend: Literal["auto", "piper", "whisper"] = "auto"
+    whisper_model: str | None = None  # directory or size name; default the bundled tiny.en
+    whisper_threads: int = 2
+
+    # Render
+    render_preset: str = "superfast"
+    render_crf: int = 21
+    render_workers: int = 2
+    fps: int = 30
+
+    # Online services (used by later stages; secrets never printed)
+    hf_tokens: SecretStr | None = None
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str | None = None
+    telegram_allowed: str = ""
+    youtube_client_secrets: Path | None = None
+
+    @property
+    def cache_dir(self) -> Path:
+        """Folder of the content-addressed stage cache."""
+        return self.data_dir / "cache"
+
+    @property
+    def user_presets_dir(self) -> Path:
+        """Folder where users put presets of their own."""
+        return self.presets_dir or self.data_dir / "presets"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, SQLite in the data dir unless `VF_DATABASE_URL` is set."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'videofactory.db'}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; a bad value becomes a ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"VF_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None

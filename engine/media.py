@@ -1,0 +1,134 @@
+"""ffmpeg and audio file helpers: the bundled ffmpeg binary, WAV I/O and probing."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import wave
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from engine.cache import translate_os_errors
+from engine.errors import DiskFullError, InputError, MediaError
+
+
+@cache
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg that imageio-ffmpeg ships (or IMAGEIO_FFMPEG_EXE)."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+_OUT_TIME = re.compile(rb"out_time_us=(\d+)")
+
+
+def run_ffmpeg(
+    args: Sequence[str],
+    what: str,
+    on_seconds: Callable[[float], None] | None = None,
+    cwd: Path | None = None,
+) -> None:
+    """Run ffmpeg with `args`; report encoded seconds; raise MediaError naming `what` on failure."""
+    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y"]
+    if on_seconds:
+        command += ["-progress", "pipe:1", "-nostats"]
+    command += list(args)
+    # stderr goes to a file: a chatty ffmpeg must never block on a full pipe.
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE if on_seconds else subprocess.DEVNULL, stderr=errors, cwd=cwd
+        )
+        if on_seconds and process.stdout is not None:
+            for line in process.stdout:
+                match = _OUT_TIME.match(line)
+                if match:
+                    on_seconds(int(match.group(1)) / 1e6)
+        code = process.wait()
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
+    if code != 0:
+        if "No space left on device" in stderr:
+            raise DiskFullError(f"disk full while writing {what}")
+        tail = " ".join(stderr.strip().splitlines()[-3:])[:400]
+        raise MediaError(f"ffmpeg failed on {what}: {tail}")
+
+
+def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+    """Write float samples in [-1, 1] (mono, or frames x channels) as 16-bit PCM."""
+    data = np.clip(samples, -1.0, 1.0)
+    pcm = (data * 32767.0).astype("<i2")
+    channels = 1 if pcm.ndim == 1 else pcm.shape[1]
+    with translate_os_errors(str(path)), wave.open(str(path), "wb") as handle:
+        handle.setnchannels(channels)
+        handle.setsampwidth(2)
+        handle.setframerate(sample_rate)
+        handle.writeframes(pcm.tobytes())
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """Read a 16-bit PCM WAV as float samples (mono: 1-D) and its sample rate."""
+    with wave.open(str(path), "rb") as handle:
+        rate, channels = handle.getframerate(), handle.getnchannels()
+        pcm = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
+    samples = pcm.astype(np.float32) / 32768.0
+    return (samples if channels == 1 else samples.reshape(-1, channels)), rate
+
+
+def decode_audio(source: Path, out: Path, sample_rate: int, channels: int = 1) -> None:
+    """Decode any audio file ffmpeg reads into a PCM WAV; an unreadable file is an InputError."""
+    if not source.is_file():
+        raise InputError(f"audio file {source} does not exist")
+    try:
+        run_ffmpeg(
+            ["-i", str(source), "-vn", "-ac", str(channels), "-ar", str(sample_rate),
+             "-c:a", "pcm_s16le", "-f", "wav", str(out)],
+            what=str(source),
+        )
+    except DiskFullError:
+        raise
+    except MediaError:
+        raise InputError(f"cannot decode audio file {source}: it is corrupt or not audio") from None
+    if not out.is_file() or os.path.getsize(out) <= 44:
+        raise InputError(f"audio file {source} holds no sound")
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a media file holds, read by PyAV."""
+
+    duration: float
+    width: int | None
+    height: int | None
+    fps: float | None
+    video_codec: str | None
+    audio_codec: str | None
+    audio_rate: int | None
+
+
+def probe(path: Path) -> MediaInfo:
+    """Streams, size, rate and duration of a media file."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            video = next(iter(container.streams.video), None)
+            audio = next(iter(container.streams.audio), None)
+            duration = (container.duration or 0) / 1e6
+            return MediaInfo(
+                duration=duration,
+                width=video.codec_context.width if video else None,
+                height=video.codec_context.height if video else None,
+                fps=float(video.average_rate) if video and video.average_rate else None,
+                video_codec=video.codec_context.name if video else None,
+                audio_codec=audio.codec_context.name if audio else None,
+                audio_rate=audio.codec_context.sample_rate if audio else None,
+            )
+    except av.error.FFmpegError as error:
+        raise MediaError(f"cannot read {path}: {error}") from None

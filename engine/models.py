@@ -1,0 +1,110 @@
+"""Typed, immutable records that flow between the stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Mood = Literal["calm", "tense", "dramatic", "uplifting"]
+MOODS: tuple[Mood, ...] = ("calm", "tense", "dramatic", "uplifting")
+Motion = Literal["zoom_in", "zoom_out", "pan_left", "pan_right"]
+MOTIONS: tuple[Motion, ...] = ("zoom_in", "pan_right", "zoom_out", "pan_left")
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What the user asked for: a topic or their own script, optionally their own voice."""
+
+    topic: str
+    preset: str
+    script_file: Path | None = None
+    voiceover: Path | None = None
+    length: Literal["short", "medium", "long"] = "medium"
+    fresh: bool = False
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One narrated scene: what is said, what is shown, how it feels."""
+
+    index: int
+    narration: str
+    image_prompt: str
+    mood: Mood
+    section: str = ""
+
+
+@dataclass(frozen=True)
+class Script:
+    """The whole script: title and scenes in order."""
+
+    title: str
+    topic: str
+    language: str
+    scenes: tuple[Scene, ...]
+    source: str  # "outline", "own-text" or "transcript"
+
+
+@dataclass(frozen=True)
+class Word:
+    """One spoken word with its times in seconds from the start of the narration."""
+
+    text: str
+    start: float
+    end: float
+    confidence: float = 1.0
+    scene: int = 0
+
+
+@dataclass(frozen=True)
+class Narration:
+    """The narration track and, when we synthesised it, the words' exact times."""
+
+    audio: Path
+    duration: float
+    sample_rate: int
+    backend: str
+    words: tuple[Word, ...] | None = None  # exact timings from TTS alignments
+
+
+@dataclass(frozen=True)
+class Words:
+    """Word timings aligned to the script's own spelling."""
+
+    words: tuple[Word, ...]
+    backend: str
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One still on screen, with its camera move, inside one scene."""
+
+    index: int
+    scene: int
+    start: float
+    end: float
+    prompt: str
+    motion: Motion
+    mood: Mood
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Scene and shot times derived from where the words are spoken."""
+
+    duration: float
+    scene_spans: tuple[tuple[float, float], ...]
+    shots: tuple[Shot, ...]
+
+
+@dataclass(frozen=True)
+class Artefacts:
+    """The files of one finished job."""
+
+    folder: Path
+    video: Path
+    subtitles: tuple[Path, ...]
+    thumbnails: tuple[Path, ...]
+    script_json: Path
+    manifest: Path

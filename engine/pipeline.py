@@ -1,0 +1,281 @@
+"""The orchestrator: it reads as the list of stages it runs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from engine import __version__
+from engine.cache import Cache, atomic_write_text, translate_os_errors
+from engine.config import Settings
+from engine.fonts import BOLD_FILE, bold_font_dir
+from engine.errors import InputError, VideoFactoryError
+from engine.models import Artefacts, JobRequest, Narration, Script, Timeline, Words
+from engine.presets import Preset, load_preset
+from engine.progress import ProgressHook, SilentProgress
+from engine.stages import captions, images, music, render, script, thumbnails, timeline, voice, words
+from engine.store import JobRecord, StageRun, Store, utcnow
+from engine.text import slugify
+
+log = logging.getLogger(__name__)
+
+
+class StageHandle:
+    """One running stage: counts items (cached or computed) in the database as they finish."""
+
+    def __init__(self, store: Store, row: StageRun, progress: ProgressHook) -> None:
+        self._store, self.row, self._progress = store, row, progress
+        self._lock = threading.Lock()
+
+    def item(self, cached: bool) -> None:
+        """One item finished; saved at once so a kill cannot lose the count."""
+        with self._lock:
+            if cached:
+                self.row.items_cached += 1
+            else:
+                self.row.items_computed += 1
+            self.row = self._store.add(self.row)  # type: ignore[assignment]
+            self._progress.advanced(self.row.stage, self.row.items_cached + self.row.items_computed)
+
+    def advance(self, done: float) -> None:
+        """Report progress in the stage's own unit (seconds of video for the render)."""
+        self._progress.advanced(self.row.stage, done)
+
+
+@dataclass
+class JobRun:
+    """Bookkeeping of one run of a job: its row, stage rows and per-stage seconds."""
+
+    store: Store
+    job: JobRecord
+    progress: ProgressHook
+    seconds: dict[str, float] = field(default_factory=dict)
+    backends: dict[str, str] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str, backend: str, total: float = 1, unit: str = "step") -> Iterator[StageHandle]:
+        """Record a stage in the database and the progress hook, with its outcome and timing."""
+        row = self.store.add(StageRun(job_id=self.job.id, stage=name, backend=backend, items_total=int(total)))
+        handle = StageHandle(self.store, row, self.progress)  # type: ignore[arg-type]
+        self.progress.started(name, total, unit)
+        began = time.perf_counter()
+        try:
+            yield handle
+        except BaseException as error:
+            handle.row.outcome, handle.row.error = "failed", _describe(error)
+            handle.row.finished = utcnow()
+            self.store.add(handle.row)
+            raise
+        handle.row.outcome, handle.row.finished = "done", utcnow()
+        handle.row.cache_hit = handle.row.items_computed == 0
+        self.store.add(handle.row)
+        self.seconds[name] = round(time.perf_counter() - began, 3)
+        self.backends[name] = backend
+        self.progress.finished(name)
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, VideoFactoryError):
+        return str(error)
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    return f"{type(error).__name__}: {error}"
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail before any work if `folder` cannot be created or written."""
+    with translate_os_errors(str(folder)):
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A validated request with its preset and the text it starts from."""
+
+    request: JobRequest
+    preset: Preset
+    slug: str
+    own_text: str | None
+
+
+def prepare(request: JobRequest, settings: Settings) -> Inputs:
+    """Check every input before any work starts, so bad input costs nothing."""
+    preset = load_preset(request.preset, settings.user_presets_dir)
+    own_text = script.read_script_file(request.script_file) if request.script_file else None
+    if request.voiceover and not request.voiceover.is_file():
+        raise InputError(f"voice-over file {request.voiceover} does not exist")
+    if own_text is None and request.voiceover is None:
+        topic = script.check_topic(request.topic)
+    else:
+        topic = " ".join(request.topic.split())
+        if len(topic) > script.MAX_TOPIC_CHARS:
+            script.check_topic(topic)
+    name = topic or (request.script_file or request.voiceover).stem  # type: ignore[union-attr]
+    return Inputs(JobRequest(**{**asdict(request), "topic": topic}), preset, slugify(name), own_text)
+
+
+def make_video(request: JobRequest, settings: Settings, progress: ProgressHook | None = None) -> Artefacts:
+    """Run every stage for one job and leave its artefacts in `<output>/<slug>/`."""
+    progress = progress or SilentProgress()
+    inputs = prepare(request, settings)
+    folder = settings.output_dir / inputs.slug
+    _check_writable(folder)
+    _check_writable(settings.data_dir)
+    store = Store(settings.resolved_database_url)
+    cache = Cache(settings.cache_dir, read=not request.fresh)
+    job = store.add(JobRecord(slug=inputs.slug, topic=inputs.request.topic or inputs.slug, preset=inputs.preset.name))
+    run = JobRun(store, job, progress)  # type: ignore[arg-type]
+    began = time.perf_counter()
+    try:
+        artefacts = _run_stages(inputs, settings, cache, run, folder)
+    except BaseException as error:
+        job.status, job.error, job.finished = "failed", _describe(error), utcnow()
+        store.add(job)
+        raise
+    job.status, job.finished, job.folder = "done", utcnow(), str(folder)
+    job.video_seconds = run.seconds.get("_video", None)
+    store.add(job)
+    log.info("job %s done in %.1f s", inputs.slug, time.perf_counter() - began)
+    return artefacts
+
+
+def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, folder: Path) -> Artefacts:
+    request, preset = inputs.request, inputs.preset
+    work = settings.data_dir / "work" / inputs.slug
+    _check_writable(work)
+    recognizer = words.FasterWhisperASR(settings.whisper_model, settings.whisper_threads)
+
+    with run.stage("script", "own-text" if inputs.own_text else "outline") as stage:
+        the_script = _write_script(inputs, recognizer, cache)
+        stage.item(cached=False)
+
+    narration: Narration
+    if request.voiceover:
+        with run.stage("voice", "voiceover") as stage:
+            narration = voice.import_voiceover(request.voiceover, cache)
+            stage.item(cached=True)
+    else:
+        tts = voice.make_voice("piper", preset.voice)
+        with run.stage("voice", tts.name, total=len(the_script.scenes), unit="scene") as stage:
+            narration = voice.narrate(the_script, tts, cache, work / "narration.wav", stage.item)
+
+    words_backend = "piper-alignment" if narration.words and settings.words_backend != "whisper" else recognizer.name
+    with run.stage("words", words_backend) as stage:
+        timed: Words = words.time_words(the_script, narration, settings.words_backend, recognizer, cache)
+        stage.item(cached=False)
+
+    with run.stage("timeline", "words") as stage:
+        plan: Timeline = timeline.build_timeline(the_script, timed, narration.duration, preset.effects.max_shot_seconds)
+        stage.item(cached=False)
+
+    painter = images.ProceduralPainter()
+    with run.stage("images", painter.name, total=len(plan.shots), unit="image") as stage:
+        stills = images.paint_shots(plan.shots, preset, painter, cache, settings.render_workers, stage.item)
+
+    source = music.SynthesisedBeds()
+    with run.stage("music", source.name) as stage:
+        mix = music.mix_music(narration.audio, music.mood_segments(plan), preset.music, source, work / "mix.wav")
+        stage.item(cached=False)
+
+    fonts = bold_font_dir(settings.data_dir)
+    options = render.RenderOptions(fps=settings.fps, preset=settings.render_preset, crf=settings.render_crf,
+                                   workers=settings.render_workers, fonts=fonts)
+    with run.stage("captions", "pysubs2") as stage:
+        cues = captions.build_cues(timed.words, preset.captions)
+        subs = captions.subtitle_file(cues, preset.captions, options.width, options.height)
+        subtitle_paths = captions.write_subtitles(subs, folder)
+        stage.item(cached=False)
+
+    with run.stage("render", "ffmpeg", total=round(plan.duration, 1), unit="s") as stage:
+        video = render.render_master(
+            plan, {s.shot: s.path for s in stills}, subs, mix, preset.effects, options, cache,
+            folder / "video.mp4", on_progress=stage.advance,
+        )
+    run.seconds["_video"] = round(plan.duration, 3)
+
+    with run.stage("thumbnails", "pillow", total=3, unit="image") as stage:
+        by_mood = sorted(stills, key=lambda s: plan.shots[s.shot].mood != "dramatic")
+        picks = [stills[0].path, by_mood[0].path, stills[len(stills) // 2].path]
+        thumbs = thumbnails.make_thumbnails(picks, the_script.title, preset, fonts / BOLD_FILE, folder / "thumbnails")
+        for _ in thumbs:
+            stage.item(cached=False)
+
+    script_json = folder / "script.json"
+    atomic_write_text(script_json, json.dumps(_script_document(the_script, plan), indent=2, ensure_ascii=False))
+    manifest = folder / "job.json"
+    files = [video, *subtitle_paths, *thumbs, script_json, manifest]
+    atomic_write_text(manifest, json.dumps(_manifest(inputs, run, plan, folder, files), indent=2, ensure_ascii=False))
+    return Artefacts(folder, video, subtitle_paths, thumbs, script_json, manifest)
+
+
+def _write_script(inputs: Inputs, recognizer: words.Recognizer, cache: Cache) -> Script:
+    request, preset = inputs.request, inputs.preset
+    if inputs.own_text is not None:
+        return script.text_script(inputs.own_text, request.topic or inputs.slug, preset)
+    if request.voiceover:
+        narration = voice.import_voiceover(request.voiceover, cache)
+        heard = words.recognise(narration.audio, preset.language, recognizer, cache)
+        if not heard:
+            raise InputError(f"no speech was recognised in {request.voiceover}")
+        transcript = " ".join(word.text for word in heard)
+        return script.text_script(transcript, request.topic or inputs.slug, preset, source="transcript")
+    return script.outline_script(request.topic, preset, request.length)
+
+
+def _script_document(the_script: Script, plan: Timeline) -> dict:
+    spans = dict(zip([s.index for s in the_script.scenes], plan.scene_spans))
+    return {
+        "title": the_script.title,
+        "topic": the_script.topic,
+        "language": the_script.language,
+        "source": the_script.source,
+        "duration": round(plan.duration, 3),
+        "scenes": [
+            {
+                "index": scene.index,
+                "section": scene.section,
+                "narration": scene.narration,
+                "image_prompt": scene.image_prompt,
+                "mood": scene.mood,
+                "start": round(spans[scene.index][0], 3) if scene.index in spans else None,
+                "end": round(spans[scene.index][1], 3) if scene.index in spans else None,
+                "shots": [
+                    {"start": round(s.start, 3), "end": round(s.end, 3), "motion": s.motion}
+                    for s in plan.shots if s.scene == scene.index
+                ],
+            }
+            for scene in the_script.scenes
+        ],
+    }
+
+
+def _manifest(inputs: Inputs, run: JobRun, plan: Timeline, folder: Path, files: list[Path]) -> dict:
+    request = inputs.request
+    return {
+        "videofactory": __version__,
+        "job_id": run.job.id,
+        "created": run.job.created.isoformat(),
+        "inputs": {
+            "topic": request.topic,
+            "preset": inputs.preset.name,
+            "length": request.length,
+            "script_file": str(request.script_file) if request.script_file else None,
+            "voiceover": str(request.voiceover) if request.voiceover else None,
+            "fresh": request.fresh,
+        },
+        "backends": run.backends,
+        "stage_seconds": {k: v for k, v in run.seconds.items() if not k.startswith("_")},
+        "total_seconds": round(sum(v for k, v in run.seconds.items() if not k.startswith("_")), 3),
+        "video_seconds": round(plan.duration, 3),
+        "files": [str(path.relative_to(folder)) for path in files],
+    }

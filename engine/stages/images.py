@@ -1,0 +1,188 @@
+"""Images stage: one still per shot, cached one by one; offline a procedural painter."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from engine.cache import Cache, cache_key, moved, translate_os_errors
+from engine.models import Shot
+from engine.presets import Preset
+
+VERSION = 1
+SIZE = (1920, 1080)
+
+
+@dataclass(frozen=True)
+class Still:
+    """One generated image for one shot."""
+
+    shot: int
+    path: Path
+    backend: str
+
+
+class ImageBackend(Protocol):
+    """Something that turns a prompt into a picture."""
+
+    name: str
+
+    def settings(self) -> dict[str, object]:
+        """What changes the pictures; part of every cache key."""
+        ...
+
+    def paint(self, prompt: str, preset: Preset, size: tuple[int, int], out: Path) -> None:
+        """Write a picture for `prompt` at `out`."""
+        ...
+
+
+def _rgb(colour: str) -> np.ndarray:
+    return np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.float32)
+
+
+# Prompt words that switch on a motif, so scenes about different things look different.
+_MOTIFS = {
+    "stars": ("night", "star", "space", "cosmic", "telescope", "sky", "dark"),
+    "snow": ("snow", "winter", "frozen", "ice", "cold", "frost"),
+    "fire": ("fire", "burning", "explosion", "smoke", "artillery", "flame"),
+    "city": ("city", "street", "ruins", "building", "alley", "courtroom", "museum", "room"),
+    "water": ("lake", "sea", "river", "water", "rain", "wet", "ocean"),
+    "grid": ("map", "diagram", "lab", "laboratory", "file", "evidence", "screen", "atom"),
+}
+
+
+class ProceduralPainter:
+    """Offline artwork from the prompt's hash and the preset's palette: same prompt, same picture."""
+
+    name = "procedural"
+
+    def settings(self) -> dict[str, object]:
+        """Only the painter's version changes its output."""
+        return {"backend": self.name, "version": VERSION}
+
+    def paint(self, prompt: str, preset: Preset, size: tuple[int, int], out: Path) -> None:
+        """Gradient sky, glows, a silhouette horizon, prompt motifs, grain and vignette."""
+        seed = int.from_bytes(hashlib.sha256(f"{prompt}|{preset.images.palette}".encode()).digest()[:8], "big")
+        rng = np.random.default_rng(seed)
+        width, height = size
+        palette = [_rgb(c) for c in preset.images.palette]
+        dark, light = palette[0], palette[int(rng.integers(2, len(palette)))]
+        accent = palette[int(rng.integers(1, len(palette)))]
+        words = set(prompt.lower().replace(",", " ").split())
+
+        # Small canvas for the soft layers, blurred and scaled up: cheap and smooth.
+        small_w, small_h = width // 4, height // 4
+        ys, xs = np.mgrid[0:small_h, 0:small_w].astype(np.float32)
+        angle = rng.uniform(0, np.pi)
+        ramp = (np.cos(angle) * xs / small_w + np.sin(angle) * ys / small_h)
+        ramp = (ramp - ramp.min()) / (np.ptp(ramp) + 1e-6)
+        sky = dark[None, None, :] * (1 - ramp[..., None]) + light[None, None, :] * ramp[..., None] * 0.8
+        for _ in range(int(rng.integers(2, 5))):
+            cx, cy = rng.uniform(0, small_w), rng.uniform(0, small_h * 0.7)
+            radius = rng.uniform(0.15, 0.45) * small_w
+            glow = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * radius**2))[..., None]
+            colour = palette[int(rng.integers(1, len(palette)))]
+            sky = sky * (1 - 0.55 * glow) + colour[None, None, :] * 0.55 * glow
+        base = Image.fromarray(np.clip(sky, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(3))
+        image = base.resize(size, Image.BICUBIC)
+        draw = ImageDraw.Draw(image, "RGBA")
+
+        def tone(colour: np.ndarray, alpha: int) -> tuple[int, int, int, int]:
+            return (*(int(v) for v in colour), alpha)
+
+        motifs = [name for name, cues in _MOTIFS.items() if words & set(cues)]
+        if "stars" in motifs:
+            for x, y, r in zip(rng.uniform(0, width, 300), rng.uniform(0, height * 0.6, 300), rng.uniform(1, 3.5, 300)):
+                draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 240, int(rng.integers(90, 230))))
+        if "grid" in motifs:
+            step = int(rng.integers(60, 140))
+            for x in range(0, width, step):
+                draw.line((x, 0, x, height), fill=tone(accent, 40), width=2)
+            for y in range(0, height, step):
+                draw.line((0, y, width, y), fill=tone(accent, 40), width=2)
+            for _ in range(int(rng.integers(4, 9))):
+                x, y, r = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(20, 80)
+                draw.ellipse((x - r, y - r, x + r, y + r), outline=tone(accent, 170), width=5)
+        # Geometric accents: rings and shards seeded by the prompt.
+        for _ in range(int(rng.integers(2, 6))):
+            x, y, r = rng.uniform(0, width), rng.uniform(0, height * 0.7), rng.uniform(40, 260)
+            if rng.random() < 0.5:
+                draw.ellipse((x - r, y - r, x + r, y + r), outline=tone(light, int(rng.integers(40, 110))), width=int(rng.integers(3, 12)))
+            else:
+                points = [(x + r * np.cos(a), y + r * np.sin(a)) for a in np.sort(rng.uniform(0, 2 * np.pi, 3))]
+                draw.polygon(points, fill=tone(accent, int(rng.integers(40, 120))))
+        if "fire" in motifs:
+            for _ in range(40):
+                x, y, r = rng.uniform(0, width), rng.uniform(height * 0.45, height), rng.uniform(20, 120)
+                draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, int(rng.integers(80, 170)), 30, int(rng.integers(20, 60))))
+        # Horizon silhouettes in two depths; a skyline when the prompt mentions a city.
+        for depth, shade in ((0.62, 0.55), (0.78, 0.2)):
+            colour = tone(dark * shade + light * (1 - shade) * 0.25, 255)
+            horizon = height * (depth + rng.uniform(-0.06, 0.06))
+            if "city" in motifs:
+                x, points = 0.0, [(0.0, float(height))]
+                while x < width:
+                    w, h = rng.uniform(40, 160), rng.uniform(40, 260)
+                    points += [(x, horizon - h), (x + w, horizon - h)]
+                    x += w
+                points += [(float(width), float(height))]
+            else:
+                steps = np.cumsum(rng.normal(0, 14, 97))
+                xs_line = np.linspace(0, width, 97)
+                points = [(0.0, float(height))] + [(float(a), float(horizon + b)) for a, b in zip(xs_line, steps)] + [(float(width), float(height))]
+            draw.polygon(points, fill=colour)
+        if "water" in motifs:
+            for y in np.linspace(height * 0.8, height, 24):
+                draw.line((0, y, width, y + rng.uniform(-4, 4)), fill=tone(light, int(rng.integers(25, 70))), width=3)
+        if "snow" in motifs:
+            for x, y, r in zip(rng.uniform(0, width, 500), rng.uniform(0, height, 500), rng.uniform(1.5, 5, 500)):
+                draw.ellipse((x - r, y - r, x + r, y + r), fill=(245, 248, 255, int(rng.integers(110, 220))))
+
+        pixels = np.asarray(image, dtype=np.float32)
+        effects = preset.effects
+        yy, xx = np.ogrid[-1 : 1 : complex(0, height), -1 : 1 : complex(0, width)]
+        vignette = 1 - effects.vignette * 0.55 * np.clip((xx**2 + yy**2) / 2, 0, 1) ** 1.2
+        pixels *= vignette[..., None]
+        if effects.grain:
+            pixels += rng.normal(0, 255 * effects.grain * 0.35, (height, width, 1)).astype(np.float32)
+        with translate_os_errors(str(out)):
+            Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(out, "PNG", compress_level=1)
+
+
+PAINTERS: dict[str, Callable[[], ImageBackend]] = {"procedural": ProceduralPainter}
+
+
+def paint_shots(
+    shots: tuple[Shot, ...],
+    preset: Preset,
+    backend: ImageBackend,
+    cache: Cache,
+    workers: int = 2,
+    on_item: Callable[[bool], None] = lambda cached: None,
+) -> tuple[Still, ...]:
+    """One picture per shot, each cached on its own so a killed run resumes at the next picture."""
+
+    def one(shot: Shot) -> Still:
+        key = cache_key("images.still", VERSION, {"prompt": shot.prompt, "palette": preset.images.palette,
+                                                   "effects": preset.effects.model_dump(), **backend.settings()})
+
+        def compute(folder: Path) -> Still:
+            path = folder / "still.png"
+            backend.paint(shot.prompt, preset, SIZE, path)
+            return Still(shot.index, path, backend.name)
+
+        still, cached = cache.remember(
+            key, Still, compute, relocate=lambda s, old, new: Still(s.shot, moved(s.path, old, new), s.backend)
+        )
+        on_item(cached)
+        return Still(shot.index, still.path, still.backend)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return tuple(pool.map(one, shots))

@@ -1,0 +1,167 @@
+"""Music stage: a bed per mood segment, crossfaded, ducked under the voice, mixed with it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from engine.media import read_wav, write_wav
+from engine.models import Mood, Timeline
+from engine.presets import MusicStyle
+
+VERSION = 1
+MIN_SEGMENT_SECONDS = 12.0
+CROSSFADE_SECONDS = 2.0
+
+_A4 = 440.0
+
+
+def _note(semitones_from_a3: float) -> float:
+    return _A4 / 2 * 2 ** (semitones_from_a3 / 12)
+
+
+# Chord roots (semitones from A3) and qualities, bars per chord, tempo and texture per mood.
+_MOOD_SCORES: dict[Mood, dict] = {
+    "calm": {"chords": [(0, "maj7"), (-4, "maj7"), (5, "maj"), (-2, "sus")], "bpm": 60, "pulse": 0.0, "arp": 0.0, "hit": 0.0},
+    "tense": {"chords": [(0, "min"), (1, "min"), (0, "min"), (-2, "dim")], "bpm": 96, "pulse": 0.35, "arp": 0.0, "hit": 0.0},
+    "dramatic": {"chords": [(0, "min"), (-4, "maj"), (-7, "maj"), (-2, "maj")], "bpm": 72, "pulse": 0.0, "arp": 0.0, "hit": 0.6},
+    "uplifting": {"chords": [(3, "maj"), (-2, "maj"), (0, "min"), (-4, "maj")], "bpm": 100, "pulse": 0.0, "arp": 0.3, "hit": 0.0},
+}
+_QUALITIES = {"maj": (0, 4, 7), "min": (0, 3, 7), "maj7": (0, 4, 7, 11), "sus": (0, 5, 7), "dim": (0, 3, 6)}
+
+
+@dataclass(frozen=True)
+class MusicSegment:
+    """A stretch of the video with one mood."""
+
+    start: float
+    end: float
+    mood: Mood
+
+
+class MusicSource(Protocol):
+    """Something that provides a bed of a mood and length."""
+
+    name: str
+
+    def bed(self, mood: Mood, seconds: float, rate: int) -> np.ndarray:
+        """Mono samples in [-1, 1] of `seconds` length."""
+        ...
+
+
+class SynthesisedBeds:
+    """Offline beds: soft pads, pulses, arpeggios and low hits, per mood."""
+
+    name = "synth"
+
+    def bed(self, mood: Mood, seconds: float, rate: int) -> np.ndarray:
+        """Chord pads over the mood's progression, four beats per chord."""
+        score = _MOOD_SCORES[mood]
+        beat = 60.0 / score["bpm"]
+        chord_seconds = 4 * beat * (2 if mood == "calm" else 1)
+        total = int(seconds * rate)
+        t = np.arange(total, dtype=np.float32) / rate
+        out = np.zeros(total, np.float32)
+        index = (t // chord_seconds).astype(int) % len(score["chords"])
+        local = (t % chord_seconds)
+        swell = np.sin(np.pi * local / chord_seconds) ** 0.5  # each chord breathes in and out
+        for chord_number, (root, quality) in enumerate(score["chords"]):
+            mask = index == chord_number
+            if not mask.any():
+                continue
+            tm = t[mask]
+            for interval in _QUALITIES[quality]:
+                f = _note(root + interval)
+                voice = np.sin(2 * np.pi * f * tm) + 0.3 * np.sin(2 * np.pi * 2 * f * tm + 0.5)
+                voice += 0.5 * np.sin(2 * np.pi * f * 1.003 * tm)  # detuned twin: a chorus shimmer
+                out[mask] += 0.12 * voice * swell[mask]
+            bass = _note(root - 12)
+            out[mask] += 0.22 * np.sin(2 * np.pi * bass * tm) * swell[mask]
+            if score["arp"]:
+                step = (local[mask] // (beat / 2)).astype(int) % len(_QUALITIES[quality])
+                freqs = np.array([_note(root + 12 + i) for i in _QUALITIES[quality]])[step]
+                decay = np.exp(-6 * (local[mask] % (beat / 2)))
+                out[mask] += score["arp"] * 0.5 * np.sin(2 * np.pi * freqs * tm) * decay
+        if score["pulse"]:
+            phase = t % (beat / 2)
+            out += score["pulse"] * np.sin(2 * np.pi * _note(-24) * t) * np.exp(-10 * phase)
+        if score["hit"]:
+            phase = t % (2 * beat)
+            out += score["hit"] * np.sin(2 * np.pi * (55 + 40 * np.exp(-20 * phase)) * t) * np.exp(-5 * phase)
+        peak = float(np.abs(out).max()) or 1.0
+        return (out / peak * 0.8).astype(np.float32)
+
+
+SOURCES: dict[str, Callable[[], MusicSource]] = {"synth": SynthesisedBeds}
+
+
+def mood_segments(timeline: Timeline) -> tuple[MusicSegment, ...]:
+    """Consecutive shots of one mood joined; segments shorter than the minimum merged into a neighbour."""
+    segments: list[MusicSegment] = []
+    for shot in timeline.shots:
+        if segments and segments[-1].mood == shot.mood:
+            segments[-1] = MusicSegment(segments[-1].start, shot.end, shot.mood)
+        else:
+            segments.append(MusicSegment(shot.start, shot.end, shot.mood))
+    merged: list[MusicSegment] = []
+    for segment in segments:
+        if merged and (segment.end - segment.start < MIN_SEGMENT_SECONDS or merged[-1].end - merged[-1].start < MIN_SEGMENT_SECONDS):
+            merged[-1] = MusicSegment(merged[-1].start, segment.end, merged[-1].mood)
+        else:
+            merged.append(segment)
+    if merged:
+        merged[-1] = MusicSegment(merged[-1].start, timeline.duration, merged[-1].mood)
+    return tuple(merged)
+
+
+def _speech_envelope(voice: np.ndarray, rate: int) -> np.ndarray:
+    """0..1 per sample: how much speech is present, with fast attack and slow release."""
+    hop = max(1, rate // 50)
+    frames = len(voice) // hop + 1
+    padded = np.zeros(frames * hop, np.float32)
+    padded[: len(voice)] = voice
+    rms = np.sqrt((padded.reshape(frames, hop) ** 2).mean(axis=1))
+    present = (rms > 0.02).astype(np.float32)
+    smooth = np.empty_like(present)
+    level = 0.0
+    for i, value in enumerate(present):
+        level += (value - level) * (0.6 if value > level else 0.05)  # attack ~40 ms, release ~400 ms
+        smooth[i] = level
+    return np.repeat(smooth, hop)[: len(voice)]
+
+
+def mix_music(
+    narration_wav: Path, segments: tuple[MusicSegment, ...], style: MusicStyle, source: MusicSource, out: Path
+) -> Path:
+    """Narration plus crossfaded mood beds, ducked under the voice, written as a stereo WAV."""
+    voice, rate = read_wav(narration_wav)
+    total = len(voice)
+    music = np.zeros(total, np.float32)
+    fade = int(CROSSFADE_SECONDS * rate)
+    for i, segment in enumerate(segments):
+        start = max(0, int(segment.start * rate) - (fade // 2 if i else 0))
+        end = min(total, int(segment.end * rate) + (fade // 2 if i < len(segments) - 1 else 0))
+        bed = source.bed(segment.mood, (end - start) / rate + 0.01, rate)[: end - start]
+        ramp = np.ones(end - start, np.float32)
+        if i:
+            ramp[:fade] = np.linspace(0, 1, min(fade, len(ramp)), dtype=np.float32)[: len(ramp[:fade])]
+        if i < len(segments) - 1:
+            ramp[-fade:] = np.minimum(ramp[-fade:], np.linspace(1, 0, len(ramp[-fade:]), dtype=np.float32))
+        music[start:end] += bed * ramp
+    envelope = _speech_envelope(voice, rate)
+    gain_db = style.volume_db + style.ducking_db * envelope
+    music *= (10 ** (gain_db / 20)).astype(np.float32)
+    edge = min(int(1.5 * rate), total // 4)  # music fades in and out at the very ends
+    if edge:
+        music[:edge] *= np.linspace(0, 1, edge, dtype=np.float32)
+        music[-edge:] *= np.linspace(1, 0, edge, dtype=np.float32)
+    mixed = voice * 0.9 + music
+    peak = float(np.abs(mixed).max())
+    if peak > 0.97:
+        mixed *= 0.97 / peak
+    write_wav(out, np.stack([mixed, mixed], axis=1), rate)
+    return out

