@@ -35,7 +35,7 @@ class Settings(BaseSettings):
 
     # Render
     render_preset: str = "superfast"
-    render_crf: int = 21
+    render_crf: int = 23
     render_workers: int = 2
     fps: int = 30
 

@@ -44,10 +44,6 @@ class StageHandle:
             self.row = self._store.add(self.row)  # type: ignore[assignment]
             self._progress.advanced(self.row.stage, self.row.items_cached + self.row.items_computed)
 
-    def advance(self, done: float) -> None:
-        """Report progress in the stage's own unit (seconds of video for the render)."""
-        self._progress.advanced(self.row.stage, done)
-
 
 @dataclass
 class JobRun:
@@ -196,10 +192,11 @@ def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, f
         subtitle_paths = captions.write_subtitles(subs, folder)
         stage.item(cached=False)
 
-    with run.stage("render", "ffmpeg", total=round(plan.duration, 1), unit="s") as stage:
+    segments = render.plan_segments(plan, options.fps, preset.effects.transition)
+    with run.stage("render", "ffmpeg", total=len(segments), unit="segment") as stage:
         video = render.render_master(
-            plan, {s.shot: s.path for s in stills}, subs, mix, preset.effects, options, cache,
-            folder / "video.mp4", on_progress=stage.advance,
+            segments, {s.shot: s.path for s in stills}, subs, mix, preset.effects, options, cache,
+            folder / "video.mp4", on_item=stage.item,
         )
     run.seconds["_video"] = round(plan.duration, 3)
 

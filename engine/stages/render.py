@@ -1,14 +1,14 @@
 """Render stage: stills with camera motion, crossfades and burned-in captions, encoded by ffmpeg.
 
-Per-frame Python compositing is what makes the field's tools slow; here each segment is one
-ffmpeg filter graph (zoompan, xfade, libass), segments render in parallel and are cached one
-by one, and the master is their stream-copy concatenation with the mixed audio.
+Per-frame Python compositing is what makes the field's tools slow; here each segment (a shot's
+core or a crossfade between two shots) is one small ffmpeg filter graph (zoompan, xfade only
+where frames really blend, libass), segments render in parallel and are cached one by one, and
+the master is their stream-copy concatenation with the mixed audio.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +22,6 @@ from engine.models import Shot, Timeline
 from engine.presets import Effects
 
 VERSION = 1
-SEGMENT_SECONDS = 20.0  # target length of one independently rendered (and cached) segment
 UPSCALE = 1.5  # stills are upscaled once so zoompan's integer crop steps are sub-pixel on screen
 
 
@@ -34,19 +33,29 @@ class RenderOptions:
     height: int = 1080
     fps: int = 30
     preset: str = "superfast"
-    crf: int = 21
+    crf: int = 23
     workers: int = 2
     fonts: Path | None = None  # folder of the caption font (engine.fonts.bold_font_dir)
 
 
 @dataclass(frozen=True)
+class Part:
+    """Frames of one shot's clip: `frames` frames starting `offset` frames into the clip."""
+
+    shot: Shot
+    clip_frames: int
+    offset: int
+    frames: int
+
+
+@dataclass(frozen=True)
 class Segment:
-    """A run of shots rendered as one file; it starts and ends on frame boundaries."""
+    """Frames [start_frame, end_frame) of the video: one shot's core, or a crossfade of two."""
 
     index: int
     start_frame: int
     end_frame: int
-    shots: tuple[Shot, ...]
+    parts: tuple[Part, ...]
 
 
 @dataclass(frozen=True)
@@ -57,25 +66,44 @@ class RenderedSegment:
     path: Path
 
 
-def plan_segments(timeline: Timeline, fps: int) -> tuple[Segment, ...]:
-    """Group shots into segments of about SEGMENT_SECONDS, cutting only between shots."""
-    groups: list[list[Shot]] = [[]]
-    for shot in timeline.shots:
-        if groups[-1] and shot.start - groups[-1][0].start >= SEGMENT_SECONDS:
-            groups.append([])
-        groups[-1].append(shot)
-    total_frames = round(timeline.duration * fps)
-    segments = []
-    for i, group in enumerate(groups):
-        start = 0 if i == 0 else round(group[0].start * fps)
-        end = total_frames if i == len(groups) - 1 else round(groups[i + 1][0].start * fps)
-        segments.append(Segment(i, start, end, tuple(group)))
+def plan_segments(timeline: Timeline, fps: int, transition: float) -> tuple[Segment, ...]:
+    """Cut the video into independently encoded segments: each shot's core, and each crossfade.
+
+    Shot k's clip runs from half a transition before its cut to half a transition after the
+    next one, so its camera move is continuous across its core and both crossfades.
+    """
+    shots = timeline.shots
+    total = round(timeline.duration * fps)
+    cuts = [0] + [round(shot.start * fps) for shot in shots[1:]] + [total]
+    lengths = [b - a for a, b in zip(cuts, cuts[1:])]
+    wanted = round(transition * fps / 2)
+    halves = [min(wanted, lengths[k] // 3, lengths[k + 1] // 3) for k in range(len(shots) - 1)]
+    clip_start = [cuts[0]] + [cuts[k] - halves[k - 1] for k in range(1, len(shots))]
+    clip_end = [cuts[k + 1] + halves[k] for k in range(len(shots) - 1)] + [total]
+    segments: list[Segment] = []
+
+    def add(start: int, end: int, parts: tuple[Part, ...]) -> None:
+        if end > start:
+            segments.append(Segment(len(segments), start, end, parts))
+
+    for k, shot in enumerate(shots):
+        clip_frames = clip_end[k] - clip_start[k]
+        core_start = cuts[k] + (halves[k - 1] if k else 0)
+        core_end = cuts[k + 1] - (halves[k] if k < len(shots) - 1 else 0)
+        add(core_start, core_end, (Part(shot, clip_frames, core_start - clip_start[k], core_end - core_start),))
+        if k < len(shots) - 1 and halves[k]:
+            start, end = cuts[k + 1] - halves[k], cuts[k + 1] + halves[k]
+            following = clip_end[k + 1] - clip_start[k + 1]
+            add(start, end, (
+                Part(shot, clip_frames, start - clip_start[k], end - start),
+                Part(shots[k + 1], following, 0, end - start),
+            ))
     return tuple(segments)
 
 
-def _motion(motion: str, frames: int, zoom: float) -> tuple[str, str, str]:
-    """zoompan's z, x and y expressions for one camera move over `frames` frames."""
-    p = f"(on/{max(frames - 1, 1)})"
+def _motion(motion: str, clip_frames: int, offset: int, zoom: float) -> tuple[str, str, str]:
+    """zoompan's z, x and y expressions for frame `on + offset` of a camera move over the clip."""
+    p = f"((on+{offset})/{max(clip_frames - 1, 1)})"
     centre_x, centre_y = "(iw-iw/zoom)/2", "(ih-ih/zoom)/2"
     if motion == "zoom_in":
         return f"1+{zoom}*{p}", centre_x, centre_y
@@ -86,38 +114,22 @@ def _motion(motion: str, frames: int, zoom: float) -> tuple[str, str, str]:
     return f"{1 + zoom}", f"(iw-iw/zoom)*(1-{p})", centre_y
 
 
-def segment_graph(
-    segment: Segment, fps: int, effects: Effects, width: int, height: int, ass_name: str | None
-) -> str:
-    """The filter graph of one segment: motion per still, crossfades between them, captions."""
-    shots = segment.shots
-    seg_start = segment.start_frame
-    half = round(effects.transition * fps / 2)
-    starts = [seg_start] + [round(s.start * fps) for s in shots[1:]]
-    ends = [round(s.start * fps) for s in shots[1:]] + [segment.end_frame]
-    shortest = min(e - s for s, e in zip(starts, ends))
-    half = max(0, min(half, shortest // 3))
-    clip_starts = [starts[0]] + [s - half for s in starts[1:]]
-    clip_ends = [e + half for e in ends[:-1]] + [ends[-1]]
+def segment_graph(segment: Segment, fps: int, zoom: float, width: int, height: int, ass_name: str | None) -> str:
+    """The filter graph of one segment: motion on each still, a crossfade if two, captions."""
     big_w, big_h = int(width * UPSCALE) // 2 * 2, int(height * UPSCALE) // 2 * 2
     parts = []
-    for i, shot in enumerate(shots):
-        frames = clip_ends[i] - clip_starts[i]
-        z, x, y = _motion(shot.motion, frames, effects.zoom)
+    for i, part in enumerate(segment.parts):
+        z, x, y = _motion(part.shot.motion, part.clip_frames, part.offset, zoom)
         parts.append(
             f"[{i}:v]scale={big_w}:{big_h}:flags=lanczos,format=yuv420p,"
-            f"zoompan=z='{z}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps},"
-            f"setsar=1,settb=1/{fps}[s{i}]"
+            f"zoompan=z='{z}':x='{x}':y='{y}':d={part.frames}:s={width}x{height}:fps={fps},"
+            f"setsar=1,settb=1/{fps}[p{i}]"
         )
-    last = "s0"
-    for i in range(1, len(shots)):
-        overlap = clip_ends[i - 1] - clip_starts[i]
-        offset = (clip_starts[i] - seg_start) / fps
-        if overlap > 0:
-            parts.append(f"[{last}][s{i}]xfade=transition=fade:duration={overlap / fps:.6f}:offset={offset:.6f}[x{i}]")
-        else:
-            parts.append(f"[{last}][s{i}]concat=n=2:v=1:a=0[x{i}]")
-        last = f"x{i}"
+    last = "p0"
+    if len(segment.parts) == 2:
+        duration = segment.parts[0].frames / fps
+        parts.append(f"[p0][p1]xfade=transition=fade:duration={duration:.6f}:offset=0[x]")
+        last = "x"
     tail = f"ass=filename={ass_name}:fontsdir=fonts," if ass_name else ""
     parts.append(f"[{last}]{tail}format=yuv420p[out]")
     return ";".join(parts)
@@ -143,7 +155,6 @@ def render_segment(
     effects: Effects,
     options: RenderOptions,
     folder: Path,
-    on_seconds: Callable[[float], None],
 ) -> Path:
     """Encode one segment into `folder` and return its file."""
     part = _segment_subtitles(subs, segment, options.fps)
@@ -154,9 +165,9 @@ def render_segment(
         if options.fonts:
             (folder / "fonts").symlink_to(options.fonts.resolve(), target_is_directory=True)
     args: list[str] = []
-    for shot in segment.shots:
-        args += ["-i", str(stills[shot.index])]
-    graph = segment_graph(segment, options.fps, effects, options.width, options.height, ass_name)
+    for part in segment.parts:
+        args += ["-i", str(stills[part.shot.index])]
+    graph = segment_graph(segment, options.fps, effects.zoom, options.width, options.height, ass_name)
     (folder / "graph.txt").write_text(graph, encoding="utf-8")
     threads = max(1, (os.cpu_count() or 2) // max(1, options.workers))
     frames = segment.end_frame - segment.start_frame
@@ -168,12 +179,12 @@ def render_segment(
     ]
     # ffmpeg resolves the graph's relative names (captions, fonts) against its working folder,
     # which spares us escaping arbitrary paths inside filter arguments.
-    run_ffmpeg(args, what=f"video segment {segment.index + 1}", on_seconds=on_seconds, cwd=folder)
+    run_ffmpeg(args, what=f"video segment {segment.index + 1}", cwd=folder)
     return out
 
 
 def render_master(
-    timeline: Timeline,
+    segments: tuple[Segment, ...],
     stills: dict[int, Path],
     subs: pysubs2.SSAFile,
     mix_wav: Path,
@@ -181,34 +192,23 @@ def render_master(
     options: RenderOptions,
     cache: Cache,
     out: Path,
-    on_progress: Callable[[float], None] = lambda seconds: None,
     on_item: Callable[[bool], None] = lambda cached: None,
 ) -> Path:
     """Render (or take from the cache) every segment, then join them with the audio into `out`."""
-    segments = plan_segments(timeline, options.fps)
-    done: dict[int, float] = {}
-    lock = threading.Lock()
-
-    def report(index: int, seconds: float) -> None:
-        with lock:
-            done[index] = seconds
-            on_progress(sum(done.values()))
 
     def one(segment: Segment) -> RenderedSegment:
         ass_events = _segment_subtitles(subs, segment, options.fps).to_string("ass")
         key = cache_key("render.segment", VERSION, {
             "frames": [segment.start_frame, segment.end_frame],
-            "shots": [[s.start, s.end, s.motion, stills[s.index].parent.name] for s in segment.shots],
-            "captions": ass_events, "effects": effects.model_dump(), "options": options.__dict__,
+            "parts": [[p.shot.motion, p.clip_frames, p.offset, p.frames, stills[p.shot.index].parent.name]
+                      for p in segment.parts],
+            "captions": ass_events, "zoom": effects.zoom, "options": options.__dict__,
         })
         result, cached = cache.remember(
             key, RenderedSegment,
-            lambda folder: RenderedSegment(segment.index, render_segment(
-                segment, stills, subs, effects, options, folder,
-                lambda seconds: report(segment.index, seconds))),
+            lambda folder: RenderedSegment(segment.index, render_segment(segment, stills, subs, effects, options, folder)),
             relocate=lambda r, old, new: RenderedSegment(r.index, moved(r.path, old, new)),
         )
-        report(segment.index, (segment.end_frame - segment.start_frame) / options.fps)
         on_item(cached)
         return result
 

@@ -1,0 +1,48 @@
+"""Shared fixtures: isolated data and output folders, and a runner for the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.config import Settings, load_settings
+
+SHORT_SCRIPT = """The Night Train
+
+The last train left the station just after midnight. Snow was falling on the empty platform.
+
+Inside, a conductor walked slowly between the seats. He counted eleven passengers, but the ticket list had twelve names.
+"""
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings whose data and output folders live in the test's temporary folder."""
+    return load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output")
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for running `videofactory` as a process with isolated folders."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VF_")}
+    env.update(VF_DATA_DIR=str(tmp_path / "data"), VF_OUTPUT_DIR=str(tmp_path / "output"))
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the real console entry point in a child process."""
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def short_script(tmp_path: Path) -> Path:
+    """A two-paragraph script of about 15 seconds of narration."""
+    path = tmp_path / "night-train.txt"
+    path.write_text(SHORT_SCRIPT, encoding="utf-8")
+    return path

@@ -1,0 +1,54 @@
+from pathlib import Path
+
+import pytest
+
+from engine.errors import InputError
+from engine.presets import load_preset
+from engine.stages.script import check_topic, outline_script, read_script_file, text_script
+
+
+@pytest.fixture
+def preset():
+    return load_preset("military-history", None)
+
+
+def test_outline_has_hook_sections_conclusion_with_prompts_and_moods(preset):
+    script = outline_script("The Siege of Leningrad", preset, "short")
+    sections = [scene.section for scene in script.scenes]
+    assert sections[0] == "hook" and sections[-1] == "conclusion" and len(sections) == 4
+    assert all("The Siege of Leningrad" in scene.image_prompt for scene in script.scenes)
+    assert all(scene.mood in ("calm", "tense", "dramatic", "uplifting") for scene in script.scenes)
+    assert outline_script("The Siege of Leningrad", preset, "short") == script  # same topic, same script
+    assert len(outline_script("The Siege of Leningrad", preset, "long").scenes) > len(script.scenes)
+
+
+def test_own_text_splits_at_paragraphs_and_sentences(preset):
+    long_paragraph = " ".join(f"Sentence number {i} talks about the battle at the river." for i in range(12))
+    text = f"My Title\n\nFirst paragraph is short.\n\n{long_paragraph}"
+    script = text_script(text, "fallback", preset)
+    assert script.title == "My Title"
+    assert script.scenes[0].narration == "First paragraph is short."
+    assert len(script.scenes) >= 3  # the long paragraph became several scenes
+    assert all(scene.narration.endswith(".") for scene in script.scenes)  # never cut mid-sentence
+    assert "".join(s.narration for s in script.scenes).count("Sentence number") == 12
+
+
+def test_topic_limits():
+    assert check_topic("  The   Siege ") == "The Siege"
+    with pytest.raises(InputError, match="empty"):
+        check_topic("   ")
+    with pytest.raises(InputError, match="501 characters"):
+        check_topic("x" * 501)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"\x00\x01\x02binary", "not a text file"), (b"\xff\xfe\xfa", "not UTF-8"), (b"   \n", "is empty")],
+)
+def test_unreadable_script_files(tmp_path: Path, content: bytes, message: str):
+    path = tmp_path / "script.txt"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        read_script_file(path)
+    with pytest.raises(InputError, match="cannot read"):
+        read_script_file(tmp_path / "missing.txt")

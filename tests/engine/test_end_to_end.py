@@ -1,0 +1,150 @@
+"""Whole videos made offline through the real CLI, probed; a run killed mid-render resumes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pysubs2
+import pytest
+from PIL import Image
+
+from engine.cache import Cache
+from engine.media import probe, read_wav, run_ffmpeg
+from engine.presets import VoiceStyle
+from engine.stages.voice import PiperTTS
+from tests.conftest import SHORT_SCRIPT, run_cli
+
+TOPIC = "The Siege of Leningrad"
+ARGS = ["make", TOPIC, "--preset", "military-history", "--length", "short"]
+SLUG = "the-siege-of-leningrad"
+
+
+def _env(root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VF_")}
+    env.update(VF_DATA_DIR=str(root / "data"), VF_OUTPUT_DIR=str(root / "output"))
+    return env
+
+
+def _stage_runs(root: Path) -> list[dict]:
+    with sqlite3.connect(root / "data" / "videofactory.db") as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute("SELECT * FROM stage_runs ORDER BY id")]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("whole")
+    result = run_cli(ARGS, _env(root), root)
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def test_topic_becomes_a_probed_video_with_subtitles_thumbnails_and_manifest(uninterrupted: Path):
+    folder = uninterrupted / "output" / SLUG
+    narration, rate = read_wav(uninterrupted / "data" / "work" / SLUG / "narration.wav")
+    narration_seconds = len(narration) / rate
+    assert 20 <= narration_seconds <= 40
+
+    info = probe(folder / "video.mp4")
+    assert (info.width, info.height, info.fps) == (1920, 1080, 30.0)
+    assert (info.video_codec, info.audio_codec, info.audio_rate) == ("h264", "aac", 48000)
+    assert abs(info.duration - narration_seconds) <= 0.5
+
+    srt = pysubs2.load(str(folder / "subtitles.srt"))
+    starts = [event.start for event in srt]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    assert all(a.end <= b.start for a, b in zip(srt, srt[1:]))
+    assert srt[-1].end <= narration_seconds * 1000
+    assert len(pysubs2.load(str(folder / "subtitles.ass"))) == len(srt)
+
+    digests = set()
+    for number in (1, 2, 3):
+        path = folder / "thumbnails" / f"{number}.jpg"
+        assert path.stat().st_size < 2 * 1024 * 1024
+        with Image.open(path) as image:
+            assert image.size == (1280, 720) and image.format == "JPEG"
+            digests.add(hashlib.sha256(image.tobytes()).hexdigest())
+    assert len(digests) == 3
+
+    script = json.loads((folder / "script.json").read_text())
+    scenes = script["scenes"]
+    assert scenes[0]["start"] == 0 and abs(scenes[-1]["end"] - narration_seconds) < 0.01
+    assert all(a["end"] == b["start"] for a, b in zip(scenes, scenes[1:]))
+    assert all(s["narration"] and s["image_prompt"] and s["mood"] for s in scenes)
+    durations = {round(s["end"] - s["start"], 2) for s in scenes}
+    assert len(durations) == len(scenes)  # from the words, not a fixed time per image
+
+    manifest = json.loads((folder / "job.json").read_text())
+    assert manifest["inputs"]["topic"] == TOPIC
+    assert manifest["backends"]["voice"] == "piper" and manifest["backends"]["images"] == "procedural"
+    assert set(manifest["stage_seconds"]) >= {"script", "voice", "words", "timeline", "images", "music", "render", "thumbnails"}
+    assert set(manifest["files"]) >= {"video.mp4", "subtitles.srt", "subtitles.ass", "thumbnails/1.jpg", "script.json", "job.json"}
+
+
+def test_killed_run_resumes_without_recomputing_and_matches(uninterrupted: Path, tmp_path: Path):
+    env = _env(tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "engine.cli", *ARGS], env=env, cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    killed_after = None
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            render = [r for r in _stage_runs(tmp_path) if r["stage"] == "render"]
+        except sqlite3.Error:
+            render = []
+        if render and render[0]["items_computed"] >= 2:
+            process.send_signal(signal.SIGKILL)
+            killed_after = render[0]["items_computed"]
+            break
+        time.sleep(0.02)
+    process.wait()
+    assert killed_after is not None, "the run finished before it could be killed"
+    assert process.returncode == -signal.SIGKILL
+    assert not (tmp_path / "output" / SLUG / "video.mp4").exists()
+    first = _stage_runs(tmp_path)
+
+    result = run_cli(ARGS, env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    second = [r for r in _stage_runs(tmp_path) if r["id"] > first[-1]["id"]]
+    by_stage = {r["stage"]: r for r in second}
+    assert by_stage["voice"]["items_computed"] == 0 and by_stage["voice"]["items_cached"] == by_stage["voice"]["items_total"]
+    assert by_stage["images"]["items_computed"] == 0 and by_stage["images"]["items_cached"] == by_stage["images"]["items_total"]
+    render = by_stage["render"]
+    assert render["items_cached"] >= killed_after
+    assert render["items_cached"] + render["items_computed"] == render["items_total"]
+    assert render["items_computed"] <= render["items_total"] - killed_after
+
+    ours, reference = tmp_path / "output" / SLUG, uninterrupted / "output" / SLUG
+    assert json.loads((ours / "script.json").read_text()) == json.loads((reference / "script.json").read_text())
+    for number in (1, 2, 3):
+        path = Path("thumbnails") / f"{number}.jpg"
+        assert (ours / path).read_bytes() == (reference / path).read_bytes()
+    assert abs(probe(ours / "video.mp4").duration - probe(reference / "video.mp4").duration) < 0.05
+
+
+def test_own_script_with_own_voiceover(tmp_path: Path, short_script: Path):
+    # The user's voice-over: here Piper's voice, saved as Ogg Vorbis so it must be decoded.
+    spoken = PiperTTS(VoiceStyle(speed=0.9)).speak(SHORT_SCRIPT.split("\n", 2)[2], tmp_path / "take.wav")
+    voiceover = tmp_path / "take.ogg"
+    run_ffmpeg(["-i", str(spoken.audio), "-c:a", "libvorbis", str(voiceover)], what="test voice-over")
+
+    result = run_cli(["make", "--script-file", str(short_script), "--voiceover", str(voiceover), "--preset", "true-crime"],
+                     _env(tmp_path), tmp_path)
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "output" / "night-train"
+    manifest = json.loads((folder / "job.json").read_text())
+    assert manifest["backends"]["voice"] == "voiceover" and manifest["backends"]["words"] == "faster-whisper"
+    info = probe(folder / "video.mp4")
+    assert abs(info.duration - spoken.duration) <= 0.5
+    srt = pysubs2.load(str(folder / "subtitles.srt"))
+    text = " ".join(event.plaintext.replace("\n", " ") for event in srt)
+    assert text.split() == " ".join(SHORT_SCRIPT.split("\n", 2)[2].split()).split()  # spelled as written
+    assert json.loads((folder / "script.json").read_text())["title"] == "The Night Train"
