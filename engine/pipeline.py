@@ -54,6 +54,7 @@ class JobRun:
     progress: ProgressHook
     seconds: dict[str, float] = field(default_factory=dict)
     backends: dict[str, str] = field(default_factory=dict)
+    video_seconds: float | None = None
 
     @contextmanager
     def stage(self, name: str, backend: str, total: float = 1, unit: str = "step") -> Iterator[StageHandle]:
@@ -139,7 +140,7 @@ def make_video(request: JobRequest, settings: Settings, progress: ProgressHook |
         store.add(job)
         raise
     job.status, job.finished, job.folder = "done", utcnow(), str(folder)
-    job.video_seconds = run.seconds.get("_video", None)
+    job.video_seconds = run.video_seconds
     store.add(job)
     log.info("job %s done in %.1f s", inputs.slug, time.perf_counter() - began)
     return artefacts
@@ -198,7 +199,7 @@ def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, f
             segments, {s.shot: s.path for s in stills}, subs, mix, preset.effects, options, cache,
             folder / "video.mp4", on_item=stage.item,
         )
-    run.seconds["_video"] = round(plan.duration, 3)
+    run.video_seconds = round(plan.duration, 3)
 
     with run.stage("thumbnails", "pillow", total=3, unit="image") as stage:
         by_mood = sorted(stills, key=lambda s: plan.shots[s.shot].mood != "dramatic")
@@ -271,8 +272,8 @@ def _manifest(inputs: Inputs, run: JobRun, plan: Timeline, folder: Path, files: 
             "fresh": request.fresh,
         },
         "backends": run.backends,
-        "stage_seconds": {k: v for k, v in run.seconds.items() if not k.startswith("_")},
-        "total_seconds": round(sum(v for k, v in run.seconds.items() if not k.startswith("_")), 3),
+        "stage_seconds": run.seconds,
+        "total_seconds": round(sum(run.seconds.values()), 3),
         "video_seconds": round(plan.duration, 3),
         "files": [str(path.relative_to(folder)) for path in files],
     }

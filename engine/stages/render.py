@@ -117,7 +117,9 @@ def _motion(motion: str, clip_frames: int, offset: int, zoom: float) -> tuple[st
     return f"{1 + zoom}", f"(iw-iw/zoom)*(1-{p})", centre_y
 
 
-def segment_graph(segment: Segment, fps: int, zoom: float, width: int, height: int, ass_name: str | None) -> str:
+def segment_graph(
+    segment: Segment, fps: int, zoom: float, width: int, height: int, ass_name: str | None, fonts: bool = True
+) -> str:
     """The filter graph of one segment: motion on each still, a crossfade if two, captions."""
     big_w, big_h = int(width * UPSCALE) // 2 * 2, int(height * UPSCALE) // 2 * 2
     parts = []
@@ -133,7 +135,7 @@ def segment_graph(segment: Segment, fps: int, zoom: float, width: int, height: i
         duration = segment.parts[0].frames / fps
         parts.append(f"[p0][p1]xfade=transition=fade:duration={duration:.6f}:offset=0[x]")
         last = "x"
-    tail = f"ass=filename={ass_name}:fontsdir=fonts," if ass_name else ""
+    tail = f"ass=filename={ass_name}{':fontsdir=fonts' if fonts else ''}," if ass_name else ""
     parts.append(f"[{last}]{tail}format=yuv420p[out]")
     return ";".join(parts)
 
@@ -170,7 +172,9 @@ def render_segment(
     args: list[str] = []
     for part in segment.parts:
         args += ["-i", str(stills[part.shot.index])]
-    graph = segment_graph(segment, options.fps, effects.zoom, options.width, options.height, ass_name)
+    graph = segment_graph(
+        segment, options.fps, effects.zoom, options.width, options.height, ass_name, fonts=options.fonts is not None
+    )
     (folder / "graph.txt").write_text(graph, encoding="utf-8")
     threads = max(1, (os.cpu_count() or 2) // max(1, options.workers))
     frames = segment.end_frame - segment.start_frame
