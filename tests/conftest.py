@@ -25,12 +25,17 @@ def settings(tmp_path: Path) -> Settings:
     return load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output")
 
 
+def isolated_env(root: Path) -> dict[str, str]:
+    """Environment for running `videofactory` as a process with its folders under `root`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VF_")}
+    env.update(VF_DATA_DIR=str(root / "data"), VF_OUTPUT_DIR=str(root / "output"))
+    return env
+
+
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    """Environment for running `videofactory` as a process with isolated folders."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VF_")}
-    env.update(VF_DATA_DIR=str(tmp_path / "data"), VF_OUTPUT_DIR=str(tmp_path / "output"))
-    return env
+    """`isolated_env` under the test's temporary folder."""
+    return isolated_env(tmp_path)
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -20,17 +19,11 @@ from engine.cache import Cache
 from engine.media import probe, read_wav, run_ffmpeg
 from engine.presets import VoiceStyle
 from engine.stages.voice import PiperTTS
-from tests.conftest import SHORT_SCRIPT, run_cli
+from tests.conftest import SHORT_SCRIPT, isolated_env, run_cli
 
 TOPIC = "The Siege of Leningrad"
 ARGS = ["make", TOPIC, "--preset", "military-history", "--length", "short"]
 SLUG = "the-siege-of-leningrad"
-
-
-def _env(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VF_")}
-    env.update(VF_DATA_DIR=str(root / "data"), VF_OUTPUT_DIR=str(root / "output"))
-    return env
 
 
 def _stage_runs(root: Path) -> list[dict]:
@@ -42,7 +35,7 @@ def _stage_runs(root: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("whole")
-    result = run_cli(ARGS, _env(root), root)
+    result = run_cli(ARGS, isolated_env(root), root)
     assert result.returncode == 0, result.stderr
     return root
 
@@ -90,7 +83,7 @@ def test_topic_becomes_a_probed_video_with_subtitles_thumbnails_and_manifest(uni
 
 
 def test_killed_run_resumes_without_recomputing_and_matches(uninterrupted: Path, tmp_path: Path):
-    env = _env(tmp_path)
+    env = isolated_env(tmp_path)
     process = subprocess.Popen([sys.executable, "-m", "engine.cli", *ARGS], env=env, cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
@@ -137,7 +130,7 @@ def test_own_script_with_own_voiceover(tmp_path: Path, short_script: Path):
     run_ffmpeg(["-i", str(spoken.audio), "-c:a", "libvorbis", str(voiceover)], what="test voice-over")
 
     result = run_cli(["make", "--script-file", str(short_script), "--voiceover", str(voiceover), "--preset", "true-crime"],
-                     _env(tmp_path), tmp_path)
+                     isolated_env(tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "output" / "night-train"
     manifest = json.loads((folder / "job.json").read_text())
