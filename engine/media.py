@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import tempfile
 import wave
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -26,30 +25,12 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-_OUT_TIME = re.compile(rb"out_time_us=(\d+)")
-
-
-def run_ffmpeg(
-    args: Sequence[str],
-    what: str,
-    on_seconds: Callable[[float], None] | None = None,
-    cwd: Path | None = None,
-) -> None:
-    """Run ffmpeg with `args`; report encoded seconds; raise MediaError naming `what` on failure."""
-    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y"]
-    if on_seconds:
-        command += ["-progress", "pipe:1", "-nostats"]
-    command += list(args)
+def run_ffmpeg(args: Sequence[str], what: str, cwd: Path | None = None) -> None:
+    """Run ffmpeg with `args`; raise MediaError (or DiskFullError) naming `what` on failure."""
+    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *args]
     # stderr goes to a file: a chatty ffmpeg must never block on a full pipe.
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE if on_seconds else subprocess.DEVNULL, stderr=errors, cwd=cwd
-        )
-        if on_seconds and process.stdout is not None:
-            for line in process.stdout:
-                match = _OUT_TIME.match(line)
-                if match:
-                    on_seconds(int(match.group(1)) / 1e6)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, cwd=cwd)
         code = process.wait()
         errors.seek(0)
         stderr = errors.read().decode(errors="replace")

@@ -15,7 +15,6 @@ import pysubs2
 import pytest
 from PIL import Image
 
-from engine.cache import Cache
 from engine.media import probe, read_wav, run_ffmpeg
 from engine.presets import VoiceStyle
 from engine.stages.voice import PiperTTS

@@ -1,6 +1,5 @@
 """The real voice and recogniser: Piper's bundled voice and faster-whisper's bundled tiny.en."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
