@@ -156,24 +156,23 @@ def _segment_subtitles(subs: pysubs2.SSAFile, segment: Segment, fps: int) -> pys
 def render_segment(
     segment: Segment,
     stills: dict[int, Path],
-    subs: pysubs2.SSAFile,
-    effects: Effects,
+    captions: pysubs2.SSAFile,
+    zoom: float,
     options: RenderOptions,
     folder: Path,
 ) -> Path:
-    """Encode one segment into `folder` and return its file."""
-    part = _segment_subtitles(subs, segment, options.fps)
+    """Encode one segment, with its own `captions` (timed from its start), into `folder`."""
     ass_name = None
-    if len(part):
+    if len(captions):
         ass_name = "captions.ass"
-        (folder / ass_name).write_text(part.to_string("ass"), encoding="utf-8")
+        (folder / ass_name).write_text(captions.to_string("ass"), encoding="utf-8")
         if options.fonts:
             (folder / "fonts").symlink_to(options.fonts.resolve(), target_is_directory=True)
     args: list[str] = []
     for part in segment.parts:
         args += ["-i", str(stills[part.shot.index])]
     graph = segment_graph(
-        segment, options.fps, effects.zoom, options.width, options.height, ass_name, fonts=options.fonts is not None
+        segment, options.fps, zoom, options.width, options.height, ass_name, fonts=options.fonts is not None
     )
     (folder / "graph.txt").write_text(graph, encoding="utf-8")
     threads = max(1, (os.cpu_count() or 2) // max(1, options.workers))
@@ -205,16 +204,18 @@ def render_master(
     """Render (or take from the cache) every segment, then join them with the audio into `out`."""
 
     def one(segment: Segment) -> RenderedSegment:
-        ass_events = _segment_subtitles(subs, segment, options.fps).to_string("ass")
+        captions = _segment_subtitles(subs, segment, options.fps)
         key = cache_key("render.segment", VERSION, {
             "frames": [segment.start_frame, segment.end_frame],
             "parts": [[p.shot.motion, p.clip_frames, p.offset, p.frames, stills[p.shot.index].parent.name]
                       for p in segment.parts],
-            "captions": ass_events, "zoom": effects.zoom, "options": options.__dict__,
+            "captions": captions.to_string("ass"), "zoom": effects.zoom, "options": options.__dict__,
         })
         result, cached = cache.remember(
             key, RenderedSegment,
-            lambda folder: RenderedSegment(segment.index, render_segment(segment, stills, subs, effects, options, folder)),
+            lambda folder: RenderedSegment(
+                segment.index, render_segment(segment, stills, captions, effects.zoom, options, folder)
+            ),
             relocate=lambda r, old, new: RenderedSegment(r.index, moved(r.path, old, new)),
         )
         on_item(cached)
