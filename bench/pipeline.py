@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.config import load_settings  # noqa: E402
-from engine.models import JobRequest  # noqa: E402
-from engine.pipeline import make_video  # noqa: E402
+from engine.config import load_settings
+from engine.models import JobRequest
+from engine.pipeline import make_video
 
 PARAGRAPH = (
     "In September 1941 the armies closed the last road into the city. Nearly three million people were "

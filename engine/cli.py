@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine.config import Settings, load_settings
 from engine.errors import VideoFactoryError
-from engine.models import JobRequest
+from engine.models import CAPTION_KINDS, JobRequest
 
 log = logging.getLogger("videofactory")
 
@@ -19,7 +19,14 @@ class BarProgress:
 
     def __init__(self) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.console = Console(stderr=True)
         self.live = self.console.is_terminal
@@ -62,7 +69,8 @@ def _cmd_make(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"output_dir": Path(args.output)})
     request = JobRequest(
         topic=args.topic or "", preset=args.preset, script_file=args.script_file,
-        voiceover=args.voiceover, length=args.length, fresh=args.fresh,
+        voiceover=args.voiceover, length=args.length, fresh=args.fresh, language=args.language,
+        caption_style=args.captions,
     )
     with BarProgress() as progress:
         artefacts = make_video(request, settings, progress)
@@ -80,6 +88,28 @@ def _cmd_presets(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{name:<20} {load_preset_file(path).description}")
         except VideoFactoryError as error:
             print(f"{name:<20} (broken: {error})")
+    return 0
+
+
+def _cmd_words(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from engine.pipeline import time_recording
+
+    timed = time_recording(args.audio, args.script, args.language, args.preset, settings)
+    if args.json:
+        document = {
+            "backend": timed.backend,
+            "words": [
+                {"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3), "confidence": round(w.confidence, 3)}
+                for w in timed.words
+            ],
+        }
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'start':>8} {'end':>8} {'conf':>5}  word")
+    for w in timed.words:
+        print(f"{w.start:8.3f} {w.end:8.3f} {w.confidence:5.2f}  {w.text}")
     return 0
 
 
@@ -103,7 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("--voiceover", type=Path, help="your own narration (wav, mp3, ogg, m4a) instead of TTS")
     make.add_argument("--length", choices=("short", "medium", "long"), default="medium", help="outline length")
     make.add_argument("--fresh", action="store_true", help="ignore the cache and compute everything again")
+    make.add_argument("--language", help="language code of the narration (default: the preset's), e.g. en, ru")
+    make.add_argument("--captions", choices=CAPTION_KINDS, help="burned-in caption style (default: the preset's)")
     make.set_defaults(handler=_cmd_make)
+
+    timing = commands.add_parser("words", help="print the word timings of a recording")
+    timing.add_argument("audio", type=Path, help="the recording (wav, mp3, ogg, m4a, or a video)")
+    timing.add_argument("--script", type=Path, help="the text that is spoken: its words are timed, as written")
+    timing.add_argument("--language", help="language code (default: the preset's)")
+    timing.add_argument("--preset", default="military-history", help="preset whose voice and language to use")
+    timing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    timing.set_defaults(handler=_cmd_words)
 
     presets = commands.add_parser("presets", help="list the channel presets")
     presets.set_defaults(handler=_cmd_presets)

@@ -30,7 +30,10 @@ class Settings(BaseSettings):
 
     # Backends
     words_backend: Literal["auto", "piper", "whisper"] = "auto"
-    whisper_model: str | None = None  # directory or size name; default the bundled tiny.en
+    asr_backend: Literal["faster-whisper", "transformers"] = "faster-whisper"
+    # faster-whisper: a CTranslate2 model folder (default: bundled tiny.en, or bundled multilingual
+    # base for other languages); transformers: a checkpoint name or folder (default openai/whisper-base).
+    whisper_model: str | None = None
     whisper_threads: int = 2
 
     # Render

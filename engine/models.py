@@ -10,6 +10,8 @@ Mood = Literal["calm", "tense", "dramatic", "uplifting"]
 MOODS: tuple[Mood, ...] = ("calm", "tense", "dramatic", "uplifting")
 Motion = Literal["zoom_in", "zoom_out", "pan_left", "pan_right"]
 MOTIONS: tuple[Motion, ...] = ("zoom_in", "pan_right", "zoom_out", "pan_left")
+CaptionKind = Literal["classic", "karaoke", "short"]
+CAPTION_KINDS: tuple[CaptionKind, ...] = ("classic", "karaoke", "short")
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class JobRequest:
     voiceover: Path | None = None
     length: Literal["short", "medium", "long"] = "medium"
     fresh: bool = False
+    language: str | None = None  # None: the preset's
+    caption_style: CaptionKind | None = None  # None: the preset's
 
 
 @dataclass(frozen=True)

@@ -5,22 +5,33 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from engine import __version__
 from engine.cache import Cache, atomic_write_text, translate_os_errors
 from engine.config import Settings
-from engine.fonts import BOLD_FILE, bold_font_dir
 from engine.errors import InputError, VideoFactoryError
+from engine.fonts import BOLD_FILE, bold_font_dir
 from engine.models import Artefacts, JobRequest, Narration, Script, Timeline, Words
 from engine.presets import Preset, load_preset
 from engine.progress import ProgressHook, SilentProgress
-from engine.stages import captions, images, music, render, script, thumbnails, timeline, voice, words
+from engine.stages import (
+    captions,
+    images,
+    music,
+    render,
+    script,
+    thumbnails,
+    timeline,
+    voice,
+    words,
+)
 from engine.store import JobRecord, StageRun, Store, utcnow
 from engine.text import slugify
 
@@ -74,7 +85,7 @@ class JobRun:
         handle.row.cache_hit = handle.row.items_computed == 0
         self.store.add(handle.row)
         self.seconds[name] = round(time.perf_counter() - began, 3)
-        self.backends[name] = backend
+        self.backends[name] = handle.row.backend
         self.progress.finished(name)
 
 
@@ -103,6 +114,7 @@ class Inputs:
     preset: Preset
     slug: str
     own_text: str | None
+    language: str
 
 
 def prepare(request: JobRequest, settings: Settings) -> Inputs:
@@ -118,7 +130,15 @@ def prepare(request: JobRequest, settings: Settings) -> Inputs:
         if len(topic) > script.MAX_TOPIC_CHARS:
             script.check_topic(topic)
     name = topic or (request.script_file or request.voiceover).stem  # type: ignore[union-attr]
-    return Inputs(JobRequest(**{**asdict(request), "topic": topic}), preset, slugify(name), own_text)
+    language = check_language(request.language or preset.language)
+    return Inputs(JobRequest(**{**asdict(request), "topic": topic}), preset, slugify(name), own_text, language)
+
+
+def check_language(code: str) -> str:
+    """A language code such as "en" or "ru" (what Whisper and espeak-ng both understand)."""
+    if not re.fullmatch(r"[a-z]{2,3}", code):
+        raise InputError(f"language '{code}' is not a two- or three-letter code such as en, ru or de")
+    return code
 
 
 def make_video(request: JobRequest, settings: Settings, progress: ProgressHook | None = None) -> Artefacts:
@@ -150,25 +170,28 @@ def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, f
     request, preset = inputs.request, inputs.preset
     work = settings.data_dir / "work" / inputs.slug
     _check_writable(work)
-    recognizer = words.FasterWhisperASR(settings.whisper_model, settings.whisper_threads)
+    recognizer = words.make_recognizer(
+        settings.asr_backend, settings.whisper_model, inputs.language, settings.data_dir, settings.whisper_threads
+    )
 
     with run.stage("script", "own-text" if inputs.own_text else "outline") as stage:
         the_script = _write_script(inputs, recognizer, cache)
         stage.item(cached=False)
 
+    # Our own voice reads the script: it narrates, or it is the template a voice-over is timed against.
+    tts = voice.make_voice("piper", preset.voice, the_script.language)
     narration: Narration
     if request.voiceover:
         with run.stage("voice", "voiceover") as stage:
             narration = voice.import_voiceover(request.voiceover, cache)
             stage.item(cached=True)
     else:
-        tts = voice.make_voice("piper", preset.voice)
         with run.stage("voice", tts.name, total=len(the_script.scenes), unit="scene") as stage:
             narration = voice.narrate(the_script, tts, cache, work / "narration.wav", stage.item)
 
-    words_backend = "piper-alignment" if narration.words and settings.words_backend != "whisper" else recognizer.name
-    with run.stage("words", words_backend) as stage:
-        timed: Words = words.time_words(the_script, narration, settings.words_backend, recognizer, cache)
+    with run.stage("words", recognizer.name) as stage:
+        timed: Words = words.time_words(the_script, narration, settings.words_backend, recognizer, cache, tts)
+        stage.row.backend = timed.backend
         stage.item(cached=False)
 
     with run.stage("timeline", "words") as stage:
@@ -188,9 +211,11 @@ def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, f
     options = render.RenderOptions(fps=settings.fps, preset=settings.render_preset, crf=settings.render_crf,
                                    workers=settings.render_workers, fonts=fonts)
     with run.stage("captions", "pysubs2") as stage:
-        cues = captions.build_cues(timed.words, preset.captions)
-        subs = captions.subtitle_file(cues, preset.captions, options.width, options.height)
-        subtitle_paths = captions.write_subtitles(subs, folder)
+        kind = request.caption_style or preset.captions.style
+        cues = captions.build_cues(timed.words, captions.rules_for(kind, preset.captions))
+        sidecar = captions.subtitle_file(cues, preset.captions, options.width, options.height)
+        subs = captions.subtitle_file(cues, preset.captions, options.width, options.height, kind)
+        subtitle_paths = captions.write_subtitles(sidecar, subs, folder)
         stage.item(cached=False)
 
     segments = render.plan_segments(plan, options.fps, preset.effects.transition)
@@ -219,15 +244,44 @@ def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, f
 def _write_script(inputs: Inputs, recognizer: words.Recognizer, cache: Cache) -> Script:
     request, preset = inputs.request, inputs.preset
     if inputs.own_text is not None:
-        return script.text_script(inputs.own_text, request.topic or inputs.slug, preset)
-    if request.voiceover:
+        written = script.text_script(inputs.own_text, request.topic or inputs.slug, preset)
+    elif request.voiceover:
         narration = voice.import_voiceover(request.voiceover, cache)
-        heard = words.recognise(narration.audio, preset.language, recognizer, cache)
-        if not heard:
-            raise InputError(f"no speech was recognised in {request.voiceover}")
-        transcript = " ".join(word.text for word in heard)
-        return script.text_script(transcript, request.topic or inputs.slug, preset, source="transcript")
-    return script.outline_script(request.topic, preset, request.length)
+        written = transcript_script(narration, inputs.language, recognizer, cache, request.topic or inputs.slug, preset)
+    else:
+        written = script.outline_script(request.topic, preset, request.length)
+    return replace(written, language=inputs.language)
+
+
+def transcript_script(
+    narration: Narration, language: str, recognizer: words.Recognizer, cache: Cache, title: str, preset: Preset
+) -> Script:
+    """What the narration says, as a script split into scenes."""
+    heard = words.recognise(narration.audio, language, recognizer, cache)
+    if not heard:
+        raise InputError(f"no speech was recognised in {narration.audio.name}")
+    transcript = " ".join(word.text for word in heard)
+    return replace(script.text_script(transcript, title, preset, source="transcript"), language=language)
+
+
+def time_recording(
+    audio: Path, script_file: Path | None, language: str | None, preset_name: str, settings: Settings
+) -> Words:
+    """Word timings of any recording: its transcript's words, or a script's words aligned to it."""
+    preset = load_preset(preset_name, settings.user_presets_dir)
+    language = check_language(language or preset.language)
+    own_text = script.read_script_file(script_file) if script_file else None
+    cache = Cache(settings.cache_dir)
+    narration = voice.import_voiceover(audio, cache)
+    recognizer = words.make_recognizer(
+        settings.asr_backend, settings.whisper_model, language, settings.data_dir, settings.whisper_threads
+    )
+    if own_text is not None:
+        the_script = replace(script.text_script(own_text, audio.stem, preset), language=language)
+    else:
+        the_script = transcript_script(narration, language, recognizer, cache, audio.stem, preset)
+    reader = voice.make_voice("piper", preset.voice, language)
+    return words.time_words(the_script, narration, "whisper", recognizer, cache, reader)
 
 
 def _script_document(the_script: Script, plan: Timeline) -> dict:
@@ -270,6 +324,8 @@ def _manifest(inputs: Inputs, run: JobRun, plan: Timeline, folder: Path, files: 
             "script_file": str(request.script_file) if request.script_file else None,
             "voiceover": str(request.voiceover) if request.voiceover else None,
             "fresh": request.fresh,
+            "language": inputs.language,
+            "caption_style": request.caption_style or inputs.preset.captions.style,
         },
         "backends": run.backends,
         "stage_seconds": run.seconds,

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from engine.errors import PresetError
-from engine.models import Mood
+from engine.models import CaptionKind, Mood
 
 HexColour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 Text = Annotated[str, StringConstraints(min_length=1)]
@@ -32,10 +32,14 @@ class ImageStyle(_Strict):
 
 
 class CaptionStyle(_Strict):
+    style: CaptionKind = "classic"  # classic lines, karaoke (the spoken word highlighted), short (2-4 words)
     font_size: int = Field(80, ge=24, le=200)
     colour: HexColour = "#FFFFFF"
+    highlight: HexColour = "#FFD21F"  # the spoken word, in karaoke captions
     outline: HexColour = "#000000"
     max_chars_per_line: int = Field(32, ge=10, le=80)
+    max_lines: int = Field(2, ge=1, le=3)
+    min_seconds: float = Field(0.8, ge=0.2, le=3.0)  # shortest time a caption stays on screen
 
 
 class Effects(_Strict):

@@ -1,4 +1,4 @@
-"""Captions stage: words grouped into readable cues, written as SRT, VTT and ASS (pysubs2)."""
+"""Captions stage: words grouped into readable cues; SRT and VTT beside the video, a styled ASS burned in."""
 
 from __future__ import annotations
 
@@ -8,59 +8,115 @@ from pathlib import Path
 import pysubs2
 
 from engine.cache import atomic_write_text
-from engine.models import Word
+from engine.models import CaptionKind, Word
 from engine.presets import CaptionStyle
 
-VERSION = 1
-MAX_CUE_SECONDS = 3.2
-MIN_CUE_SECONDS = 0.8
+VERSION = 2
 LINGER = 0.35  # a cue stays this long after its last word unless the next one starts
+PAUSE = 0.6  # a silence this long ends a cue
 FONT_NAME = "Noto Sans"
+_SENTENCE_END = (".", "!", "?", "…")
+_CLAUSE_END = (",", ";", ":", "—", "–")
+
+
+@dataclass(frozen=True)
+class CueRules:
+    """Limits one caption on screen must keep."""
+
+    max_chars_per_line: int
+    max_lines: int
+    min_seconds: float
+    max_seconds: float
+    max_words: int | None = None
 
 
 @dataclass(frozen=True)
 class Cue:
-    """One caption on screen: its words and times."""
+    """One caption on screen: its words, its lines and its times."""
 
     start: float
     end: float
     lines: tuple[str, ...]
+    words: tuple[Word, ...]
 
 
-def _lines(words: list[str], max_chars: int) -> list[str]:
-    lines: list[str] = [""]
-    for word in words:
-        candidate = f"{lines[-1]} {word}".strip()
-        if lines[-1] and len(candidate) > max_chars:
-            lines.append(word)
-        else:
-            lines[-1] = candidate
-    return lines
+def rules_for(kind: CaptionKind, style: CaptionStyle) -> CueRules:
+    """The limits of a caption kind: lines of the preset's length, or 2 to 4 words for vertical video."""
+    if kind == "short":
+        return CueRules(min(style.max_chars_per_line, 20), 1, min(style.min_seconds, 0.5), 1.8, max_words=4)
+    return CueRules(style.max_chars_per_line, style.max_lines, style.min_seconds, 4.0)
 
 
-def build_cues(words: tuple[Word, ...], style: CaptionStyle, max_lines: int = 2) -> tuple[Cue, ...]:
-    """Group words into cues of at most `max_lines` lines, breaking at sentence ends and pauses."""
+def _bare(text: str) -> str:
+    return text.rstrip("\"'”»)]")
+
+
+def break_lines(words: list[str], max_chars: int, max_lines: int) -> list[str] | None:
+    """The words in at most `max_lines` balanced lines of at most `max_chars`, or None if they do not fit.
+
+    A word longer than a line gets a line of its own; words are never split.
+    """
+    if not words:
+        return [""]
+    if len(words) == 1:
+        return words[:]
+    best: tuple[float, list[str]] | None = None
+
+    def consider(lines: list[str]) -> None:
+        nonlocal best
+        if any(len(line) > max_chars and " " in line for line in lines):
+            return
+        lengths = [len(line) for line in lines]
+        # Balanced lines read best; a break after punctuation is a little better.
+        cost = float(max(lengths) - min(lengths)) if len(lines) > 1 else 0.0
+        cost += sum(0 if _bare(line).endswith(_SENTENCE_END + _CLAUSE_END) else 6 for line in lines[:-1])
+        # A line should not end on a dangling "a", "и", "в"...
+        cost += sum(5 for line in lines[:-1] if len(line.rsplit(" ", 1)[-1]) <= 2)
+        cost += 1000 * (len(lines) - 1)  # fewer lines first
+        if best is None or cost < best[0]:
+            best = (cost, lines)
+
+    consider([" ".join(words)])
+    if max_lines >= 2:
+        for cut in range(1, len(words)):
+            consider([" ".join(words[:cut]), " ".join(words[cut:])])
+    if max_lines >= 3 and best is None:
+        for first in range(1, len(words) - 1):
+            for second in range(first + 1, len(words)):
+                consider([" ".join(words[:first]), " ".join(words[first:second]), " ".join(words[second:])])
+    return best[1] if best else None
+
+
+def build_cues(words: tuple[Word, ...], rules: CueRules) -> tuple[Cue, ...]:
+    """Group words into cues: break at sentence ends and pauses, within the rules' limits; cues never overlap."""
     groups: list[list[Word]] = []
     for word in words:
         current = groups[-1] if groups else None
         if current:
-            text = [w.text for w in current] + [word.text]
-            too_long = len(_lines(text, style.max_chars_per_line)) > max_lines
-            too_slow = word.end - current[0].start > MAX_CUE_SECONDS
-            sentence_end = current[-1].text.rstrip("\"'”»)").endswith((".", "!", "?", "…"))
-            pause = word.start - current[-1].end > 0.6
-            if not (too_long or too_slow or sentence_end or pause):
+            texts = [w.text for w in current] + [word.text]
+            fits = break_lines(texts, rules.max_chars_per_line, rules.max_lines) is not None
+            too_many = rules.max_words is not None and len(texts) > rules.max_words
+            too_slow = word.end - current[0].start > rules.max_seconds
+            long_enough = current[-1].end - current[0].start >= rules.min_seconds
+            sentence_end = _bare(current[-1].text).endswith(_SENTENCE_END)
+            clause_end = rules.max_words is not None and _bare(current[-1].text).endswith(_CLAUSE_END)
+            pause = word.start - current[-1].end > PAUSE
+            natural_break = (sentence_end or clause_end or pause) and (long_enough or pause or rules.max_words)
+            if rules.max_words and len(current) < 2 and not pause:
+                natural_break = False  # short captions keep at least two words together
+            if fits and not too_many and not too_slow and not natural_break:
                 current.append(word)
                 continue
         groups.append([word])
     cues: list[Cue] = []
     for i, group in enumerate(groups):
         start = group[0].start
-        next_start = groups[i + 1][0].start if i + 1 < len(groups) else None
-        end = max(group[-1].end + LINGER, start + MIN_CUE_SECONDS)
-        if next_start is not None:
-            end = min(end, next_start)  # never overlap the next cue
-        cues.append(Cue(start, max(end, group[-1].end), tuple(_lines([w.text for w in group], style.max_chars_per_line))))
+        end = max(group[-1].end + LINGER, start + rules.min_seconds)
+        if i + 1 < len(groups):
+            end = min(end, groups[i + 1][0].start)  # never overlap the next cue
+        texts = [w.text for w in group]
+        lines = break_lines(texts, rules.max_chars_per_line, rules.max_lines) or texts
+        cues.append(Cue(start, max(end, group[-1].end), tuple(lines), tuple(group)))
     return tuple(cues)
 
 
@@ -68,29 +124,82 @@ def _hex_to_ass(colour: str) -> pysubs2.Color:
     return pysubs2.Color(int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16))
 
 
-def subtitle_file(cues: tuple[Cue, ...], style: CaptionStyle, width: int, height: int) -> pysubs2.SSAFile:
-    """A pysubs2 document of the cues with a burned-in style scaled to the frame size."""
+def _ass_colour_tag(colour: str) -> str:
+    return f"&H{colour[5:7]}{colour[3:5]}{colour[1:3]}&".upper()
+
+
+def safe_margins(width: int, height: int) -> tuple[int, int, int]:
+    """Left, right and bottom margins that keep captions inside the frame's safe area.
+
+    Landscape and square: the 5% title-safe border plus room above the player's controls.
+    Vertical (Shorts, Reels, TikTok): above the caption, channel name and buttons that cover
+    the bottom fifth, and clear of the buttons on the right.
+    """
+    if height > width:
+        return int(0.08 * width), int(0.16 * width), int(0.30 * height)
+    return int(0.0625 * width), int(0.0625 * width), int(0.10 * height)
+
+
+def safe_area(width: int, height: int) -> tuple[int, int, int, int]:
+    """The rectangle (left, top, right, bottom) captions must stay inside."""
+    left, right, bottom = safe_margins(width, height)
+    return left, int(0.05 * height), width - right, height - bottom + int(0.02 * height)
+
+
+def subtitle_file(
+    cues: tuple[Cue, ...], style: CaptionStyle, width: int, height: int, kind: CaptionKind = "classic"
+) -> pysubs2.SSAFile:
+    """A pysubs2 document of the cues, styled for burning into a `width` x `height` frame.
+
+    Karaoke cues become one event per spoken word, with that word in the highlight colour.
+    """
     subs = pysubs2.SSAFile()
     subs.info.update({"PlayResX": str(width), "PlayResY": str(height), "WrapStyle": "2"})
-    scale = height / 1080
+    scale = min(width, height) / 1080
+    left, right, bottom = safe_margins(width, height)
     subs.styles["Default"] = pysubs2.SSAStyle(
-        fontname=FONT_NAME, fontsize=style.font_size * scale, bold=True,
+        fontname=FONT_NAME, fontsize=style.font_size * scale * (1.15 if kind == "short" else 1.0), bold=True,
         primarycolor=_hex_to_ass(style.colour), outlinecolor=_hex_to_ass(style.outline),
         backcolor=pysubs2.Color(0, 0, 0, 110), borderstyle=1, outline=4 * scale, shadow=2 * scale,
-        alignment=pysubs2.Alignment.BOTTOM_CENTER, marginv=int(110 * scale),
-        marginl=int(120 * scale), marginr=int(120 * scale),
+        alignment=pysubs2.Alignment.BOTTOM_CENTER, marginv=bottom, marginl=left, marginr=right,
     )
     for cue in cues:
-        subs.append(
-            pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=r"\N".join(cue.lines))
-        )
+        if kind != "karaoke":
+            text = r"\N".join(cue.lines)
+            subs.append(pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=text))
+            continue
+        for k, word in enumerate(cue.words):
+            begin = word.start if k else cue.start
+            finish = cue.words[k + 1].start if k + 1 < len(cue.words) else cue.end
+            subs.append(
+                pysubs2.SSAEvent(
+                    start=round(begin * 1000), end=round(finish * 1000),
+                    text=_highlighted(cue, k, style.highlight),
+                )
+            )
     return subs
 
 
-def write_subtitles(subs: pysubs2.SSAFile, folder: Path, stem: str = "subtitles") -> tuple[Path, ...]:
-    """Write SRT, VTT and ASS beside each other, each atomically."""
+def _highlighted(cue: Cue, index: int, colour: str) -> str:
+    """The cue's lines with word `index` in `colour`."""
+    lines, position = [], 0
+    for line in cue.lines:
+        tokens = line.split(" ")
+        marked = [
+            f"{{\\c{_ass_colour_tag(colour)}}}{token}{{\\r}}" if position + n == index else token
+            for n, token in enumerate(tokens)
+        ]
+        position += len(tokens)
+        lines.append(" ".join(marked))
+    return r"\N".join(lines)
+
+
+def write_subtitles(
+    sidecar: pysubs2.SSAFile, burned: pysubs2.SSAFile, folder: Path, stem: str = "subtitles"
+) -> tuple[Path, ...]:
+    """SRT and VTT of the plain cues for players and YouTube; ASS of the styled captions; each atomically."""
     paths = []
-    for extension in ("srt", "vtt", "ass"):
+    for extension, subs in (("srt", sidecar), ("vtt", sidecar), ("ass", burned)):
         path = folder / f"{stem}.{extension}"
         atomic_write_text(path, subs.to_string(extension))
         paths.append(path)

@@ -8,6 +8,9 @@ from engine.models import MOTIONS, Script, Shot, Timeline, Word, Words
 
 VERSION = 1
 CUT_LEAD = 0.12  # a cut lands this long before the first word it introduces, inside the pause
+MIN_SHOT = 1.5  # seconds a still stays on screen at least
+SENTENCE_END = (".", "!", "?", "…")
+CLAUSE_END = (",", ";", ":", "—", "–")
 
 
 def _cut_before(previous: Word, following: Word) -> float:
@@ -16,19 +19,30 @@ def _cut_before(previous: Word, following: Word) -> float:
 
 
 def _shot_cuts(words: list[Word], start: float, end: float, count: int) -> list[float]:
-    """Cut points that split a scene into `count` shots, at sentence or clause ends where possible."""
+    """Cut points that split a scene into `count` shots with equal shares of what is said in it.
+
+    A scene's speech (its words' own durations, pauses left out) is shared equally between its
+    shots; each cut goes into the gap between two words, preferably at a sentence end, else a
+    clause end, and a long pause draws it in, so a silence on screen is never cut in two halves.
+    """
+    spoken = [0.0]
+    for word in words:
+        spoken.append(spoken[-1] + (word.end - word.start))
+    total = spoken[-1] or 1.0
+    share = total / count
     cuts: list[float] = []
     for k in range(1, count):
-        target = start + (end - start) * k / count
+        target = total * k / count
         best, best_cost = None, math.inf
         for i in range(1, len(words)):
             cut = _cut_before(words[i - 1], words[i])
-            if cut <= (cuts[-1] if cuts else start) + 1.5 or cut >= end - 1.5:
+            if cut <= (cuts[-1] if cuts else start) + MIN_SHOT or cut >= end - MIN_SHOT:
                 continue
             ending = words[i - 1].text.rstrip("\"'”»)")
-            # Sentence ends are preferred over clause ends, clause ends over any word gap.
-            penalty = 0.0 if ending.endswith((".", "!", "?", "…")) else 1.5 if ending.endswith((",", ";", ":", "—")) else 3.0
-            cost = abs(cut - target) + penalty
+            # Measured in shares: missing the fair split by a quarter share buys a clause end instead of a sentence end.
+            penalty = share * (0.0 if ending.endswith(SENTENCE_END) else 0.25 if ending.endswith(CLAUSE_END) else 0.6)
+            pause = max(0.0, words[i].start - words[i - 1].end)
+            cost = abs(spoken[i] - target) + penalty - min(pause, 1.5)
             if cost < best_cost:
                 best, best_cost = cut, cost
         if best is not None:

@@ -59,8 +59,11 @@ class PiperTTS:
 
     name = "piper"
 
-    def __init__(self, style: VoiceStyle) -> None:
+    def __init__(self, style: VoiceStyle, language: str = "en", duration_noise: float = 0.0) -> None:
         self.style = style
+        self.language = language
+        # 0 makes durations deterministic (resume needs that); benchmarks vary them like a person would.
+        self.duration_noise = duration_noise
 
     @cached_property
     def _model_paths(self) -> tuple[Path, Path]:
@@ -75,26 +78,36 @@ class PiperTTS:
         return model, config
 
     @cached_property
-    def _voice(self):  # noqa: ANN202 - piper's own type
+    def _voice(self):
         from piper import PiperVoice
+        from piper.config import PhonemeType
 
         model, config = self._model_paths
         try:
-            return PiperVoice.load(model, config_path=config, include_alignments=True)
+            loaded = PiperVoice.load(model, config_path=config, include_alignments=True)
         except Exception as error:  # onnxruntime raises many types for a broken model
             raise BackendError(f"cannot load Piper voice {model.name}: {error}") from None
+        spoken = loaded.config.espeak_voice
+        if loaded.config.phoneme_type == PhonemeType.ESPEAK and spoken.split("-")[0] != self.language:
+            # espeak-ng phonemises the job's language; the voice then reads it with its own accent.
+            log.warning("Piper voice %s is for '%s'; reading '%s' through espeak-ng", model.name, spoken, self.language)
+            loaded.config.espeak_voice = self.language
+        return loaded
 
     def settings(self) -> dict[str, object]:
         """Voice file, speed and the fixed duration noise."""
         model, _ = self._model_paths
-        return {"backend": self.name, "voice": model.name, "speed": self.style.speed, "noise_w": 0.0}
+        return {
+            "backend": self.name, "voice": model.name, "speed": self.style.speed,
+            "noise_w": self.duration_noise, "language": self.language,
+        }
 
     def speak(self, text: str, out: Path) -> SpokenText:
-        """Synthesise `text`; durations are noise-free so the same text always has the same timing."""
+        """Synthesise `text`; without duration noise the same text always has the same timing."""
         from piper import SynthesisConfig
 
         voice = self._voice
-        config = SynthesisConfig(length_scale=1.0 / self.style.speed, noise_w_scale=0.0)
+        config = SynthesisConfig(length_scale=1.0 / self.style.speed, noise_w_scale=self.duration_noise)
         chunks = list(voice.synthesize(text, syn_config=config, include_alignments=True))
         if not chunks:
             raise BackendError("Piper produced no audio")
@@ -147,14 +160,20 @@ class PiperTTS:
         return tuple(Word(text=w, start=s, end=e) for w, (s, e) in zip(written, filled, strict=True))
 
 
-VOICES: dict[str, Callable[[VoiceStyle], Voice]] = {"piper": PiperTTS}
+VOICES: dict[str, Callable[[VoiceStyle, str], Voice]] = {"piper": PiperTTS}
 
 
-def make_voice(name: str, style: VoiceStyle) -> Voice:
-    """The voice backend registered as `name`."""
+def make_voice(name: str, style: VoiceStyle, language: str) -> Voice:
+    """The voice backend registered as `name`, speaking `language`."""
     if name not in VOICES:
         raise InputError(f"unknown voice backend '{name}'; known: {', '.join(VOICES)}")
-    return VOICES[name](style)
+    return VOICES[name](style, language)
+
+
+def speak_cached(text: str, voice: Voice, cache: Cache) -> tuple[SpokenText, bool]:
+    """`text` spoken by `voice`, once per text and voice settings; also whether it came from the cache."""
+    key = cache_key("voice.scene", VERSION, {"text": text, **voice.settings()})
+    return cache.remember(key, SpokenText, lambda folder: voice.speak(text, folder / "speech.wav"), relocate=_relocate)
 
 
 def _relocate(spoken: SpokenText, old: Path, new: Path) -> SpokenText:
@@ -174,11 +193,7 @@ def narrate(
     rate = 0
     clock = LEAD_IN
     for scene in script.scenes:
-        key = cache_key("voice.scene", VERSION, {"text": scene.narration, **voice.settings()})
-        spoken, cached = cache.remember(
-            key, SpokenText, lambda folder, text=scene.narration: voice.speak(text, folder / "speech.wav"),
-            relocate=_relocate,
-        )
+        spoken, cached = speak_cached(scene.narration, voice, cache)
         on_item(cached)
         samples, rate = read_wav(spoken.audio)
         if not pieces:
@@ -200,7 +215,7 @@ def narrate(
 def import_voiceover(source: Path, cache: Cache) -> Narration:
     """The user's own narration, decoded once into the cache as mono 22.05 kHz PCM."""
     if not source.is_file():
-        raise InputError(f"voice-over file {source} does not exist")
+        raise InputError(f"audio file {source} does not exist")
     key = cache_key("voice.voiceover", VERSION, {"sha256": file_digest(source)})
 
     def decode(folder: Path) -> Narration:

@@ -133,10 +133,15 @@ def test_own_script_with_own_voiceover(tmp_path: Path, short_script: Path):
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "output" / "night-train"
     manifest = json.loads((folder / "job.json").read_text())
-    assert manifest["backends"]["voice"] == "voiceover" and manifest["backends"]["words"] == "faster-whisper"
+    assert manifest["backends"]["voice"] == "voiceover" and manifest["backends"]["words"] == "faster-whisper+warp"
     info = probe(folder / "video.mp4")
     assert abs(info.duration - spoken.duration) <= 0.5
     srt = pysubs2.load(str(folder / "subtitles.srt"))
     text = " ".join(event.plaintext.replace("\n", " ") for event in srt)
     assert text.split() == " ".join(SHORT_SCRIPT.split("\n", 2)[2].split()).split()  # spelled as written
+    # Each caption appears when its first word is spoken in the voice-over.
+    first_word = 0
+    for event in srt:
+        assert abs(event.start / 1000 - spoken.words[first_word].start) < 0.08, event
+        first_word += len(event.plaintext.split())
     assert json.loads((folder / "script.json").read_text())["title"] == "The Night Train"

@@ -5,7 +5,12 @@ import numpy as np
 from engine.media import read_wav, write_wav
 from engine.models import Shot, Timeline
 from engine.presets import MusicStyle
-from engine.stages.music import MIN_SEGMENT_SECONDS, SynthesisedBeds, mix_music, mood_segments
+from engine.stages.music import (
+    MIN_SEGMENT_SECONDS,
+    SynthesisedBeds,
+    mix_music,
+    mood_segments,
+)
 
 
 def test_segments_merge_short_moods_and_cover_the_video():

@@ -4,7 +4,12 @@ import pytest
 
 from engine.errors import InputError
 from engine.presets import load_preset
-from engine.stages.script import check_topic, outline_script, read_script_file, text_script
+from engine.stages.script import (
+    check_topic,
+    outline_script,
+    read_script_file,
+    text_script,
+)
 
 
 @pytest.fixture

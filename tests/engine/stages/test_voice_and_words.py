@@ -6,10 +6,10 @@ import pytest
 
 from engine.cache import Cache
 from engine.media import read_wav
-from engine.models import Scene, Script
+from engine.models import Narration, Scene, Script, Word
 from engine.presets import VoiceStyle
 from engine.stages.voice import PiperTTS, narrate
-from engine.stages.words import FasterWhisperASR, align_to_script, recognise
+from engine.stages.words import FasterWhisperASR, align_to_script, recognise, time_words
 
 TEXT = "The siege of Leningrad lasted 872 days. Hunger took more lives than the bombs did."
 
@@ -56,3 +56,34 @@ def test_whisper_words_align_to_the_script_spelling(spoken):
     reference = np.array([w.start for w in narration.words])
     assert np.median(np.abs(starts - reference)) < 0.25  # Whisper agrees with Piper's own timing
     assert all(a.start <= b.start for a, b in zip(aligned, aligned[1:]))
+
+
+def test_a_voiceover_is_timed_to_the_script_within_tens_of_milliseconds(spoken, tmp_path):
+    """Another reading (faster, with its own rhythm) timed by Whisper, then warped and snapped."""
+    script, _, _, folder = spoken
+    reading = narrate(
+        script, PiperTTS(VoiceStyle(speed=1.15), duration_noise=0.8), Cache(tmp_path / "cache"),
+        tmp_path / "voiceover.wav",
+    )
+    voiceover = Narration(reading.audio, reading.duration, reading.sample_rate, "voiceover", None)
+    timed = time_words(script, voiceover, "auto", FasterWhisperASR(), Cache(folder / "cache"), PiperTTS(VoiceStyle()))
+    assert timed.backend == "faster-whisper+warp"
+    assert [w.text for w in timed.words] == [w.text for w in reading.words]
+    starts = np.abs(np.array([w.start for w in timed.words]) - [w.start for w in reading.words])
+    ends = np.abs(np.array([w.end for w in timed.words]) - [w.end for w in reading.words])
+    assert np.median(starts) < 0.04 and np.median(ends) < 0.04
+    assert starts.max() < 0.25 and ends.max() < 0.25
+    assert all(a.end <= b.start + 1e-9 for a, b in zip(timed.words, timed.words[1:]))
+
+
+def test_a_misheard_word_does_not_move_the_words_after_it():
+    script = Script("t", "t", "en", (Scene(0, "The siege of Leningrad lasted long.", "p", "calm"),), "own-text")
+    heard = (
+        Word("The", 0.0, 0.2), Word("siege", 0.3, 0.6), Word("of", 0.65, 0.75),
+        Word("Lenin", 0.8, 1.1), Word("grad", 1.1, 1.5), Word("lasted", 1.6, 2.0), Word("long.", 2.1, 2.5),
+    )
+    aligned = align_to_script(script, heard, 3.0)
+    assert [w.text for w in aligned] == ["The", "siege", "of", "Leningrad", "lasted", "long."]
+    assert (aligned[3].start, aligned[3].end) == (0.75, 1.6)  # the gap between its neighbours
+    assert [(w.start, w.end) for w in aligned[4:]] == [(1.6, 2.0), (2.1, 2.5)]  # untouched
+    assert aligned[3].confidence == 0.0
