@@ -15,9 +15,11 @@ import pysubs2
 import pytest
 from PIL import Image
 
+from engine.align import match_indices
 from engine.media import probe, read_wav, run_ffmpeg
 from engine.presets import VoiceStyle
 from engine.stages.voice import PiperTTS
+from engine.text import normalise_word
 from tests.conftest import SHORT_SCRIPT, isolated_env, run_cli
 
 TOPIC = "The Siege of Leningrad"
@@ -145,3 +147,21 @@ def test_own_script_with_own_voiceover(tmp_path: Path, short_script: Path):
         assert abs(event.start / 1000 - spoken.words[first_word].start) < 0.08, event
         first_word += len(event.plaintext.split())
     assert json.loads((folder / "script.json").read_text())["title"] == "The Night Train"
+
+
+def test_a_voiceover_without_a_script_is_transcribed_into_scenes(tmp_path: Path):
+    body = " ".join(SHORT_SCRIPT.split("\n", 2)[2].split())
+    text = f"{body} The conductor checked the list again. One name was written in red ink, and nobody had boarded with it."
+    spoken = PiperTTS(VoiceStyle()).speak(text, tmp_path / "take.wav")
+    result = run_cli(["make", "Night Train", "--voiceover", str(spoken.audio)], isolated_env(tmp_path), tmp_path)
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "output" / "night-train"
+    document = json.loads((folder / "script.json").read_text())
+    assert document["source"] == "transcript" and len(document["scenes"]) >= 2
+    transcript = " ".join(scene["narration"] for scene in document["scenes"]).split()
+    said = [normalise_word(w) for w in text.split()]
+    heard = [normalise_word(w) for w in transcript]
+    assert len(match_indices(said, heard)) >= 0.85 * len(said)  # Whisper heard what was said
+    srt = pysubs2.load(str(folder / "subtitles.srt"))
+    assert " ".join(e.plaintext.replace("\n", " ") for e in srt).split() == transcript
+    assert abs(probe(folder / "video.mp4").duration - spoken.duration) <= 0.5
