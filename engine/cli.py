@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from engine.config import Settings, load_settings
-from engine.errors import VideoFactoryError
+from engine.errors import InputError, VideoFactoryError
 from engine.models import CAPTION_KINDS, JobRequest
 
 log = logging.getLogger("videofactory")
@@ -83,11 +83,17 @@ def _cmd_make(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_presets(args: argparse.Namespace, settings: Settings) -> int:
     from engine.presets import load_preset_file, preset_files
 
+    if args.action == "validate":
+        if not args.file:
+            raise InputError("give the preset file to check: videofactory presets validate FILE")
+        preset = load_preset_file(args.file, settings.user_presets_dir)
+        print(f"ok: {args.file} is a valid preset '{preset.name}': {preset.description}")
+        return 0
     for name, path in preset_files(settings.user_presets_dir).items():
         try:
-            print(f"{name:<20} {load_preset_file(path).description}")
+            print(f"{name:<22} {load_preset_file(path, settings.user_presets_dir).description}")
         except VideoFactoryError as error:
-            print(f"{name:<20} (broken: {error})")
+            print(f"{name:<22} (broken: {error})")
     return 0
 
 
@@ -131,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("--output", type=Path, help="output folder (default $VF_OUTPUT_DIR or ./output)")
     make.add_argument("--script-file", type=Path, help="your own script as UTF-8 text; paragraphs become scenes")
     make.add_argument("--voiceover", type=Path, help="your own narration (wav, mp3, ogg, m4a) instead of TTS")
-    make.add_argument("--length", choices=("short", "medium", "long"), default="medium", help="outline length")
+    make.add_argument("--length", choices=("short", "medium", "long"), help="outline length (default: the preset's)")
     make.add_argument("--fresh", action="store_true", help="ignore the cache and compute everything again")
     make.add_argument("--language", help="language code of the narration (default: the preset's), e.g. en, ru")
     make.add_argument("--captions", choices=CAPTION_KINDS, help="burned-in caption style (default: the preset's)")
@@ -145,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     timing.add_argument("--json", action="store_true", help="JSON instead of a table")
     timing.set_defaults(handler=_cmd_words)
 
-    presets = commands.add_parser("presets", help="list the channel presets")
+    presets = commands.add_parser("presets", help="list the channel presets, or check one file")
+    presets.add_argument("action", nargs="?", choices=("list", "validate"), default="list")
+    presets.add_argument("file", nargs="?", type=Path, help="with validate: the preset file to check")
     presets.set_defaults(handler=_cmd_presets)
 
     bot = commands.add_parser("bot", help="run the Telegram bot")

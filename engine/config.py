@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # base for other languages); transformers: a checkpoint name or folder (default openai/whisper-base).
     whisper_model: str | None = None
     whisper_threads: int = 2
+    mood_backend: Literal["auto", "embeddings", "lexicon"] = "auto"
+    music_dir: Path | None = None  # your own music library; default <data_dir>/music
 
     # Render
     render_preset: str = "superfast"
@@ -53,6 +55,11 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         """Folder of the content-addressed stage cache."""
         return self.data_dir / "cache"
+
+    @property
+    def music_library_dir(self) -> Path:
+        """Folder of the user's music: a subfolder per mood, or a sidecar .toml per track."""
+        return self.music_dir or self.data_dir / "music"
 
     @property
     def user_presets_dir(self) -> Path:

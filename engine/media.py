@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import tempfile
 import wave
@@ -25,9 +27,9 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def run_ffmpeg(args: Sequence[str], what: str, cwd: Path | None = None) -> None:
-    """Run ffmpeg with `args`; raise MediaError (or DiskFullError) naming `what` on failure."""
-    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *args]
+def run_ffmpeg(args: Sequence[str], what: str, cwd: Path | None = None, loglevel: str = "error") -> str:
+    """Run ffmpeg with `args` and return what it logged; raise MediaError (or DiskFullError) naming `what` on failure."""
+    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-v", loglevel, "-y", *args]
     # stderr goes to a file: a chatty ffmpeg must never block on a full pipe.
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, cwd=cwd)
@@ -39,6 +41,7 @@ def run_ffmpeg(args: Sequence[str], what: str, cwd: Path | None = None) -> None:
             raise DiskFullError(f"disk full while writing {what}")
         tail = " ".join(stderr.strip().splitlines()[-3:])[:400]
         raise MediaError(f"ffmpeg failed on {what}: {tail}")
+    return stderr
 
 
 def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
@@ -113,3 +116,54 @@ def probe(path: Path) -> MediaInfo:
             )
     except av.error.FFmpegError as error:
         raise MediaError(f"cannot read {path}: {error}") from None
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """EBU R128 figures of a recording."""
+
+    integrated_lufs: float
+    true_peak_db: float
+    range_lu: float
+
+
+def measure_loudness(path: Path) -> Loudness:
+    """Integrated loudness, true peak and loudness range, by ffmpeg's ebur128 filter."""
+    log = run_ffmpeg(
+        ["-i", str(path), "-vn", "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
+        what=f"loudness of {path.name}", loglevel="info",
+    )
+    summary = log[log.rfind("Summary:"):]
+    found = {
+        key: re.search(pattern, summary)
+        for key, pattern in (("I", r"I:\s+(-?[\d.]+|-inf) LUFS"), ("Peak", r"Peak:\s+(-?[\d.]+|-inf) dBFS"),
+                             ("LRA", r"LRA:\s+(-?[\d.]+) LU"))
+    }
+    if not all(found.values()):
+        raise MediaError(f"ffmpeg printed no loudness summary for {path.name}")
+    value = {key: float(match.group(1)) for key, match in found.items()}  # type: ignore[union-attr]
+    return Loudness(value["I"], value["Peak"], value["LRA"])
+
+
+def normalise_loudness(source: Path, out: Path, target_lufs: float, true_peak_db: float, rate: int = 48000) -> Path:
+    """Bring `source` to `target_lufs` integrated with a true peak under `true_peak_db` (two-pass loudnorm)."""
+    target = f"I={target_lufs}:TP={true_peak_db}:LRA=20"
+    log = run_ffmpeg(
+        ["-i", str(source), "-af", f"loudnorm={target}:print_format=json", "-f", "null", "-"],
+        what=f"loudness of {source.name}", loglevel="info",
+    )
+    try:
+        measured = json.loads(log[log.rindex("{"):log.rindex("}") + 1])
+    except ValueError:
+        raise MediaError(f"ffmpeg measured no loudness for {source.name}") from None
+    if measured["input_i"] in ("-inf", "inf"):  # silence cannot be brought to a loudness
+        run_ffmpeg(["-i", str(source), "-ar", str(rate), "-c:a", "pcm_s16le", str(out)], what=str(out.name))
+        return out
+    # The second pass applies one gain to the whole mix (linear), limiting only if a peak needs it.
+    second = (
+        f"loudnorm={target}:measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
+        f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
+        f":offset={measured['target_offset']}:linear=true"
+    )
+    run_ffmpeg(["-i", str(source), "-af", second, "-ar", str(rate), "-c:a", "pcm_s16le", str(out)], what=out.name)
+    return out

@@ -22,7 +22,7 @@ class JobRequest:
     preset: str
     script_file: Path | None = None
     voiceover: Path | None = None
-    length: Literal["short", "medium", "long"] = "medium"
+    length: Literal["short", "medium", "long"] | None = None  # None: the preset's
     fresh: bool = False
     language: str | None = None  # None: the preset's
     caption_style: CaptionKind | None = None  # None: the preset's

@@ -18,12 +18,14 @@ from engine.cache import Cache, atomic_write_text, translate_os_errors
 from engine.config import Settings
 from engine.errors import InputError, VideoFactoryError
 from engine.fonts import BOLD_FILE, bold_font_dir
+from engine.media import normalise_loudness
 from engine.models import Artefacts, JobRequest, Narration, Script, Timeline, Words
 from engine.presets import Preset, load_preset
 from engine.progress import ProgressHook, SilentProgress
 from engine.stages import (
     captions,
     images,
+    moods,
     music,
     render,
     script,
@@ -36,6 +38,7 @@ from engine.store import JobRecord, StageRun, Store, utcnow
 from engine.text import slugify
 
 log = logging.getLogger(__name__)
+AAC_PEAK_MARGIN_DB = 0.5
 
 
 class StageHandle:
@@ -178,6 +181,11 @@ def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, f
         the_script = _write_script(inputs, recognizer, cache)
         stage.item(cached=False)
 
+    classifier = moods.make_mood_classifier(settings.mood_backend)
+    with run.stage("moods", classifier.name) as stage:
+        the_script = moods.assign_moods(the_script, classifier, preset.music.moods)
+        stage.item(cached=False)
+
     # Our own voice reads the script: it narrates, or it is the template a voice-over is timed against.
     tts = voice.make_voice("piper", preset.voice, the_script.language)
     narration: Narration
@@ -202,9 +210,14 @@ def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, f
     with run.stage("images", painter.name, total=len(plan.shots), unit="image") as stage:
         stills = images.paint_shots(plan.shots, preset, painter, cache, settings.render_workers, stage.item)
 
-    source = music.SynthesisedBeds()
+    source = music.make_source(settings.music_library_dir, preset.music.library_tags, work)
     with run.stage("music", source.name) as stage:
-        mix = music.mix_music(narration.audio, music.mood_segments(plan), preset.music, source, work / "mix.wav")
+        music_plan = music.mood_segments(plan, preset.music.min_segment_seconds)
+        mix = music.mix_music(narration.audio, music_plan, preset.music, source, work / "mix.wav")
+        # YouTube's reference: -14 LUFS, true peak under -1 dBTP; the AAC encoder may add a little, hence the margin.
+        mix = normalise_loudness(
+            mix, work / "master.wav", preset.music.loudness_lufs, preset.music.true_peak_db - AAC_PEAK_MARGIN_DB
+        )
         stage.item(cached=False)
 
     fonts = bold_font_dir(settings.data_dir)
@@ -234,7 +247,11 @@ def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, f
             stage.item(cached=False)
 
     script_json = folder / "script.json"
-    atomic_write_text(script_json, json.dumps(_script_document(the_script, plan), indent=2, ensure_ascii=False))
+    document = _script_document(the_script, plan)
+    document["music"] = [
+        {"start": round(m.start, 3), "end": round(m.end, 3), "mood": m.mood} for m in music_plan
+    ]
+    atomic_write_text(script_json, json.dumps(document, indent=2, ensure_ascii=False))
     manifest = folder / "job.json"
     files = [video, *subtitle_paths, *thumbs, script_json, manifest]
     atomic_write_text(manifest, json.dumps(_manifest(inputs, run, plan, folder, files), indent=2, ensure_ascii=False))
@@ -249,7 +266,7 @@ def _write_script(inputs: Inputs, recognizer: words.Recognizer, cache: Cache) ->
         narration = voice.import_voiceover(request.voiceover, cache)
         written = transcript_script(narration, inputs.language, recognizer, cache, request.topic or inputs.slug, preset)
     else:
-        written = script.outline_script(request.topic, preset, request.length)
+        written = script.outline_script(request.topic, preset, request.length or preset.length)
     return replace(written, language=inputs.language)
 
 
@@ -320,7 +337,7 @@ def _manifest(inputs: Inputs, run: JobRun, plan: Timeline, folder: Path, files: 
         "inputs": {
             "topic": request.topic,
             "preset": inputs.preset.name,
-            "length": request.length,
+            "length": request.length or inputs.preset.length,
             "script_file": str(request.script_file) if request.script_file else None,
             "voiceover": str(request.voiceover) if request.voiceover else None,
             "fresh": request.fresh,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -14,6 +14,12 @@ from engine.models import CaptionKind, Mood
 
 HexColour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 Text = Annotated[str, StringConstraints(min_length=1)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+Length = Literal["short", "medium", "long"]
+# xfade transitions that read well between stills
+TransitionStyle = Literal["fade", "dissolve", "fadeblack", "fadewhite", "wipeleft", "slideleft", "smoothleft", "circleopen"]
+ColourGrade = Literal["none", "warm", "cold", "sepia", "noir", "teal-orange", "faded"]
+ExportProfile = Literal["youtube", "shorts", "tiktok", "reels", "feed", "square"]
 
 
 class _Strict(BaseModel):
@@ -29,6 +35,7 @@ class ImageStyle(_Strict):
     palette: tuple[HexColour, ...] = Field(min_length=3)
     prompt_prefix: str = ""
     prompt_suffix: str = ""
+    negative_prompt: str = "text, watermark, logo, blurry, deformed hands"
 
 
 class CaptionStyle(_Strict):
@@ -45,6 +52,8 @@ class CaptionStyle(_Strict):
 class Effects(_Strict):
     zoom: float = Field(0.10, ge=0.0, le=0.4)  # how far a still zooms over a shot
     transition: float = Field(0.5, ge=0.0, le=2.0)  # crossfade seconds
+    transition_style: TransitionStyle = "fade"
+    colour_grade: ColourGrade = "none"
     max_shot_seconds: float = Field(8.0, ge=2.0, le=30.0)
     grain: float = Field(0.04, ge=0.0, le=0.3)
     vignette: float = Field(0.5, ge=0.0, le=1.0)
@@ -53,6 +62,11 @@ class Effects(_Strict):
 class MusicStyle(_Strict):
     volume_db: float = Field(-18.0, ge=-40.0, le=0.0)
     ducking_db: float = Field(-10.0, ge=-30.0, le=0.0)
+    moods: dict[str, Mood] = {}  # mood per part (outline section name), overriding the narration's
+    library_tags: tuple[str, ...] = ()  # prefer tracks of the user's music library with these tags
+    min_segment_seconds: float = Field(12.0, ge=4.0, le=120.0)  # no mood switch more often than this
+    loudness_lufs: float = Field(-14.0, ge=-24.0, le=-9.0)  # integrated loudness of the master
+    true_peak_db: float = Field(-1.0, ge=-6.0, le=0.0)
 
 
 class ThumbnailStyle(_Strict):
@@ -67,6 +81,24 @@ class SectionTemplate(_Strict):
     prompt: Text
 
 
+class LLMTemplates(_Strict):
+    """Prompt templates for a language model; {topic}, {title}, {script}, {scene} and {length} are filled in."""
+
+    outline: Text = (
+        "Plan a {length} YouTube video about {topic}: a hook, three to six sections and a conclusion, "
+        "each with a one-line summary."
+    )
+    script: Text = (
+        "Write the narration of a {length} YouTube video about {topic} as JSON: title, description, tags, "
+        "and scenes with narration (two to four spoken sentences), image_prompt and mood "
+        "(calm, tense, dramatic or uplifting). Outline: {outline}"
+    )
+    image_prompt: Text = "Describe one striking still image for this narration, in one line: {scene}"
+    title: Text = "Write a click-worthy but honest YouTube title (at most 70 characters) for: {topic}"
+    description: Text = "Write a YouTube description of three short paragraphs for a video titled {title}."
+    tags: Text = "List 10 to 15 YouTube tags, comma separated, for a video titled {title}."
+
+
 class OutlineTemplates(_Strict):
     title: tuple[Text, ...] = Field(min_length=1)
     hook: SectionTemplate
@@ -79,13 +111,17 @@ class Preset(_Strict):
 
     name: Text
     description: Text
-    language: str = "en"
+    extends: str | None = None  # a preset whose settings this one starts from
+    language: Language = "en"
+    length: Length = "medium"  # target length when the job does not say
+    exports: tuple[ExportProfile, ...] = ("youtube",)  # default exports
     voice: VoiceStyle = VoiceStyle()
     images: ImageStyle
     captions: CaptionStyle = CaptionStyle()
     effects: Effects = Effects()
     music: MusicStyle = MusicStyle()
     thumbnail: ThumbnailStyle = ThumbnailStyle()
+    llm: LLMTemplates = LLMTemplates()
     outline: OutlineTemplates
 
 
@@ -94,21 +130,63 @@ def builtin_presets_dir() -> Path:
     return Path(str(files("presets")))
 
 
-def load_preset_file(path: Path) -> Preset:
-    """Parse and validate one preset file; errors name the file, the field and what was expected."""
+def _read_toml(path: Path) -> dict:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise PresetError(f"{path}: cannot read preset ({error.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise PresetError(f"{path}: not valid TOML ({error})") from None
+
+
+def _merged(base: dict, override: dict) -> dict:
+    """`base` with `override` laid over it, tables merged key by key."""
+    result = dict(base)
+    for key, value in override.items():
+        result[key] = _merged(result[key], value) if isinstance(value, dict) and isinstance(result.get(key), dict) else value
+    return result
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    expected = first["msg"]
+    if first["type"] == "extra_forbidden":
+        expected = "unknown field (check its spelling)"
+    elif first["type"] == "missing":
+        expected = "required field is missing"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"field '{field}': {expected}{more}"
+
+
+def load_preset_file(path: Path, user_dir: Path | None = None) -> Preset:
+    """Parse and validate one preset file; errors name the file, the field and what was expected.
+
+    A preset with `extends = "name"` starts from that preset (the user's or a built-in one) and
+    changes only what it sets.
+    """
+    data = _read_toml(path)
+    chain = [path]
+    while isinstance(data.get("extends"), str):
+        parent_name = data["extends"]
+        parents = preset_files(user_dir)
+        parent = parents.get(parent_name)
+        if parent is None:
+            known = ", ".join(sorted(parents)) or "none"
+            raise PresetError(f"{path}: field 'extends': no preset named '{parent_name}'; known presets: {known}")
+        if parent in chain:  # a user preset may extend the built-in one of the same name
+            parent = builtin_presets_dir() / f"{parent_name}.toml"
+            if parent in chain or not parent.is_file():
+                raise PresetError(f"{path}: field 'extends': '{parent_name}' extends itself")
+        chain.append(parent)
+        parent_data = _read_toml(parent)
+        data = _merged(parent_data, {k: v for k, v in data.items() if k != "extends"})
+        if "extends" not in parent_data:
+            data.pop("extends", None)
     try:
         return Preset.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-        raise PresetError(f"{path}: field '{field}': {first['msg']}{more}") from None
+        raise PresetError(f"{path}: {_describe(error)}") from None
 
 
 def preset_files(user_dir: Path | None) -> dict[str, Path]:
@@ -127,4 +205,4 @@ def load_preset(name: str, user_dir: Path | None) -> Preset:
     if name not in available:
         known = ", ".join(sorted(available)) or "none"
         raise PresetError(f"unknown preset '{name}'; known presets: {known}")
-    return load_preset_file(available[name])
+    return load_preset_file(available[name], user_dir)

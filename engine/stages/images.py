@@ -14,9 +14,9 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from engine.cache import Cache, cache_key, moved, translate_os_errors
 from engine.models import Shot
-from engine.presets import Preset
+from engine.presets import Effects, Preset
 
-VERSION = 2
+VERSION = 3
 SIZE = (1920, 1080)
 
 
@@ -68,7 +68,7 @@ class ProceduralPainter:
         return {"backend": self.name, "version": VERSION}
 
     def paint(self, prompt: str, preset: Preset, size: tuple[int, int], out: Path) -> None:
-        """Gradient sky, glows, a silhouette horizon, prompt motifs, grain and vignette."""
+        """Gradient sky, glows, a silhouette horizon and prompt motifs (the preset's look comes after)."""
         seed = int.from_bytes(hashlib.sha256(f"{prompt}|{preset.images.palette}".encode()).digest()[:8], "big")
         rng = np.random.default_rng(seed)
         width, height = size
@@ -145,19 +145,44 @@ class ProceduralPainter:
             for x, y, r in zip(rng.uniform(0, width, 500), rng.uniform(0, height, 500), rng.uniform(1.5, 5, 500)):
                 draw.ellipse((x - r, y - r, x + r, y + r), fill=(245, 248, 255, int(rng.integers(110, 220))))
 
-        pixels = np.asarray(image, dtype=np.float32)
-        effects = preset.effects
-        yy, xx = np.ogrid[-1 : 1 : complex(0, height), -1 : 1 : complex(0, width)]
-        vignette = 1 - effects.vignette * 0.55 * np.clip((xx**2 + yy**2) / 2, 0, 1) ** 1.2
-        pixels *= vignette[..., None]
-        if effects.grain:
-            # Grain as a soft mottle (noise at a third of the size, smoothly enlarged): it reads as
-            # film texture but, unlike per-pixel noise, costs the encoder almost nothing.
-            mottle = rng.normal(0, 255 * effects.grain, (height // 3, width // 3)).astype(np.float32)
-            small = Image.fromarray(np.clip(mottle + 128, 0, 255).astype(np.uint8))
-            pixels += (np.asarray(small.resize(size, Image.BILINEAR), dtype=np.float32) - 128)[..., None]
         with translate_os_errors(str(out)):
-            Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(out, "PNG", compress_level=1)
+            image.convert("RGB").save(out, "PNG", compress_level=1)
+
+
+# Colour grades as 3x3 matrices on RGB (rows: output channel), then a lift of the blacks.
+_GRADES: dict[str, tuple[tuple[tuple[float, ...], ...], float]] = {
+    "none": (((1, 0, 0), (0, 1, 0), (0, 0, 1)), 0.0),
+    "warm": (((1.08, 0.02, 0), (0, 1.0, 0), (0, 0, 0.86)), 0.0),
+    "cold": (((0.9, 0, 0), (0, 0.98, 0.04), (0, 0.04, 1.1)), 0.0),
+    "sepia": (((0.39, 0.77, 0.19), (0.35, 0.69, 0.17), (0.27, 0.53, 0.13)), 6.0),
+    "noir": (((0.36, 0.6, 0.14), (0.33, 0.58, 0.13), (0.33, 0.58, 0.13)), 0.0),
+    "teal-orange": (((1.1, 0.05, -0.08), (-0.02, 1.0, 0.02), (-0.1, 0.06, 1.0)), 0.0),
+    "faded": (((0.85, 0.08, 0.04), (0.06, 0.85, 0.06), (0.05, 0.08, 0.82)), 24.0),
+}
+
+
+def finish_still(path: Path, effects: Effects, seed: int) -> None:
+    """The preset's look on any picture, painted or generated: colour grade, vignette, film grain."""
+    image = Image.open(path).convert("RGB")
+    width, height = image.size
+    pixels = np.asarray(image, dtype=np.float32)
+    matrix, lift = _GRADES[effects.colour_grade]
+    pixels = pixels @ np.asarray(matrix, dtype=np.float32).T
+    if effects.colour_grade == "noir":
+        pixels = (pixels - 128) * 1.2 + 128  # harder contrast for black and white
+    pixels = lift + pixels * (1 - lift / 255)
+    yy, xx = np.ogrid[-1 : 1 : complex(0, height), -1 : 1 : complex(0, width)]
+    vignette = 1 - effects.vignette * 0.55 * np.clip((xx**2 + yy**2) / 2, 0, 1) ** 1.2
+    pixels *= vignette[..., None]
+    if effects.grain:
+        # Grain as a soft mottle (noise at a third of the size, smoothly enlarged): it reads as
+        # film texture but, unlike per-pixel noise, costs the encoder almost nothing.
+        rng = np.random.default_rng(seed)
+        mottle = rng.normal(0, 255 * effects.grain, (height // 3, width // 3)).astype(np.float32)
+        small = Image.fromarray(np.clip(mottle + 128, 0, 255).astype(np.uint8))
+        pixels += (np.asarray(small.resize((width, height), Image.BILINEAR), dtype=np.float32) - 128)[..., None]
+    with translate_os_errors(str(path)):
+        Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path, "PNG", compress_level=1)
 
 
 PAINTERS: dict[str, Callable[[], ImageBackend]] = {"procedural": ProceduralPainter}
@@ -180,6 +205,7 @@ def paint_shots(
         def compute(folder: Path) -> Still:
             path = folder / "still.png"
             backend.paint(shot.prompt, preset, SIZE, path)
+            finish_still(path, preset.effects, seed=int(hashlib.sha256(shot.prompt.encode()).hexdigest()[:8], 16))
             return Still(shot.index, path, backend.name)
 
         still, cached = cache.remember(

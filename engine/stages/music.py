@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,12 +12,16 @@ from typing import Protocol
 
 import numpy as np
 
-from engine.media import read_wav, write_wav
-from engine.models import Mood, Timeline
+from engine.errors import InputError
+from engine.media import decode_audio, read_wav, write_wav
+from engine.models import MOODS, Mood, Timeline
 from engine.presets import MusicStyle
 
-VERSION = 1
+log = logging.getLogger(__name__)
+
+VERSION = 2
 MIN_SEGMENT_SECONDS = 12.0
+AUDIO_SUFFIXES = (".mp3", ".wav", ".ogg", ".flac", ".m4a", ".opus")
 CROSSFADE_SECONDS = 2.0
 
 _A4 = 440.0
@@ -48,8 +55,8 @@ class MusicSource(Protocol):
 
     name: str
 
-    def bed(self, mood: Mood, seconds: float, rate: int) -> np.ndarray:
-        """Mono samples in [-1, 1] of `seconds` length."""
+    def bed(self, mood: Mood, seconds: float, rate: int, variant: int = 0) -> np.ndarray:
+        """Mono samples in [-1, 1] of `seconds` length; `variant` picks among several beds of one mood."""
         ...
 
 
@@ -58,7 +65,7 @@ class SynthesisedBeds:
 
     name = "synth"
 
-    def bed(self, mood: Mood, seconds: float, rate: int) -> np.ndarray:
+    def bed(self, mood: Mood, seconds: float, rate: int, variant: int = 0) -> np.ndarray:
         """Chord pads over the mood's progression, four beats per chord."""
         score = _MOOD_SCORES[mood]
         beat = 60.0 / score["bpm"]
@@ -96,26 +103,126 @@ class SynthesisedBeds:
         return (out / peak * 0.8).astype(np.float32)
 
 
-SOURCES: dict[str, Callable[[], MusicSource]] = {"synth": SynthesisedBeds}
+@dataclass(frozen=True)
+class Track:
+    """One file of the user's music library."""
+
+    path: Path
+    mood: Mood
+    tags: frozenset[str]
 
 
-def mood_segments(timeline: Timeline) -> tuple[MusicSegment, ...]:
-    """Consecutive shots of one mood joined; segments shorter than the minimum merged into a neighbour."""
-    segments: list[MusicSegment] = []
+def scan_library(folder: Path) -> tuple[Track, ...]:
+    """Tracks under `folder`: the mood from a `<track>.toml` sidecar (mood, tags) or the subfolder's name."""
+    if not folder.is_dir():
+        return ()
+    tracks: list[Track] = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() not in AUDIO_SUFFIXES or not path.is_file():
+            continue
+        sidecar = path.with_name(path.name + ".toml")
+        mood, tags = path.parent.name.lower(), frozenset[str]()
+        if sidecar.is_file():
+            try:
+                meta = tomllib.loads(sidecar.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+                raise InputError(f"music sidecar {sidecar}: not valid TOML ({error})") from None
+            mood = str(meta.get("mood", mood)).lower()
+            tags = frozenset(str(tag).lower() for tag in meta.get("tags", ()))
+        if mood in MOODS:
+            tracks.append(Track(path, mood, tags))  # type: ignore[arg-type]
+        else:
+            log.warning("music track %s has no mood (put it in a folder named after one of %s)", path.name, MOODS)
+    return tuple(tracks)
+
+
+class MusicLibrary:
+    """The user's own tracks, chosen by mood and preset tags; synthesised beds fill moods it lacks."""
+
+    name = "library"
+
+    def __init__(self, tracks: tuple[Track, ...], tags: tuple[str, ...], work: Path) -> None:
+        self.tracks = tracks
+        self.tags = frozenset(tag.lower() for tag in tags)
+        self.work = work
+        self.fallback = SynthesisedBeds()
+
+    def pick(self, mood: Mood, variant: int) -> Track | None:
+        """A track of `mood`, the best tag match first, taking turns between equally good ones."""
+        candidates = [track for track in self.tracks if track.mood == mood]
+        if not candidates:
+            return None
+        best = max(len(track.tags & self.tags) for track in candidates)
+        top = [track for track in candidates if len(track.tags & self.tags) == best]
+        return top[variant % len(top)]
+
+    def bed(self, mood: Mood, seconds: float, rate: int, variant: int = 0) -> np.ndarray:
+        """The chosen track decoded, looped with a crossfade when it is shorter than the segment."""
+        track = self.pick(mood, variant)
+        if track is None:
+            log.info("no %s track in the music library; using a synthesised bed", mood)
+            return self.fallback.bed(mood, seconds, rate, variant)
+        stat = track.path.stat()
+        name = hashlib.sha256(f"{track.path}|{stat.st_size}|{stat.st_mtime_ns}|{rate}".encode()).hexdigest()[:16]
+        decoded = self.work / f"track-{name}.wav"
+        if not decoded.is_file():
+            decode_audio(track.path, decoded, rate)
+        samples, _ = read_wav(decoded)
+        total = int(seconds * rate)
+        fade = min(int(CROSSFADE_SECONDS * rate), len(samples) // 4)
+        out = samples[:total].copy()
+        while len(out) < total:
+            ramp = np.linspace(0, 1, fade, dtype=np.float32)
+            out[-fade:] = out[-fade:] * (1 - ramp) + samples[:fade] * ramp
+            out = np.concatenate([out, samples[fade:]])[:total]
+        peak = float(np.abs(out).max()) or 1.0
+        return (out / peak * 0.8).astype(np.float32)
+
+
+SOURCES: dict[str, Callable[..., MusicSource]] = {"synth": SynthesisedBeds, "library": MusicLibrary}
+
+
+def make_source(library_dir: Path, tags: tuple[str, ...], work: Path) -> MusicSource:
+    """The user's library when it holds any track, else the synthesised beds."""
+    tracks = scan_library(library_dir)
+    return MusicLibrary(tracks, tags, work) if tracks else SynthesisedBeds()
+
+
+def mood_segments(timeline: Timeline, min_seconds: float = MIN_SEGMENT_SECONDS) -> tuple[MusicSegment, ...]:
+    """Music segments that switch mood only at scene cuts and last at least `min_seconds`.
+
+    Scenes of one mood are joined; a segment too short is merged with its shorter neighbour,
+    and the merged segment takes the mood that fills most of it.
+    """
+    spans: list[tuple[float, float, Mood]] = []
     for shot in timeline.shots:
-        if segments and segments[-1].mood == shot.mood:
-            segments[-1] = MusicSegment(segments[-1].start, shot.end, shot.mood)
+        if spans and spans[-1][2] == shot.mood:
+            spans[-1] = (spans[-1][0], shot.end, shot.mood)
         else:
-            segments.append(MusicSegment(shot.start, shot.end, shot.mood))
-    merged: list[MusicSegment] = []
-    for segment in segments:
-        if merged and (segment.end - segment.start < MIN_SEGMENT_SECONDS or merged[-1].end - merged[-1].start < MIN_SEGMENT_SECONDS):
-            merged[-1] = MusicSegment(merged[-1].start, segment.end, merged[-1].mood)
+            spans.append((shot.start, shot.end, shot.mood))
+    if not spans:
+        return ()
+    spans[0] = (0.0, spans[0][1], spans[0][2])
+    spans[-1] = (spans[-1][0], timeline.duration, spans[-1][2])
+    # Each segment keeps how long each mood fills it, so merges pick the dominant mood.
+    segments = [(start, end, {mood: end - start}) for start, end, mood in spans]
+    while len(segments) > 1:
+        lengths = [end - start for start, end, _ in segments]
+        shortest = min(range(len(segments)), key=lambda i: lengths[i])
+        if lengths[shortest] >= min_seconds:
+            break
+        if shortest == 0:
+            other = 1
+        elif shortest == len(segments) - 1:
+            other = shortest - 1
         else:
-            merged.append(segment)
-    if merged:
-        merged[-1] = MusicSegment(merged[-1].start, timeline.duration, merged[-1].mood)
-    return tuple(merged)
+            other = shortest - 1 if lengths[shortest - 1] <= lengths[shortest + 1] else shortest + 1
+        first, second = sorted((shortest, other))
+        fill = dict(segments[first][2])
+        for mood, seconds in segments[second][2].items():
+            fill[mood] = fill.get(mood, 0.0) + seconds
+        segments[first:second + 1] = [(segments[first][0], segments[second][1], fill)]
+    return tuple(MusicSegment(start, end, max(fill, key=lambda mood: fill[mood])) for start, end, fill in segments)
 
 
 def _speech_envelope(voice: np.ndarray, rate: int) -> np.ndarray:
@@ -145,7 +252,7 @@ def mix_music(
     for i, segment in enumerate(segments):
         start = max(0, int(segment.start * rate) - (fade // 2 if i else 0))
         end = min(total, int(segment.end * rate) + (fade // 2 if i < len(segments) - 1 else 0))
-        bed = source.bed(segment.mood, (end - start) / rate + 0.01, rate)[: end - start]
+        bed = source.bed(segment.mood, (end - start) / rate + 0.01, rate, variant=i)[: end - start]
         ramp = np.ones(end - start, np.float32)
         if i:
             ramp[:fade] = np.linspace(0, 1, min(fade, len(ramp)), dtype=np.float32)[: len(ramp[:fade])]

@@ -118,7 +118,8 @@ def _motion(motion: str, clip_frames: int, offset: int, zoom: float) -> tuple[st
 
 
 def segment_graph(
-    segment: Segment, fps: int, zoom: float, width: int, height: int, ass_name: str | None, fonts: bool = True
+    segment: Segment, fps: int, zoom: float, width: int, height: int, ass_name: str | None, fonts: bool = True,
+    transition: str = "fade",
 ) -> str:
     """The filter graph of one segment: motion on each still, a crossfade if two, captions."""
     big_w, big_h = int(width * UPSCALE) // 2 * 2, int(height * UPSCALE) // 2 * 2
@@ -133,7 +134,7 @@ def segment_graph(
     last = "p0"
     if len(segment.parts) == 2:
         duration = segment.parts[0].frames / fps
-        parts.append(f"[p0][p1]xfade=transition=fade:duration={duration:.6f}:offset=0[x]")
+        parts.append(f"[p0][p1]xfade=transition={transition}:duration={duration:.6f}:offset=0[x]")
         last = "x"
     tail = f"ass=filename={ass_name}{':fontsdir=fonts' if fonts else ''}," if ass_name else ""
     parts.append(f"[{last}]{tail}format=yuv420p[out]")
@@ -157,7 +158,7 @@ def render_segment(
     segment: Segment,
     stills: dict[int, Path],
     captions: pysubs2.SSAFile,
-    zoom: float,
+    effects: Effects,
     options: RenderOptions,
     folder: Path,
 ) -> Path:
@@ -172,7 +173,8 @@ def render_segment(
     for part in segment.parts:
         args += ["-i", str(stills[part.shot.index])]
     graph = segment_graph(
-        segment, options.fps, zoom, options.width, options.height, ass_name, fonts=options.fonts is not None
+        segment, options.fps, effects.zoom, options.width, options.height, ass_name,
+        fonts=options.fonts is not None, transition=effects.transition_style,
     )
     (folder / "graph.txt").write_text(graph, encoding="utf-8")
     threads = max(1, (os.cpu_count() or 2) // max(1, options.workers))
@@ -209,12 +211,13 @@ def render_master(
             "frames": [segment.start_frame, segment.end_frame],
             "parts": [[p.shot.motion, p.clip_frames, p.offset, p.frames, stills[p.shot.index].parent.name]
                       for p in segment.parts],
-            "captions": captions.to_string("ass"), "zoom": effects.zoom, "options": options.__dict__,
+            "captions": captions.to_string("ass"), "zoom": effects.zoom, "transition": effects.transition_style,
+            "options": options.__dict__,
         })
         result, cached = cache.remember(
             key, RenderedSegment,
             lambda folder: RenderedSegment(
-                segment.index, render_segment(segment, stills, captions, effects.zoom, options, folder)
+                segment.index, render_segment(segment, stills, captions, effects, options, folder)
             ),
             relocate=lambda r, old, new: RenderedSegment(r.index, moved(r.path, old, new)),
         )

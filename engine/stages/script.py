@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from engine.errors import InputError
-from engine.models import Mood, Scene, Script
+from engine.models import Scene, Script
 from engine.presets import Preset, SectionTemplate
 from engine.text import split_sentences, split_words
 
@@ -16,16 +16,6 @@ MAX_TOPIC_CHARS = 500
 MAX_SCRIPT_WORDS = 20_000
 SCENE_WORDS = 45  # a scene of own text holds about this many words (~15 s of speech)
 SECTIONS_BY_LENGTH = {"short": 2, "medium": 4, "long": 99}
-
-# Fallback mood cues for the user's own text: the preset's outline carries moods of its own.
-_MOOD_CUES: dict[Mood, tuple[str, ...]] = {
-    "tense": ("fear", "danger", "threat", "attack", "suspect", "dark", "night", "murder",
-              "missing", "strike", "enemy", "storm", "siege", "trap", "warning"),
-    "dramatic": ("death", "died", "killed", "battle", "explosion", "collapse", "hunger", "war",
-                 "blood", "fire", "disaster", "verdict", "victims", "bomb", "destroy"),
-    "uplifting": ("hope", "victory", "discover", "freedom", "saved", "rebuilt", "future",
-                  "celebrate", "courage", "success", "inspire", "together", "remember"),
-}
 
 
 def check_topic(topic: str) -> str:
@@ -93,14 +83,6 @@ def outline_script(topic: str, preset: Preset, length: str) -> Script:
     return Script(title=title, topic=topic, language=preset.language, scenes=scenes, source="outline")
 
 
-def guess_mood(text: str) -> Mood:
-    """The mood whose cue words appear most often in `text`; calm when none do."""
-    lowered = text.lower()
-    counts = {mood: sum(lowered.count(cue) for cue in cues) for mood, cues in _MOOD_CUES.items()}
-    best = max(counts, key=lambda mood: counts[mood])
-    return best if counts[best] else "calm"
-
-
 def _chunk_paragraph(paragraph: str) -> list[str]:
     """Sentences of one paragraph grouped into scenes of about SCENE_WORDS words."""
     groups: list[list[str]] = [[]]
@@ -128,7 +110,7 @@ def text_script(text: str, title: str, preset: Preset, source: str = "own-text")
             index=i,
             narration=chunk,
             image_prompt=_prompt(preset, split_sentences(chunk)[0][:200]),
-            mood=guess_mood(chunk),
+            mood="calm",  # the moods stage reads the narration
             section=f"part-{i + 1}",
         )
         for i, chunk in enumerate(chunks)

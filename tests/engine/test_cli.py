@@ -15,7 +15,7 @@ from tests.conftest import run_cli
     [
         (["make", ""], "error: the topic is empty"),
         (["make", "x" * 501], "error: the topic is 501 characters long; the limit is 500"),
-        (["make", "Rome", "--preset", "cooking"], "error: unknown preset 'cooking'; known presets: military-history, science, true-crime"),
+        (["make", "Rome", "--preset", "cooking"], "error: unknown preset 'cooking'; known presets: history-documentary, military-history, motivation, mystery-horror, science, true-crime"),
     ],
 )
 def test_bad_topic_and_preset(args, message, cli_env, tmp_path: Path):
@@ -70,5 +70,5 @@ def test_presets_command_lists_one_line_each(cli_env, tmp_path: Path):
     result = run_cli(["presets"], cli_env, tmp_path)
     assert result.returncode == 0
     lines = result.stdout.strip().splitlines()
-    assert [line.split()[0] for line in lines] == ["military-history", "science", "true-crime"]
+    assert [line.split()[0] for line in lines] == sorted(["military-history", "science", "true-crime", "history-documentary", "mystery-horror", "motivation"])
     assert all(len(line.split(maxsplit=1)[1]) > 20 for line in lines)

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from engine.align import match_indices
-from engine.media import probe, read_wav, run_ffmpeg
+from engine.media import measure_loudness, probe, read_wav, run_ffmpeg
 from engine.presets import VoiceStyle
 from engine.stages.voice import PiperTTS
 from engine.text import normalise_word
@@ -51,6 +51,8 @@ def test_topic_becomes_a_probed_video_with_subtitles_thumbnails_and_manifest(uni
     assert (info.width, info.height, info.fps) == (1920, 1080, 30.0)
     assert (info.video_codec, info.audio_codec, info.audio_rate) == ("h264", "aac", 48000)
     assert abs(info.duration - narration_seconds) <= 0.5
+    loudness = measure_loudness(folder / "video.mp4")  # YouTube's reference, measured by ebur128
+    assert abs(loudness.integrated_lufs + 14.0) <= 1.0 and loudness.true_peak_db <= -1.0
 
     srt = pysubs2.load(str(folder / "subtitles.srt"))
     starts = [event.start for event in srt]
