@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.config import load_settings
+from engine.media import measure_loudness
 from engine.models import JobRequest
 from engine.pipeline import make_video
 
@@ -89,6 +90,7 @@ def main() -> None:
     manifest = json.loads(artefacts.manifest.read_text())
     ours = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     video_seconds = manifest["video_seconds"]
+    loudness = measure_loudness(artefacts.video)
     result = {
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
         "video_seconds": video_seconds,
@@ -96,7 +98,9 @@ def main() -> None:
         "ratio_to_video": round(total / video_seconds, 3),
         "stage_seconds": manifest["stage_seconds"],
         "peak_memory_mb": {"pipeline_process": round(ours), "process_tree_sampled": round(memory.peak_mb)},
-        "targets": {"ratio_to_video": 0.5, "peak_memory_mb": 1536},
+        "loudness": {"integrated_lufs": loudness.integrated_lufs, "true_peak_dbtp": loudness.true_peak_db},
+        "backends": manifest["backends"],
+        "targets": {"ratio_to_video": 0.5, "peak_memory_mb": 1536, "integrated_lufs": -14.0, "true_peak_dbtp": -1.0},
     }
     out = ROOT / "bench" / "results" / "pipeline.json"
     out.parent.mkdir(parents=True, exist_ok=True)

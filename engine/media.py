@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -143,27 +142,3 @@ def measure_loudness(path: Path) -> Loudness:
         raise MediaError(f"ffmpeg printed no loudness summary for {path.name}")
     value = {key: float(match.group(1)) for key, match in found.items()}  # type: ignore[union-attr]
     return Loudness(value["I"], value["Peak"], value["LRA"])
-
-
-def normalise_loudness(source: Path, out: Path, target_lufs: float, true_peak_db: float, rate: int = 48000) -> Path:
-    """Bring `source` to `target_lufs` integrated with a true peak under `true_peak_db` (two-pass loudnorm)."""
-    target = f"I={target_lufs}:TP={true_peak_db}:LRA=20"
-    log = run_ffmpeg(
-        ["-i", str(source), "-af", f"loudnorm={target}:print_format=json", "-f", "null", "-"],
-        what=f"loudness of {source.name}", loglevel="info",
-    )
-    try:
-        measured = json.loads(log[log.rindex("{"):log.rindex("}") + 1])
-    except ValueError:
-        raise MediaError(f"ffmpeg measured no loudness for {source.name}") from None
-    if measured["input_i"] in ("-inf", "inf"):  # silence cannot be brought to a loudness
-        run_ffmpeg(["-i", str(source), "-ar", str(rate), "-c:a", "pcm_s16le", str(out)], what=str(out.name))
-        return out
-    # The second pass applies one gain to the whole mix (linear), limiting only if a peak needs it.
-    second = (
-        f"loudnorm={target}:measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
-        f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
-        f":offset={measured['target_offset']}:linear=true"
-    )
-    run_ffmpeg(["-i", str(source), "-af", second, "-ar", str(rate), "-c:a", "pcm_s16le", str(out)], what=out.name)
-    return out

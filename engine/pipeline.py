@@ -18,7 +18,6 @@ from engine.cache import Cache, atomic_write_text, translate_os_errors
 from engine.config import Settings
 from engine.errors import InputError, VideoFactoryError
 from engine.fonts import BOLD_FILE, bold_font_dir
-from engine.media import normalise_loudness
 from engine.models import Artefacts, JobRequest, Narration, Script, Timeline, Words
 from engine.presets import Preset, load_preset
 from engine.progress import ProgressHook, SilentProgress
@@ -185,6 +184,7 @@ def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, f
     with run.stage("moods", classifier.name) as stage:
         the_script = moods.assign_moods(the_script, classifier, preset.music.moods)
         stage.item(cached=False)
+    del classifier  # frees the embedding model before the memory-hungry stages
 
     # Our own voice reads the script: it narrates, or it is the template a voice-over is timed against.
     tts = voice.make_voice("piper", preset.voice, the_script.language)
@@ -215,9 +215,7 @@ def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, f
         music_plan = music.mood_segments(plan, preset.music.min_segment_seconds)
         mix = music.mix_music(narration.audio, music_plan, preset.music, source, work / "mix.wav")
         # YouTube's reference: -14 LUFS, true peak under -1 dBTP; the AAC encoder may add a little, hence the margin.
-        mix = normalise_loudness(
-            mix, work / "master.wav", preset.music.loudness_lufs, preset.music.true_peak_db - AAC_PEAK_MARGIN_DB
-        )
+        mix = music.master_mix(mix, preset.music, AAC_PEAK_MARGIN_DB, work / "master.wav")
         stage.item(cached=False)
 
     fonts = bold_font_dir(settings.data_dir)

@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from engine.errors import InputError
+from engine.loudness import to_target
 from engine.media import decode_audio, read_wav, write_wav
 from engine.models import MOODS, Mood, Timeline
 from engine.presets import MusicStyle
@@ -271,4 +272,11 @@ def mix_music(
     if peak > 0.97:
         mixed *= 0.97 / peak
     write_wav(out, np.stack([mixed, mixed], axis=1), rate)
+    return out
+
+
+def master_mix(mix_wav: Path, style: MusicStyle, headroom_db: float, out: Path) -> Path:
+    """The mix at the preset's integrated loudness, true peaks `headroom_db` under its ceiling."""
+    samples, rate = read_wav(mix_wav)
+    write_wav(out, to_target(samples, rate, style.loudness_lufs, style.true_peak_db - headroom_db), rate)
     return out
