@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 OVERSAMPLE = 4
+CHUNK = 1 << 19  # samples oversampled at a time
+MARGIN = 256  # samples of context on each side of a chunk for the resampling filter
 LOOKAHEAD = 0.01  # seconds the limiter sees a peak coming
 TOLERANCE_LU = 0.2
 
@@ -34,12 +36,23 @@ def integrated_lufs(samples: np.ndarray, rate: int) -> float:
 
 
 def _peak_envelope(samples: np.ndarray) -> np.ndarray:
-    """Per sample, the largest oversampled magnitude around it, over all channels."""
+    """Per sample, the largest oversampled magnitude around it, over all channels.
+
+    Oversampled in chunks (with a margin for the filter), so a long mix never needs four
+    times its own size in memory at once.
+    """
     from scipy.signal import resample_poly
 
     channels, _ = _distinct_channels(samples)
-    oversampled = np.abs(resample_poly(channels, OVERSAMPLE, 1, axis=0))
-    return oversampled[: len(channels) * OVERSAMPLE].reshape(len(channels), OVERSAMPLE, -1).max(axis=(1, 2))
+    count = len(channels)
+    envelope = np.empty(count, np.float32)
+    for start in range(0, count, CHUNK):
+        stop = min(count, start + CHUNK)
+        low, high = max(0, start - MARGIN), min(count, stop + MARGIN)
+        oversampled = np.abs(resample_poly(channels[low:high], OVERSAMPLE, 1, axis=0))
+        window = oversampled[(start - low) * OVERSAMPLE:(stop - low) * OVERSAMPLE]
+        envelope[start:stop] = window.reshape(stop - start, -1).max(axis=1)
+    return envelope
 
 
 def true_peak_db(samples: np.ndarray) -> float:

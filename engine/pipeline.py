@@ -37,7 +37,7 @@ from engine.store import JobRecord, StageRun, Store, utcnow
 from engine.text import slugify
 
 log = logging.getLogger(__name__)
-AAC_PEAK_MARGIN_DB = 0.5
+AAC_PEAK_MARGIN_DB = 1.0  # AAC at 48 kHz can raise true peaks by half a dB or more
 
 
 class StageHandle:
