@@ -10,6 +10,7 @@ from pathlib import Path
 from engine.config import Settings, load_settings
 from engine.errors import InputError, VideoFactoryError
 from engine.models import CAPTION_KINDS, JobRequest
+from engine.tokens import TokensExhausted
 
 log = logging.getLogger("videofactory")
 
@@ -119,6 +120,53 @@ def _cmd_words(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    from engine.pipeline import make_video, request_from_json
+    from engine.store import Store, utcnow
+
+    store = Store(settings.resolved_database_url)
+    paused = store.paused()
+    if not paused:
+        print("no paused jobs")
+        return 0
+    code = 0
+    for job in paused:
+        back = job.resume_after.replace(tzinfo=utcnow().tzinfo) if job.resume_after else None
+        if back and back > utcnow():
+            if not args.wait:
+                print(f"job {job.job_id} waits for a token until {back:%Y-%m-%d %H:%M} UTC; `resume --wait` waits for it")
+                continue
+            time.sleep((back - utcnow()).total_seconds())
+        job.resumed = True
+        store.add(job)
+        print(f"resuming job {job.job_id}")
+        try:
+            with BarProgress() as progress:
+                artefacts = make_video(request_from_json(job.request_json), settings, progress)
+            print(artefacts.folder)
+        except VideoFactoryError as error:
+            print(f"job {job.job_id}: {error}", file=sys.stderr)
+            code = error.exit_code
+    return code
+
+
+def _cmd_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.pipeline import token_pool
+    from engine.store import Store
+
+    pool = token_pool(settings, Store(settings.resolved_database_url))
+    if pool is None:
+        print("no Hugging Face tokens configured (VF_HF_TOKENS or VF_HF_TOKENS_FILE)")
+        return 0
+    print(f"{'token':<8} {'state':<10} {'calls':>6} {'spend':>8} {'budget':>8}  cooldown until")
+    for row in pool.ledger():
+        cooldown = f"{row.cooldown_until:%H:%M:%S}" if row.cooldown_until and row.state == "throttled" else ""
+        print(f"{row.fingerprint:<8} {row.state:<10} {row.calls:>6} {row.spend_usd:>8.3f} {settings.hf_budget_usd:>8.2f}  {cooldown}")
+    return 0
+
+
 def _cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_bot
 
@@ -156,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
     presets.add_argument("file", nargs="?", type=Path, help="with validate: the preset file to check")
     presets.set_defaults(handler=_cmd_presets)
 
+    resume = commands.add_parser("resume", help="go on with jobs paused because every token ran out")
+    resume.add_argument("--wait", action="store_true", help="wait until a token is back, then go on")
+    resume.set_defaults(handler=_cmd_resume)
+
+    tokens = commands.add_parser("tokens", help="check the Hugging Face tokens and show their ledger")
+    tokens.set_defaults(handler=_cmd_tokens)
+
     bot = commands.add_parser("bot", help="run the Telegram bot")
     bot.set_defaults(handler=_cmd_bot)
     return parser
@@ -168,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         return args.handler(args, settings)
+    except TokensExhausted as error:
+        print(f"paused: {error}. Nothing finished is lost: run the same command again, or `videofactory resume`.",
+              file=sys.stderr)
+        return error.exit_code
     except VideoFactoryError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code

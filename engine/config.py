@@ -38,6 +38,23 @@ class Settings(BaseSettings):
     mood_backend: Literal["auto", "embeddings", "lexicon"] = "auto"
     music_dir: Path | None = None  # your own music library; default <data_dir>/music
 
+    # Hugging Face (used when tokens are configured; offline backends otherwise)
+    hf_tokens_file: Path | None = None  # one token per line, in addition to VF_HF_TOKENS
+    hf_base_url: str | None = None  # a self-hosted inference endpoint (or a test server) instead of the router
+    hf_endpoint: str | None = None  # the Hub, for token checks; default huggingface.co
+    hf_provider: str = "auto"
+    hf_timeout: float = Field(120.0, gt=0)
+    hf_budget_usd: float = Field(0.10, gt=0)  # estimated monthly budget per token (the free tier's credit)
+    image_backend: Literal["auto", "procedural", "flux"] = "auto"
+    image_model: str = "black-forest-labs/FLUX.1-schnell"
+    image_steps: int = Field(4, ge=1, le=100)
+    image_seed: int | None = None  # None: a seed per prompt, so the same prompt gives the same picture
+    image_workers: int = Field(4, ge=1, le=32)
+    image_cost_usd: float = Field(0.002, ge=0)  # estimated cost of one picture, for the ledger
+    script_backend: Literal["auto", "outline", "llm"] = "auto"
+    llm_model: str = "meta-llama/Llama-3.3-70B-Instruct"
+    llm_cost_usd: float = Field(0.002, ge=0)
+
     # Render
     render_preset: str = "superfast"
     render_crf: int = 23

@@ -47,7 +47,9 @@ class Script:
     topic: str
     language: str
     scenes: tuple[Scene, ...]
-    source: str  # "outline", "own-text" or "transcript"
+    source: str  # "outline", "llm", "own-text" or "transcript"
+    description: str = ""
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

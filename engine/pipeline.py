@@ -14,9 +14,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from engine import __version__
-from engine.cache import Cache, atomic_write_text, translate_os_errors
+from engine.cache import Cache, atomic_write_text, cache_key, translate_os_errors
 from engine.config import Settings
-from engine.errors import InputError, VideoFactoryError
+from engine.errors import BackendError, ConfigError, InputError, VideoFactoryError
+from engine.hf import HFService, check_token, inference_client, translated
 from engine.fonts import BOLD_FILE, bold_font_dir
 from engine.models import Artefacts, JobRequest, Narration, Script, Timeline, Words
 from engine.presets import Preset, load_preset
@@ -33,7 +34,8 @@ from engine.stages import (
     voice,
     words,
 )
-from engine.store import JobRecord, StageRun, Store, utcnow
+from engine.store import JobRecord, PausedJob, StageRun, Store, utcnow
+from engine.tokens import Token, TokenPool, TokensExhausted, read_tokens
 from engine.text import slugify
 
 log = logging.getLogger(__name__)
@@ -156,7 +158,14 @@ def make_video(request: JobRequest, settings: Settings, progress: ProgressHook |
     run = JobRun(store, job, progress)  # type: ignore[arg-type]
     began = time.perf_counter()
     try:
-        artefacts = _run_stages(inputs, settings, cache, run, folder)
+        artefacts = _run_stages(inputs, settings, cache, run, folder, store)
+    except TokensExhausted as error:
+        # Nothing is lost: every finished image is in the cache. The job goes on when a token is back.
+        job.status, job.error, job.finished = "paused", str(error), utcnow()
+        store.add(job)
+        store.add(PausedJob(job_id=job.id, request_json=request_json(request), reason=str(error),
+                            resume_after=error.resume_after))
+        raise
     except BaseException as error:
         job.status, job.error, job.finished = "failed", _describe(error), utcnow()
         store.add(job)
@@ -168,7 +177,37 @@ def make_video(request: JobRequest, settings: Settings, progress: ProgressHook |
     return artefacts
 
 
-def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, folder: Path) -> Artefacts:
+def request_json(request: JobRequest) -> str:
+    """A request as JSON, to run it again later."""
+    return json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in asdict(request).items()})
+
+
+def request_from_json(text: str) -> JobRequest:
+    """The request `request_json` wrote."""
+    data = json.loads(text)
+    for name in ("script_file", "voiceover"):
+        data[name] = Path(data[name]) if data.get(name) else None
+    return JobRequest(**data)
+
+
+def token_pool(settings: Settings, store: Store) -> TokenPool | None:
+    """The pool of configured Hugging Face tokens, each checked once; None when there are none."""
+    tokens = read_tokens(settings.hf_tokens, settings.hf_tokens_file)
+    if not tokens:
+        return None
+    pool = TokenPool(tokens, store, settings.hf_budget_usd)
+    pool.validate(check_token(hf_service(settings)))
+    return pool
+
+
+def hf_service(settings: Settings) -> HFService:
+    """Where the inference service is, from the settings."""
+    return HFService(settings.hf_base_url, settings.hf_provider, settings.hf_timeout, settings.hf_endpoint)
+
+
+def _run_stages(
+    inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, folder: Path, store: Store
+) -> Artefacts:
     request, preset = inputs.request, inputs.preset
     work = settings.data_dir / "work" / inputs.slug
     _check_writable(work)
@@ -176,8 +215,16 @@ def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, f
         settings.asr_backend, settings.whisper_model, inputs.language, settings.data_dir, settings.whisper_threads
     )
 
-    with run.stage("script", "own-text" if inputs.own_text else "outline") as stage:
-        the_script = _write_script(inputs, recognizer, cache)
+    wants_hf = settings.image_backend != "procedural" or settings.script_backend != "outline"
+    pool = token_pool(settings, store) if wants_hf else None
+    for backend, name in ((settings.image_backend, "VF_IMAGE_BACKEND=flux"), (settings.script_backend, "VF_SCRIPT_BACKEND=llm")):
+        if backend in ("flux", "llm") and pool is None:
+            raise ConfigError(f"{name} needs Hugging Face tokens: set VF_HF_TOKENS or VF_HF_TOKENS_FILE")
+
+    use_llm = pool is not None and settings.script_backend in ("auto", "llm") and not (inputs.own_text or request.voiceover)
+    with run.stage("script", "own-text" if inputs.own_text else "llm" if use_llm else "outline") as stage:
+        the_script = _write_script(inputs, recognizer, cache, pool if use_llm else None, settings)
+        stage.row.backend = the_script.source
         stage.item(cached=False)
 
     classifier = moods.make_mood_classifier(settings.mood_backend)
@@ -206,9 +253,18 @@ def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, f
         plan: Timeline = timeline.build_timeline(the_script, timed, narration.duration, preset.effects.max_shot_seconds)
         stage.item(cached=False)
 
-    painter = images.ProceduralPainter()
+    painter: images.ImageBackend = images.ProceduralPainter()
+    workers = settings.render_workers
+    if pool is not None and settings.image_backend in ("auto", "flux"):
+        painter = images.FluxImages(pool, hf_service(settings), settings.image_model, settings.image_steps,
+                                    settings.image_seed, settings.image_cost_usd)
+        workers = settings.image_workers
     with run.stage("images", painter.name, total=len(plan.shots), unit="image") as stage:
-        stills = images.paint_shots(plan.shots, preset, painter, cache, settings.render_workers, stage.item)
+        try:
+            stills = images.paint_shots(plan.shots, preset, painter, cache, workers, stage.item)
+        finally:
+            if pool is not None:
+                pool.flush()
 
     source = music.make_source(settings.music_library_dir, preset.music.library_tags, work)
     with run.stage("music", source.name) as stage:
@@ -256,16 +312,48 @@ def _run_stages(inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, f
     return Artefacts(folder, video, subtitle_paths, thumbs, script_json, manifest)
 
 
-def _write_script(inputs: Inputs, recognizer: words.Recognizer, cache: Cache) -> Script:
+def _write_script(
+    inputs: Inputs, recognizer: words.Recognizer, cache: Cache, pool: TokenPool | None, settings: Settings
+) -> Script:
     request, preset = inputs.request, inputs.preset
+    length = request.length or preset.length
     if inputs.own_text is not None:
         written = script.text_script(inputs.own_text, request.topic or inputs.slug, preset)
     elif request.voiceover:
         narration = voice.import_voiceover(request.voiceover, cache)
         written = transcript_script(narration, inputs.language, recognizer, cache, request.topic or inputs.slug, preset)
+    elif pool is not None:
+        written = _llm_script(request.topic, preset, length, pool, settings, cache)
     else:
-        written = script.outline_script(request.topic, preset, request.length or preset.length)
+        written = script.outline_script(request.topic, preset, length)
     return replace(written, language=inputs.language)
+
+
+def _llm_script(topic: str, preset: Preset, length: str, pool: TokenPool, settings: Settings, cache: Cache) -> Script:
+    """The language model's script (cached, so a resumed job never asks twice), or the outline if it cannot write one."""
+    service = hf_service(settings)
+
+    def ask(messages: list[dict[str, str]]) -> str:
+        def chat(token: Token) -> str:
+            client = inference_client(service, token, settings.llm_model)
+            with translated(token):
+                reply = client.chat_completion(messages, model=settings.llm_model, max_tokens=4096, temperature=0.7)
+            return reply.choices[0].message.content or ""
+
+        return pool.call(chat, settings.llm_cost_usd, "script")
+
+    key = cache_key("script.llm", script.VERSION, {
+        "topic": topic, "length": length, "template": preset.llm.script, "model": settings.llm_model,
+        "prefix": preset.images.prompt_prefix, "suffix": preset.images.prompt_suffix,
+    })
+    try:
+        written, _ = cache.remember(key, Script, lambda folder: script.llm_script(topic, preset, length, ask))
+    except TokensExhausted:
+        raise
+    except BackendError as error:
+        log.warning("the language model could not write the script (%s); using the preset's outline", error)
+        return script.outline_script(topic, preset, length)
+    return written
 
 
 def transcript_script(
@@ -303,6 +391,8 @@ def _script_document(the_script: Script, plan: Timeline) -> dict:
     spans = dict(zip([s.index for s in the_script.scenes], plan.scene_spans))
     return {
         "title": the_script.title,
+        "description": the_script.description,
+        "tags": list(the_script.tags),
         "topic": the_script.topic,
         "language": the_script.language,
         "source": the_script.source,

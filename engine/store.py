@@ -49,6 +49,34 @@ class StageRun(SQLModel, table=True):
     items_computed: int = 0
 
 
+class TokenLedger(SQLModel, table=True):
+    """What one token has done: calls, estimated spend, its last refusals and its state."""
+
+    __tablename__ = "hf_tokens"
+    key: str = Field(primary_key=True)  # sha256 of the token: never the token itself
+    fingerprint: str
+    month: str = ""  # the month the spend counts for, "2026-11"
+    calls: int = 0
+    spend_usd: float = 0.0
+    state: str = "ok"  # ok, throttled, exhausted, invalid
+    cooldown_until: datetime | None = None
+    last_402: datetime | None = None
+    last_429: datetime | None = None
+    last_401: datetime | None = None
+
+
+class PausedJob(SQLModel, table=True):
+    """A job that stopped because its service tokens ran out, and when it can go on."""
+
+    __tablename__ = "paused_jobs"
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="jobs.id", index=True)
+    request_json: str  # the JobRequest, to run it again
+    reason: str
+    resume_after: datetime | None = None
+    resumed: bool = False
+
+
 class Store:
     """Opens the database and hands out short sessions."""
 
@@ -74,6 +102,11 @@ class Store:
             return list(
                 session.exec(select(StageRun).where(StageRun.job_id == job_id).order_by(StageRun.id))
             )
+
+    def paused(self) -> list[PausedJob]:
+        """Paused jobs not resumed yet, oldest first."""
+        with Session(self.engine) as session:
+            return list(session.exec(select(PausedJob).where(PausedJob.resumed == False).order_by(PausedJob.id)))  # noqa: E712
 
     def jobs(self) -> list[JobRecord]:
         """All jobs, oldest first."""

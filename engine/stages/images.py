@@ -13,8 +13,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from engine.cache import Cache, cache_key, moved, translate_os_errors
+from engine.hf import HFService, inference_client, translated
 from engine.models import Shot
 from engine.presets import Effects, Preset
+from engine.tokens import Token, TokenPool
 
 VERSION = 3
 SIZE = (1920, 1080)
@@ -161,9 +163,12 @@ _GRADES: dict[str, tuple[tuple[tuple[float, ...], ...], float]] = {
 }
 
 
-def finish_still(path: Path, effects: Effects, seed: int) -> None:
-    """The preset's look on any picture, painted or generated: colour grade, vignette, film grain."""
-    image = Image.open(path).convert("RGB")
+def finish_still(path: Path, effects: Effects, seed: int, size: tuple[int, int] = SIZE) -> None:
+    """The preset's look on any picture, painted or generated: fitted to the frame, colour grade, vignette, grain."""
+    with Image.open(path) as opened:
+        image = opened.convert("RGB")
+    if image.size != size:
+        image = cover(image, size)
     width, height = image.size
     pixels = np.asarray(image, dtype=np.float32)
     matrix, lift = _GRADES[effects.colour_grade]
@@ -185,7 +190,60 @@ def finish_still(path: Path, effects: Effects, seed: int) -> None:
         Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path, "PNG", compress_level=1)
 
 
-PAINTERS: dict[str, Callable[[], ImageBackend]] = {"procedural": ProceduralPainter}
+def generation_size(size: tuple[int, int], pixels: int = 1024 * 1024) -> tuple[int, int]:
+    """A size of about `pixels` with the frame's aspect ratio, in multiples of 64 (what FLUX wants)."""
+    width, height = size
+    scale = (pixels / (width * height)) ** 0.5
+    return max(64, round(width * scale / 64) * 64), max(64, round(height * scale / 64) * 64)
+
+
+def cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`image` scaled to cover `size` and centre-cropped to it."""
+    width, height = size
+    scale = max(width / image.width, height / image.height)
+    scaled = image.convert("RGB").resize((max(width, round(image.width * scale)), max(height, round(image.height * scale))),
+                                         Image.LANCZOS)
+    left, top = (scaled.width - width) // 2, (scaled.height - height) // 2
+    return scaled.crop((left, top, left + width, top + height))
+
+
+class FluxImages:
+    """Text-to-image through Hugging Face inference (FLUX.1-schnell by default), one token-pool call per picture."""
+
+    name = "flux"
+
+    def __init__(self, pool: TokenPool, service: HFService, model: str, steps: int, seed: int | None,
+                 cost_usd: float) -> None:
+        self.pool, self.service, self.model = pool, service, model
+        self.steps, self.seed, self.cost_usd = steps, seed, cost_usd
+        from huggingface_hub import InferenceClient  # noqa: F401 - loaded here (0.3 s), not by the first workers
+
+    def settings(self) -> dict[str, object]:
+        """Model, provider, steps and seed: what changes the picture."""
+        return {"backend": self.name, "model": self.model, "provider": self.service.provider,
+                "steps": self.steps, "seed": self.seed, "version": VERSION}
+
+    def paint(self, prompt: str, preset: Preset, size: tuple[int, int], out: Path) -> None:
+        """Generate the picture for `prompt` (the preset's style is already in it) and fit it to `size`."""
+        width, height = generation_size(size)
+        # Without a fixed seed, one derived from the prompt: the same prompt gives the same picture.
+        seed = self.seed if self.seed is not None else int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16)
+
+        def generate(token: Token) -> Image.Image:
+            client = inference_client(self.service, token, self.model)
+            with translated(token):
+                return client.text_to_image(
+                    prompt, negative_prompt=preset.images.negative_prompt or None, width=width, height=height,
+                    num_inference_steps=self.steps, seed=seed,
+                )
+
+        image = self.pool.call(generate, self.cost_usd, f"image '{prompt[:40]}'")
+        with translate_os_errors(str(out)):
+            # Saved as generated: finishing fits it to the frame, so the picture is re-encoded once, not twice.
+            image.convert("RGB").save(out, "PNG", compress_level=1)
+
+
+PAINTERS: dict[str, Callable[..., ImageBackend]] = {"procedural": ProceduralPainter, "flux": FluxImages}
 
 
 def paint_shots(
@@ -200,6 +258,7 @@ def paint_shots(
 
     def one(shot: Shot) -> Still:
         key = cache_key("images.still", VERSION, {"prompt": shot.prompt, "palette": preset.images.palette,
+                                                   "negative": preset.images.negative_prompt,
                                                    "effects": preset.effects.model_dump(), **backend.settings()})
 
         def compute(folder: Path) -> Still:

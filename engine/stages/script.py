@@ -1,15 +1,21 @@
-"""Script stage: a topic becomes an outline from the preset's templates, or own text becomes scenes."""
+"""Script stage: a topic becomes a language model's script or an outline from the preset's templates; own text becomes scenes."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
-from engine.errors import InputError
-from engine.models import Scene, Script
+from pydantic import BaseModel, Field, ValidationError
+
+from engine.errors import BackendError, InputError
+from engine.models import Mood, Scene, Script
 from engine.presets import Preset, SectionTemplate
 from engine.text import split_sentences, split_words
+
+log = logging.getLogger(__name__)
 
 VERSION = 1
 MAX_TOPIC_CHARS = 500
@@ -116,3 +122,73 @@ def text_script(text: str, title: str, preset: Preset, source: str = "own-text")
         for i, chunk in enumerate(chunks)
     )
     return Script(title=title, topic=title, language=preset.language, scenes=scenes, source=source)
+
+
+class _LLMScene(BaseModel):
+    narration: str = Field(min_length=20, max_length=1500)
+    image_prompt: str = Field(min_length=3, max_length=400)
+    mood: Mood
+
+
+class LLMScript(BaseModel):
+    """The JSON a language model must write."""
+
+    title: str = Field(min_length=3, max_length=100)
+    description: str = ""
+    tags: list[str] = Field(default_factory=list, max_length=30)
+    scenes: list[_LLMScene] = Field(min_length=2, max_length=60)
+
+
+SCENES_BY_LENGTH = {"short": "4 to 5", "medium": "6 to 8", "long": "12 to 16"}
+LLM_ATTEMPTS = 3
+_SYSTEM = (
+    "You write narration for faceless YouTube videos. Answer with one JSON object only, no prose, with keys: "
+    'title, description, tags (list of strings), scenes (list of {"narration", "image_prompt", "mood"}); '
+    "mood is one of calm, tense, dramatic, uplifting."
+)
+
+
+def _json_in(text: str) -> str:
+    """The JSON object in a reply, without code fences or chatter around it."""
+    start, end = text.find("{"), text.rfind("}")
+    return text[start : end + 1] if start != -1 and end > start else text
+
+
+def _short(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'the reply'}: {e['msg']}" for e in error.errors()[:5]
+    )
+
+
+def llm_script(topic: str, preset: Preset, length: str, ask: Callable[[list[dict[str, str]]], str]) -> Script:
+    """A script written by a language model from the preset's template, checked against the schema.
+
+    `ask` sends the conversation and returns the reply's text. A reply that is not valid is sent
+    back with what was wrong, up to LLM_ATTEMPTS times.
+    """
+    outline = ", ".join(s.name for s in (preset.outline.hook, *preset.outline.sections, preset.outline.conclusion))
+    fields = {"topic": topic, "length": f"{length} ({SCENES_BY_LENGTH[length]} scenes)", "outline": outline,
+              "title": topic, "scene": "", "script": ""}
+    prompt = preset.llm.script.format_map(fields)
+    messages = [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": prompt}]
+    problem = ""
+    for _ in range(LLM_ATTEMPTS):
+        reply = ask(messages)
+        try:
+            written = LLMScript.model_validate_json(_json_in(reply))
+        except ValidationError as error:
+            problem = _short(error)
+            log.info("the language model's script was not valid (%s); asking again", problem)
+            messages += [
+                {"role": "assistant", "content": reply},
+                {"role": "user", "content": f"That JSON is not valid: {problem}. Reply with the corrected JSON only."},
+            ]
+            continue
+        scenes = tuple(
+            Scene(index=i, narration=" ".join(scene.narration.split()), image_prompt=_prompt(preset, scene.image_prompt),
+                  mood=scene.mood, section=f"part-{i + 1}")
+            for i, scene in enumerate(written.scenes)
+        )
+        return Script(title=written.title, topic=topic, language=preset.language, scenes=scenes, source="llm",
+                      description=written.description, tags=tuple(written.tags))
+    raise BackendError(f"the language model wrote no valid script in {LLM_ATTEMPTS} tries (last problem: {problem})")
