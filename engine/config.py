@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     image_backend: Literal["auto", "procedural", "flux"] = "auto"
     image_model: str = "black-forest-labs/FLUX.1-schnell"
     image_steps: int = Field(4, ge=1, le=100)
+    image_pixels: int = Field(1024 * 1024, ge=64 * 64, le=4096 * 4096)  # generated size; the aspect is the frame's
     image_seed: int | None = None  # None: a seed per prompt, so the same prompt gives the same picture
     image_workers: int = Field(4, ge=1, le=32)
     image_cost_usd: float = Field(0.002, ge=0)  # estimated cost of one picture, for the ledger

@@ -90,6 +90,8 @@ class JobRun:
         self.store.add(handle.row)
         self.seconds[name] = round(time.perf_counter() - began, 3)
         self.backends[name] = handle.row.backend
+        log.info("%s: %s, %d computed, %d from the cache, %.1f s", name, handle.row.backend,
+                 handle.row.items_computed, handle.row.items_cached, self.seconds[name])
         self.progress.finished(name)
 
 
@@ -257,7 +259,7 @@ def _run_stages(
     workers = settings.render_workers
     if pool is not None and settings.image_backend in ("auto", "flux"):
         painter = images.FluxImages(pool, hf_service(settings), settings.image_model, settings.image_steps,
-                                    settings.image_seed, settings.image_cost_usd)
+                                    settings.image_seed, settings.image_cost_usd, settings.image_pixels)
         workers = settings.image_workers
     with run.stage("images", painter.name, total=len(plan.shots), unit="image") as stage:
         try:

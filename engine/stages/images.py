@@ -213,19 +213,19 @@ class FluxImages:
     name = "flux"
 
     def __init__(self, pool: TokenPool, service: HFService, model: str, steps: int, seed: int | None,
-                 cost_usd: float) -> None:
+                 cost_usd: float, pixels: int = 1024 * 1024) -> None:
         self.pool, self.service, self.model = pool, service, model
-        self.steps, self.seed, self.cost_usd = steps, seed, cost_usd
+        self.steps, self.seed, self.cost_usd, self.pixels = steps, seed, cost_usd, pixels
         from huggingface_hub import InferenceClient  # noqa: F401 - loaded here (0.3 s), not by the first workers
 
     def settings(self) -> dict[str, object]:
         """Model, provider, steps and seed: what changes the picture."""
         return {"backend": self.name, "model": self.model, "provider": self.service.provider,
-                "steps": self.steps, "seed": self.seed, "version": VERSION}
+                "steps": self.steps, "seed": self.seed, "pixels": self.pixels, "version": VERSION}
 
     def paint(self, prompt: str, preset: Preset, size: tuple[int, int], out: Path) -> None:
         """Generate the picture for `prompt` (the preset's style is already in it) and fit it to `size`."""
-        width, height = generation_size(size)
+        width, height = generation_size(size, self.pixels)
         # Without a fixed seed, one derived from the prompt: the same prompt gives the same picture.
         seed = self.seed if self.seed is not None else int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16)
 

@@ -141,3 +141,13 @@ def test_a_model_that_never_writes_valid_json_is_a_clear_error(fake, store):
     pool = TokenPool([Token.of(A)], store, 1.0)
     with pytest.raises(BackendError, match="no valid script in 3 tries"):
         llm_script("X", load_preset("science", None), "short", _ask(pool, fake))
+
+
+def test_an_answer_slower_than_the_timeout_is_asked_again(fake, store, tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.tokens.BACKOFF_SECONDS", 0.01)
+    fake.plan(A, "slow:1.0")
+    pool = TokenPool([Token.of(A)], store, 1.0)
+    flux = FluxImages(pool, HFService(fake.url, "auto", 0.3), "m", 4, None, 0.01)
+    stills = paint_shots(_shots(1), load_preset("science", None), flux, Cache(tmp_path / "c"), workers=1)
+    assert stills[0].path.is_file()
+    assert fake.successes[A] == 2  # the slow one (given up on, still sleeping on the server) and the retry
