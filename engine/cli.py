@@ -65,18 +65,20 @@ class BarProgress:
 
 def _cmd_make(args: argparse.Namespace, settings: Settings) -> int:
     from engine.pipeline import make_video
+    from engine.stages.exports import parse_exports
 
     if args.output:
         settings = settings.model_copy(update={"output_dir": Path(args.output)})
     request = JobRequest(
         topic=args.topic or "", preset=args.preset, script_file=args.script_file,
         voiceover=args.voiceover, length=args.length, fresh=args.fresh, language=args.language,
-        caption_style=args.captions,
+        caption_style=args.captions, exports=parse_exports(args.export) if args.export else None,
     )
     with BarProgress() as progress:
         artefacts = make_video(request, settings, progress)
     print(artefacts.folder)
-    for path in (artefacts.video, *artefacts.subtitles, *artefacts.thumbnails, artefacts.script_json, artefacts.manifest):
+    for path in (artefacts.video, *artefacts.subtitles, *artefacts.thumbnails, *artefacts.exports,
+                 artefacts.script_json, artefacts.manifest):
         print(f"  {path.relative_to(artefacts.folder)}")
     return 0
 
@@ -189,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("--fresh", action="store_true", help="ignore the cache and compute everything again")
     make.add_argument("--language", help="language code of the narration (default: the preset's), e.g. en, ru")
     make.add_argument("--captions", choices=CAPTION_KINDS, help="burned-in caption style (default: the preset's)")
+    make.add_argument("--export", help="also render for: youtube, shorts, tiktok, reels, feed, square "
+                      "(comma separated; default: the preset's)")
     make.set_defaults(handler=_cmd_make)
 
     timing = commands.add_parser("words", help="print the word timings of a recording")

@@ -26,6 +26,7 @@ class JobRequest:
     fresh: bool = False
     language: str | None = None  # None: the preset's
     caption_style: CaptionKind | None = None  # None: the preset's
+    exports: tuple[str, ...] | None = None  # export profiles; None: the preset's
 
 
 @dataclass(frozen=True)
@@ -114,3 +115,4 @@ class Artefacts:
     thumbnails: tuple[Path, ...]
     script_json: Path
     manifest: Path
+    exports: tuple[Path, ...] = ()

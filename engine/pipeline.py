@@ -24,6 +24,7 @@ from engine.presets import Preset, load_preset
 from engine.progress import ProgressHook, SilentProgress
 from engine.stages import (
     captions,
+    exports,
     images,
     moods,
     music,
@@ -189,6 +190,7 @@ def request_from_json(text: str) -> JobRequest:
     data = json.loads(text)
     for name in ("script_file", "voiceover"):
         data[name] = Path(data[name]) if data.get(name) else None
+    data["exports"] = tuple(data["exports"]) if data.get("exports") is not None else None
     return JobRequest(**data)
 
 
@@ -302,6 +304,18 @@ def _run_stages(
         for _ in thumbs:
             stage.item(cached=False)
 
+    wanted = request.exports if request.exports is not None else preset.exports
+    profiles = [exports.PROFILES[name] for name in wanted if name != "youtube"]
+    made: list[Path] = []
+    if profiles:
+        with run.stage("exports", "ffmpeg", total=len(profiles), unit="export") as stage:
+            for profile in profiles:
+                made.append(exports.render_export(
+                    profile, plan, timed.words, narration.audio, {s.shot: s.path for s in stills}, preset, kind,
+                    source, options, cache, work, folder / "exports" / exports.export_name(profile),
+                ))
+                stage.item(cached=False)
+
     script_json = folder / "script.json"
     document = _script_document(the_script, plan)
     document["music"] = [
@@ -309,9 +323,9 @@ def _run_stages(
     ]
     atomic_write_text(script_json, json.dumps(document, indent=2, ensure_ascii=False))
     manifest = folder / "job.json"
-    files = [video, *subtitle_paths, *thumbs, script_json, manifest]
+    files = [video, *subtitle_paths, *thumbs, *made, script_json, manifest]
     atomic_write_text(manifest, json.dumps(_manifest(inputs, run, plan, folder, files), indent=2, ensure_ascii=False))
-    return Artefacts(folder, video, subtitle_paths, thumbs, script_json, manifest)
+    return Artefacts(folder, video, subtitle_paths, thumbs, script_json, manifest, tuple(made))
 
 
 def _write_script(
@@ -433,6 +447,7 @@ def _manifest(inputs: Inputs, run: JobRun, plan: Timeline, folder: Path, files: 
             "fresh": request.fresh,
             "language": inputs.language,
             "caption_style": request.caption_style or inputs.preset.captions.style,
+            "exports": list(request.exports if request.exports is not None else inputs.preset.exports),
         },
         "backends": run.backends,
         "stage_seconds": run.seconds,

@@ -28,7 +28,7 @@ def test_bad_topic_and_preset(args, message, cli_env, tmp_path: Path):
 def test_binary_script_file(cli_env, tmp_path: Path):
     script = tmp_path / "script.txt"
     script.write_bytes(b"\x00\x9f\x00binary")
-    result = run_cli(["make", "--script-file", str(script)], cli_env, tmp_path)
+    result = run_cli(["make", "--script-file", str(script), "--export", "youtube"], cli_env, tmp_path)
     assert result.returncode == 2
     assert f"error: script file {script} is not a text file" in result.stderr
 
@@ -36,7 +36,7 @@ def test_binary_script_file(cli_env, tmp_path: Path):
 def test_corrupt_audio_leaves_nothing_a_later_run_would_reuse(cli_env, tmp_path: Path, short_script: Path):
     audio = tmp_path / "voice.mp3"
     audio.write_bytes(b"ID3" + bytes(range(256)) * 40)
-    result = run_cli(["make", "--script-file", str(short_script), "--voiceover", str(audio)], cli_env, tmp_path)
+    result = run_cli(["make", "--script-file", str(short_script), "--voiceover", str(audio), "--export", "youtube"], cli_env, tmp_path)
     assert result.returncode == 2
     assert f"error: cannot decode audio file {audio}: it is corrupt or not audio" in result.stderr
     assert not list((tmp_path / "data" / "cache").rglob("result.json"))
@@ -72,3 +72,10 @@ def test_presets_command_lists_one_line_each(cli_env, tmp_path: Path):
     lines = result.stdout.strip().splitlines()
     assert [line.split()[0] for line in lines] == sorted(["military-history", "science", "true-crime", "history-documentary", "mystery-horror", "motivation"])
     assert all(len(line.split(maxsplit=1)[1]) > 20 for line in lines)
+
+
+def test_an_unknown_export_is_refused_before_any_work(cli_env, tmp_path: Path):
+    result = run_cli(["make", "Rome", "--export", "shorts,vine"], cli_env, tmp_path)
+    assert result.returncode == 2
+    assert "error: unknown export 'vine'; known: youtube, shorts, tiktok, reels, feed, square" in result.stderr
+    assert not (tmp_path / "output").exists()

@@ -24,6 +24,7 @@ from tests.conftest import SHORT_SCRIPT, isolated_env, run_cli
 
 TOPIC = "The Siege of Leningrad"
 ARGS = ["make", TOPIC, "--preset", "military-history", "--length", "short"]
+ONLY_MASTER = ["--export", "youtube"]  # the exports have a test of their own; other tests skip them
 SLUG = "the-siege-of-leningrad"
 
 
@@ -53,6 +54,11 @@ def test_topic_becomes_a_probed_video_with_subtitles_thumbnails_and_manifest(uni
     assert abs(info.duration - narration_seconds) <= 0.5
     loudness = measure_loudness(folder / "video.mp4")  # YouTube's reference, measured by ebur128
     assert abs(loudness.integrated_lufs + 14.0) <= 1.0 and loudness.true_peak_db <= -1.0
+
+    # The preset's default exports: a vertical copy for Shorts, laid out and captioned for it.
+    short = probe(folder / "exports" / "shorts-1080x1920.mp4")
+    assert (short.width, short.height, short.fps, short.audio_codec) == (1080, 1920, 30.0, "aac")
+    assert short.duration <= 60.0 and abs(short.duration - info.duration) <= 0.5
 
     srt = pysubs2.load(str(folder / "subtitles.srt"))
     starts = [event.start for event in srt]
@@ -87,7 +93,7 @@ def test_topic_becomes_a_probed_video_with_subtitles_thumbnails_and_manifest(uni
 
 def test_killed_run_resumes_without_recomputing_and_matches(uninterrupted: Path, tmp_path: Path):
     env = isolated_env(tmp_path)
-    process = subprocess.Popen([sys.executable, "-m", "engine.cli", *ARGS], env=env, cwd=tmp_path,
+    process = subprocess.Popen([sys.executable, "-m", "engine.cli", *ARGS, *ONLY_MASTER], env=env, cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     killed_after = None
@@ -107,7 +113,7 @@ def test_killed_run_resumes_without_recomputing_and_matches(uninterrupted: Path,
     assert not (tmp_path / "output" / SLUG / "video.mp4").exists()
     first = _stage_runs(tmp_path)
 
-    result = run_cli(ARGS, env, tmp_path)
+    result = run_cli([*ARGS, *ONLY_MASTER], env, tmp_path)
     assert result.returncode == 0, result.stderr
     second = [r for r in _stage_runs(tmp_path) if r["id"] > first[-1]["id"]]
     by_stage = {r["stage"]: r for r in second}
@@ -132,7 +138,7 @@ def test_own_script_with_own_voiceover(tmp_path: Path, short_script: Path):
     voiceover = tmp_path / "take.ogg"
     run_ffmpeg(["-i", str(spoken.audio), "-c:a", "libvorbis", str(voiceover)], what="test voice-over")
 
-    result = run_cli(["make", "--script-file", str(short_script), "--voiceover", str(voiceover), "--preset", "true-crime"],
+    result = run_cli(["make", "--script-file", str(short_script), "--voiceover", str(voiceover), "--preset", "true-crime", *ONLY_MASTER],
                      isolated_env(tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "output" / "night-train"
@@ -155,7 +161,7 @@ def test_a_voiceover_without_a_script_is_transcribed_into_scenes(tmp_path: Path)
     body = " ".join(SHORT_SCRIPT.split("\n", 2)[2].split())
     text = f"{body} The conductor checked the list again. One name was written in red ink, and nobody had boarded with it."
     spoken = PiperTTS(VoiceStyle()).speak(text, tmp_path / "take.wav")
-    result = run_cli(["make", "Night Train", "--voiceover", str(spoken.audio)], isolated_env(tmp_path), tmp_path)
+    result = run_cli(["make", "Night Train", "--voiceover", str(spoken.audio), *ONLY_MASTER], isolated_env(tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "output" / "night-train"
     document = json.loads((folder / "script.json").read_text())

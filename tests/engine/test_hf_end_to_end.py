@@ -16,7 +16,7 @@ from tests.conftest import isolated_env, run_cli
 from tests.hf_server import FakeHF
 
 A, B = "hf_aaaaaaaaaaaaaaaa1111", "hf_bbbbbbbbbbbbbbbb2222"
-ARGS = ["-v", "make", "The Road of Life", "--preset", "military-history", "--length", "short"]
+ARGS = ["-v", "make", "The Road of Life", "--preset", "military-history", "--length", "short", "--export", "youtube"]
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_a_job_killed_mid_batch_resumes_without_making_a_picture_twice(fake, tmp
     # A script with many scenes, so the batch is long enough to kill in the middle.
     (tmp_path / "s.txt").write_text("\n\n".join(f"Part {n}. The trucks crossed the ice again tonight." for n in range(12)))
     env = _env(tmp_path, fake, VF_IMAGE_WORKERS="2")
-    args = ["make", "Convoy", "--script-file", "s.txt"]
+    args = ["make", "Convoy", "--script-file", "s.txt", "--export", "youtube"]
     process = subprocess.Popen([sys.executable, "-m", "engine.cli", *args], env=env, cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120

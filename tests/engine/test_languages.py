@@ -32,7 +32,7 @@ def russian(tmp_path_factory) -> Path:
 
 def test_a_russian_script_becomes_a_video_with_cyrillic_captions(russian: Path):
     result = run_cli(
-        ["make", "--script-file", "ru.txt", "--language", "ru", "--captions", "karaoke"], isolated_env(russian), russian
+        ["make", "--script-file", "ru.txt", "--language", "ru", "--captions", "karaoke", "--export", "youtube"], isolated_env(russian), russian
     )
     assert result.returncode == 0, result.stderr
     folder = russian / "output" / "ru"
