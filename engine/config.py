@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     llm_model: str = "meta-llama/Llama-3.3-70B-Instruct"
     llm_cost_usd: float = Field(0.002, ge=0)
 
+    # Exports: the longest a platform's cut may be, e.g. VF_EXPORT_MAX_SECONDS='{"tiktok": 180}'
+    export_max_seconds: dict[str, float] = {}
+
     # Render
     render_preset: str = "superfast"
     render_crf: int = 23

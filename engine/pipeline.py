@@ -305,7 +305,7 @@ def _run_stages(
             stage.item(cached=False)
 
     wanted = request.exports if request.exports is not None else preset.exports
-    profiles = [exports.PROFILES[name] for name in wanted if name != "youtube"]
+    profiles = [exports.profile_for(name, settings.export_max_seconds) for name in wanted if name != "youtube"]
     made: list[Path] = []
     if profiles:
         with run.stage("exports", "ffmpeg", total=len(profiles), unit="export") as stage:

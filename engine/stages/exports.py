@@ -55,6 +55,15 @@ PROFILES: dict[str, ExportProfile] = {
 }
 
 
+def profile_for(name: str, max_seconds: dict[str, float]) -> ExportProfile:
+    """The named profile, with its length limit changed where the configuration says so (0: no limit)."""
+    profile = PROFILES[name]
+    if name in max_seconds:
+        limit = max_seconds[name]
+        profile = replace(profile, max_seconds=limit if limit > 0 else None)
+    return profile
+
+
 def parse_exports(text: str) -> tuple[str, ...]:
     """Profile names from "shorts,tiktok,square"; an unknown one is an InputError naming the known ones."""
     names = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))

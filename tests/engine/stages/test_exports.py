@@ -49,6 +49,16 @@ def test_the_cut_timeline_trims_the_last_shot_or_merges_a_flash():
     assert [(s.start, s.end) for s in flash.shots] == [(0.0, 3.0), (3.0, 6.4)]
 
 
+def test_a_profile_limit_can_be_changed_by_configuration():
+    from engine.config import load_settings
+    from engine.stages.exports import profile_for
+
+    settings = load_settings(export_max_seconds={"tiktok": 180, "shorts": 0})
+    assert profile_for("tiktok", settings.export_max_seconds).max_seconds == 180
+    assert profile_for("shorts", settings.export_max_seconds).max_seconds is None
+    assert profile_for("reels", settings.export_max_seconds).max_seconds == 60
+
+
 def test_export_names_are_checked():
     assert parse_exports("Shorts, square,shorts") == ("shorts", "square")
     with pytest.raises(InputError, match="unknown export 'vine'; known: youtube, shorts"):
