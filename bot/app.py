@@ -1,16 +1,305 @@
-"""The bot's entry point; the conversation itself is built in the Telegram bot issue."""
+"""The Telegram front end: topics in, progress and thumbnails in chat, the video out.
+
+A thin layer over `engine`: handlers parse what the user sends and queue a `JobRequest`; jobs
+run in a worker thread, outside the event loop, so the bot keeps answering while it renders.
+"""
 
 from __future__ import annotations
 
-import sys
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from engine.config import Settings
-from engine.errors import ConfigError
+from engine.errors import ConfigError, VideoFactoryError
+from engine.models import JobRequest
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 3.0  # seconds between edits of a progress message: well inside Telegram's limits
+MAX_JOBS_PER_CHAT = 2
+HELP = (
+    "I turn a topic into a finished video: script, narration, subtitles, pictures, music and thumbnails.\n\n"
+    "Send me a topic (for example: The Siege of Leningrad), or /new, then pick a channel preset.\n"
+    "/presets lists the presets; /help shows this again."
+)
+
+
+def allowed_ids(settings: Settings) -> set[int]:
+    """User and chat IDs from VF_TELEGRAM_ALLOWED (comma separated); empty means nobody."""
+    ids: set[int] = set()
+    for part in settings.telegram_allowed.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            ids.add(int(part))
+        except ValueError:
+            raise ConfigError(f"VF_TELEGRAM_ALLOWED: '{part}' is not a Telegram user or chat ID") from None
+    return ids
+
+
+@dataclass
+class ChatProgress:
+    """Turns the engine's progress calls into one message, edited in place and never too often."""
+
+    post: Callable[[str], None]
+    every: float = PROGRESS_EVERY
+    last: float = 0.0
+    stages: dict[str, tuple[float, str]] = field(default_factory=dict)
+    began: float = field(default_factory=time.monotonic)
+
+    def _show(self, stage: str, done: float, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < self.every:
+            return
+        self.last = now
+        total, unit = self.stages.get(stage, (1.0, "step"))
+        share = min(1.0, done / total) if total else 1.0
+        self.post(f"⏳ {stage}: {done:g}/{total:g} {unit} ({share:.0%}), {now - self.began:.0f} s so far")
+
+    def started(self, stage: str, total: float, unit: str) -> None:
+        """A stage began."""
+        self.stages[stage] = (total, unit)
+        self._show(stage, 0)
+
+    def advanced(self, stage: str, done: float) -> None:
+        """A stage moved on."""
+        self._show(stage, done)
+
+    def finished(self, stage: str) -> None:
+        """A stage ended."""
+        total, _ = self.stages.get(stage, (1.0, "step"))
+        self._show(stage, total)
+
+
+class JobRunner:
+    """Runs video jobs one at a time in a worker thread, and reports back into the event loop."""
+
+    def __init__(self, settings: Settings, workers: int = 1) -> None:
+        self.settings = settings
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="video-job")
+        self.queued: dict[int, int] = {}  # chat -> jobs queued or running
+
+    def position(self) -> int:
+        """How many jobs are ahead of a new one."""
+        return sum(self.queued.values())
+
+    def submit(
+        self, chat: int, request: JobRequest, loop: asyncio.AbstractEventLoop,
+        progress: ChatProgress, done: Callable[[object | None, str | None], Awaitable[None]],
+    ) -> None:
+        """Queue a job; `done(artefacts, error)` runs in the event loop when it ends."""
+        from engine.pipeline import make_video
+
+        self.queued[chat] = self.queued.get(chat, 0) + 1
+
+        def work() -> None:
+            artefacts, problem = None, None
+            try:
+                artefacts = make_video(request, self.settings, progress)
+            except VideoFactoryError as error:
+                problem = str(error)
+            except Exception:  # the chat gets a plain message; the log gets the details
+                log.exception("job for chat %s failed", chat)
+                problem = "something went wrong on our side; the details are in the bot's log"
+            try:
+                asyncio.run_coroutine_threadsafe(done(artefacts, problem), loop).result()
+            except Exception:
+                log.exception("could not deliver the job of chat %s", chat)
+            finally:
+                self.queued[chat] -= 1  # counted until delivered
+
+        self.pool.submit(work)
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
+    """A Telegram call retried through flood control (its retry_after), timeouts and network errors."""
+    from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except RetryAfter as error:
+            wait = error.retry_after
+            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+            log.info("Telegram flood control: waiting %.0f s", seconds)
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(seconds)
+        except (BadRequest, Forbidden):
+            raise  # a request Telegram will never accept: retrying cannot help
+        except (TimedOut, NetworkError):
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(min(30.0, 2.0 ** attempt))
+    raise AssertionError("unreachable")
+
+
+async def _safely(action: Awaitable[object]) -> None:
+    """Await a Telegram call whose failure must not stop the job (a progress edit, say)."""
+    from telegram.error import TelegramError
+
+    try:
+        await action
+    except TelegramError as error:
+        log.info("Telegram refused an update: %s", error)
+
+
+def build_application(settings: Settings, request=None, updates_request=None):  # noqa: ANN001, ANN201 - PTB types
+    """The python-telegram-bot Application with every handler; `request` lets tests speak for Telegram."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
+    from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+    from engine.presets import load_preset_file, preset_files
+    from engine.stages.script import check_topic
+
+    if settings.telegram_token is None:
+        raise ConfigError("VF_TELEGRAM_TOKEN is not set: create a bot with @BotFather and set it")
+    allowed = allowed_ids(settings)
+    builder = Application.builder().token(settings.telegram_token.get_secret_value()).concurrent_updates(True)
+    if settings.telegram_base_url:
+        base = settings.telegram_base_url.rstrip("/")
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    if request is not None:
+        builder = builder.request(request).get_updates_request(updates_request or request)
+    app = builder.build()
+    runner = JobRunner(settings)
+    app.bot_data["runner"] = runner
+
+    async def permitted(update: Update) -> bool:
+        user = update.effective_user.id if update.effective_user else None
+        chat = update.effective_chat.id if update.effective_chat else None
+        if user in allowed or chat in allowed:
+            return True
+        if update.callback_query:
+            await update.callback_query.answer("This bot is private.")
+        elif update.effective_message:
+            await update.effective_message.reply_text(
+                "Sorry, this bot is private. Ask its owner to add your ID "
+                f"({user}) to VF_TELEGRAM_ALLOWED."
+            )
+        return False
+
+    def presets() -> dict[str, str]:
+        found = {}
+        for name, path in preset_files(settings.user_presets_dir).items():
+            try:
+                found[name] = load_preset_file(path, settings.user_presets_dir).description
+            except VideoFactoryError:
+                continue
+        return found
+
+    async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if await permitted(update):
+            await update.effective_message.reply_text(HELP)
+
+    async def on_presets(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if await permitted(update):
+            await update.effective_message.reply_text("\n".join(f"• {n}: {d}" for n, d in presets().items()))
+
+    async def on_new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if await permitted(update):
+            await update.effective_message.reply_text("What is the video about? Send me the topic.")
+
+    async def on_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await permitted(update):
+            return
+        try:
+            topic = check_topic(update.effective_message.text or "")
+        except VideoFactoryError as error:
+            await update.effective_message.reply_text(f"⚠️ {error}")
+            return
+        context.chat_data["topic"] = topic
+        keyboard = [[InlineKeyboardButton(f"{name} · {text[:40]}", callback_data=f"preset:{name}")]
+                    for name, text in presets().items()]
+        await update.effective_message.reply_text(
+            f"«{topic}»: which channel preset?", reply_markup=InlineKeyboardMarkup(keyboard)
+        )
+
+    async def on_preset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if not await permitted(update):
+            return
+        await query.answer()
+        topic = context.chat_data.get("topic")
+        chat = update.effective_chat.id
+        if not topic:
+            await query.edit_message_text("Send me the topic first.")
+            return
+        if runner.queued.get(chat, 0) >= MAX_JOBS_PER_CHAT:
+            await query.edit_message_text(f"You already have {MAX_JOBS_PER_CHAT} videos in the queue; wait for one.")
+            return
+        name = query.data.split(":", 1)[1]
+        ahead = runner.position()
+        status = await query.edit_message_text(
+            f"«{topic}» with {name}: queued" + (f", {ahead} job(s) ahead." if ahead else ", starting.")
+        )
+        loop = asyncio.get_running_loop()
+
+        def post(text: str) -> None:
+            edit = context.bot.edit_message_text(f"«{topic}» with {name}\n{text}", chat_id=chat,
+                                                 message_id=status.message_id)
+            asyncio.run_coroutine_threadsafe(_safely(edit), loop)
+
+        async def done(artefacts, problem: str | None) -> None:  # noqa: ANN001 - engine Artefacts
+            if problem is not None:
+                await _safely(with_retries(lambda: context.bot.edit_message_text(
+                    f"«{topic}»: the video could not be made. {problem}", chat_id=chat, message_id=status.message_id)))
+                return
+            await _safely(with_retries(lambda: context.bot.edit_message_text(
+                f"«{topic}» with {name}: ✅ done", chat_id=chat, message_id=status.message_id)))
+            await deliver(context, chat, artefacts)
+
+        runner.submit(chat, JobRequest(topic=topic, preset=name), loop, ChatProgress(post), done)
+
+    async def deliver(context: ContextTypes.DEFAULT_TYPE, chat: int, artefacts) -> None:  # noqa: ANN001
+        from engine.media import probe
+
+        photos = [InputMediaPhoto(path.read_bytes(), caption=f"Thumbnail {k}") for k, path in
+                  enumerate(artefacts.thumbnails, 1)]
+        await with_retries(lambda: context.bot.send_media_group(chat, photos))
+        buttons = [[InlineKeyboardButton(f"Use {k}", callback_data=f"thumb:{artefacts.folder.name}:{k}")
+                    for k in range(1, len(artefacts.thumbnails) + 1)]]
+        await with_retries(lambda: context.bot.send_message(chat, "Which thumbnail should the video use?",
+                                                            reply_markup=InlineKeyboardMarkup(buttons)))
+        for video in (artefacts.video, *artefacts.exports):
+            info = probe(video)
+            movie, cover = video.read_bytes(), artefacts.thumbnails[0].read_bytes()  # bytes: a retry re-sends them whole
+            await with_retries(lambda movie=movie, info=info, name=video.name: context.bot.send_video(
+                chat, movie, duration=round(info.duration), width=info.width, height=info.height,
+                thumbnail=cover, supports_streaming=True, caption=name, filename=name,
+                read_timeout=600, write_timeout=600,
+            ))
+
+    async def on_thumbnail(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if not await permitted(update):
+            return
+        _, slug, number = query.data.split(":")
+        context.chat_data.setdefault("thumbnails", {})[slug] = int(number)
+        await query.answer(f"Thumbnail {number} chosen")
+        await query.edit_message_text(f"Thumbnail {number} is the one. ✅")
+
+    app.add_handler(CommandHandler(["start", "help"], on_help))
+    app.add_handler(CommandHandler("presets", on_presets))
+    app.add_handler(CommandHandler("new", on_new))
+    app.add_handler(CallbackQueryHandler(on_preset, pattern=r"^preset:"))
+    app.add_handler(CallbackQueryHandler(on_thumbnail, pattern=r"^thumb:"))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_topic))
+    return app
 
 
 def run_bot(settings: Settings) -> int:
-    """Start the bot with long polling; refuses clearly until it is configured and built."""
-    if settings.telegram_token is None:
-        raise ConfigError("VF_TELEGRAM_TOKEN is not set: create a bot with @BotFather and set it")
-    print("the Telegram bot is not part of this release yet; use `videofactory make`", file=sys.stderr)
-    return 1
+    """Start the bot with long polling until interrupted."""
+    app = build_application(settings)
+    if not allowed_ids(settings):
+        log.warning("VF_TELEGRAM_ALLOWED is empty: the bot will refuse everyone")
+    app.run_polling()
+    return 0

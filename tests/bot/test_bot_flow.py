@@ -1,0 +1,107 @@
+"""The whole conversation through python-telegram-bot's real stack, with a fake Bot API behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from telegram import Update
+
+from bot.app import build_application
+from engine.config import load_settings
+from engine.media import probe
+from tests.bot.fake_telegram import FakeTelegram, message_update, tap_update
+
+OWNER, STRANGER = 1001, 666
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "quick.toml").write_text(
+        'name = "quick"\ndescription = "Science, short, master only"\nextends = "science"\nlength = "short"\n'
+        'exports = ["youtube"]\n'
+    )
+    return load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", presets_dir=presets,
+                         telegram_token=TOKEN, telegram_allowed=str(OWNER))
+
+
+async def _feed(app, *updates: dict) -> None:
+    for data in updates:
+        await app.process_update(Update.de_json(data, app.bot))
+
+
+async def _until(condition, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
+def test_topic_preset_progress_album_and_video(settings):
+    fake = FakeTelegram(flood={"sendVideo": 1})  # Telegram's flood control answers the first upload
+
+    async def conversation() -> None:
+        app = build_application(settings, request=fake)
+        await app.initialize()
+        await _feed(app, message_update(1, OWNER, "/start"))
+        assert "topic" in fake.calls[-1].params["text"]
+        await _feed(app, message_update(2, OWNER, "Why the sky is blue"))
+        keyboard = fake.calls[-1].params["reply_markup"]
+        assert "quick" in str(keyboard) and "preset:quick" in str(keyboard)
+        await _feed(app, tap_update(3, OWNER, "preset:quick"))
+        await _until(lambda: not app.bot_data["runner"].queued.get(OWNER))  # made and delivered
+        await _feed(app, tap_update(4, OWNER, "thumb:why-the-sky-is-blue:2"))
+        await app.shutdown()
+
+    asyncio.run(conversation())
+    methods = fake.methods()
+    edits = [c.params["text"] for c in fake.calls if c.method == "editMessageText"]
+    assert any("queued" in text for text in edits)
+    assert any("⏳" in text and "%" in text for text in edits)  # progress, edited in place
+    assert any("✅ done" in text for text in edits)
+    album = next(c for c in fake.calls if c.method == "sendMediaGroup")
+    assert len(album.params["media"]) == 3 and sum(album.files.values()) > 30_000
+    video = next(c for c in fake.calls if c.method == "sendVideo")
+    assert video.params["supports_streaming"] is True and video.params["width"] == 1920
+    assert video.files.get("video", 0) > 100_000
+    attached = video.params["thumbnail"].removeprefix("attach://")  # the Bot API's way to upload a cover
+    assert video.files.get(attached, 0) > 10_000
+    assert methods.index("sendMediaGroup") < methods.index("sendVideo")
+    assert methods.count("sendVideo") == 2  # refused once with retry_after, sent again after waiting
+    assert any("Thumbnail 2 is the one" in c.params.get("text", "") for c in fake.calls)
+    assert probe(settings.output_dir / "why-the-sky-is-blue" / "video.mp4").duration > 5
+    assert all(TOKEN not in str(c.params) for c in fake.calls)
+
+
+def test_a_stranger_is_refused_politely_and_nothing_runs(settings):
+    fake = FakeTelegram()
+
+    async def conversation() -> None:
+        app = build_application(settings, request=fake)
+        await app.initialize()
+        await _feed(app, message_update(1, STRANGER, "The Siege of Leningrad"), tap_update(2, STRANGER, "preset:quick"))
+        await app.shutdown()
+
+    asyncio.run(conversation())
+    texts = [c.params.get("text", "") for c in fake.calls]
+    assert any("Sorry, this bot is private" in t and str(STRANGER) in t for t in texts)
+    assert "sendVideo" not in fake.methods() and not (settings.output_dir).exists()
+
+
+def test_an_overlong_topic_gets_a_clear_answer(settings):
+    fake = FakeTelegram()
+
+    async def conversation() -> None:
+        app = build_application(settings, request=fake)
+        await app.initialize()
+        await _feed(app, message_update(1, OWNER, "x" * 600))
+        await app.shutdown()
+
+    asyncio.run(conversation())
+    assert "600 characters long; the limit is 500" in fake.calls[-1].params["text"]
+    assert "reply_markup" not in fake.calls[-1].params
