@@ -12,11 +12,16 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypeVar
 
+from sqlmodel import Field, Session, SQLModel, select
+
+from engine.cache import translate_os_errors
 from engine.config import Settings
 from engine.errors import ConfigError, VideoFactoryError
 from engine.models import JobRequest
+from engine.store import Store, utcnow
 
 T = TypeVar("T")
 
@@ -27,7 +32,8 @@ MAX_JOBS_PER_CHAT = 2
 HELP = (
     "I turn a topic into a finished video: script, narration, subtitles, pictures, music and thumbnails.\n\n"
     "Send me a topic (for example: The Siege of Leningrad), or /new, then pick a channel preset.\n"
-    "/presets lists the presets; /help shows this again."
+    "/presets lists the presets, /status shows what is running, /jobs your latest videos, /cancel stops yours; "
+    "/help shows this again."
 )
 
 
@@ -79,36 +85,83 @@ class ChatProgress:
         self._show(stage, total)
 
 
+class BotJob(SQLModel, table=True):
+    """A video a chat asked for, kept so a restarted bot can finish it."""
+
+    __tablename__ = "bot_jobs"
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(index=True)
+    request_json: str
+    status_message_id: int | None = None
+    state: str = "queued"  # queued, running, done, failed, cancelled
+    created: datetime = Field(default_factory=utcnow)
+    error: str | None = None
+
+
+class JobCancelled(VideoFactoryError):
+    """The chat asked to stop the job; what is finished stays in the cache."""
+
+
 class JobRunner:
     """Runs video jobs one at a time in a worker thread, and reports back into the event loop."""
 
     def __init__(self, settings: Settings, workers: int = 1) -> None:
         self.settings = settings
+        with translate_os_errors(str(settings.data_dir)):
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(settings.resolved_database_url)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="video-job")
         self.queued: dict[int, int] = {}  # chat -> jobs queued or running
+        self.cancelled: set[int] = set()  # bot job ids to stop
+        self.current: dict[int, str] = {}  # chat -> what its running job is doing
+
+    def unfinished(self) -> list[BotJob]:
+        """Jobs a previous run of the bot queued or started and did not finish."""
+        with Session(self.store.engine) as session:
+            return list(session.exec(select(BotJob).where(BotJob.state.in_(("queued", "running")))))  # type: ignore[attr-defined]
+
+    def jobs_of(self, chat: int, limit: int = 10) -> list[BotJob]:
+        """A chat's latest jobs, newest first."""
+        with Session(self.store.engine) as session:
+            rows = session.exec(select(BotJob).where(BotJob.chat_id == chat).order_by(BotJob.id.desc()).limit(limit))  # type: ignore[union-attr]
+            return list(rows)
 
     def position(self) -> int:
         """How many jobs are ahead of a new one."""
         return sum(self.queued.values())
 
     def submit(
-        self, chat: int, request: JobRequest, loop: asyncio.AbstractEventLoop,
-        progress: ChatProgress, done: Callable[[object | None, str | None], Awaitable[None]],
-    ) -> None:
-        """Queue a job; `done(artefacts, error)` runs in the event loop when it ends."""
-        from engine.pipeline import make_video
+        self, job: BotJob, loop: asyncio.AbstractEventLoop, progress: ChatProgress,
+        done: Callable[[object | None, str | None], Awaitable[None]],
+    ) -> BotJob:
+        """Queue a job (saved first, so a restart can finish it); `done(artefacts, error)` runs in the loop."""
+        from engine.pipeline import make_video, request_from_json
 
+        job = self.store.add(job)  # type: ignore[assignment]
+        chat = job.chat_id
         self.queued[chat] = self.queued.get(chat, 0) + 1
+        request = request_from_json(job.request_json)
+        hook = _Cancellable(progress, lambda: job.id in self.cancelled, lambda text: self.current.__setitem__(chat, text))
 
         def work() -> None:
             artefacts, problem = None, None
+            job.state = "running"
+            self.store.add(job)
             try:
-                artefacts = make_video(request, self.settings, progress)
+                if job.id in self.cancelled:
+                    raise JobCancelled("cancelled before it started")
+                artefacts = make_video(request, self.settings, hook)
+                job.state = "done"
+            except JobCancelled:
+                job.state, problem = "cancelled", "Cancelled; what was finished is kept, so asking again is quicker."
             except VideoFactoryError as error:
-                problem = str(error)
+                job.state, problem = "failed", str(error)
             except Exception:  # the chat gets a plain message; the log gets the details
                 log.exception("job for chat %s failed", chat)
-                problem = "something went wrong on our side; the details are in the bot's log"
+                job.state, problem = "failed", "something went wrong on our side; the details are in the bot's log"
+            job.error = problem
+            self.store.add(job)
+            self.current.pop(chat, None)
             try:
                 asyncio.run_coroutine_threadsafe(done(artefacts, problem), loop).result()
             except Exception:
@@ -117,6 +170,35 @@ class JobRunner:
                 self.queued[chat] -= 1  # counted until delivered
 
         self.pool.submit(work)
+        return job
+
+
+class _Cancellable:
+    """A progress hook that also stops the job, between two items, once the chat cancels it."""
+
+    def __init__(self, inner: ChatProgress, stop: Callable[[], bool], note: Callable[[str], None]) -> None:
+        self.inner, self.stop, self.note = inner, stop, note
+
+    def _check(self) -> None:
+        if self.stop():
+            raise JobCancelled("cancelled")
+
+    def started(self, stage: str, total: float, unit: str) -> None:
+        """A stage began."""
+        self._check()
+        self.note(f"{stage} (0/{total:g} {unit})")
+        self.inner.started(stage, total, unit)
+
+    def advanced(self, stage: str, done: float) -> None:
+        """A stage moved on."""
+        self._check()
+        total, unit = self.inner.stages.get(stage, (1.0, "step"))
+        self.note(f"{stage} ({done:g}/{total:g} {unit})")
+        self.inner.advanced(stage, done)
+
+    def finished(self, stage: str) -> None:
+        """A stage ended."""
+        self.inner.finished(stage)
 
 
 async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
@@ -157,6 +239,7 @@ def build_application(settings: Settings, request=None, updates_request=None):  
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
     from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+    from engine.pipeline import request_from_json, request_json
     from engine.presets import load_preset_file, preset_files
     from engine.stages.script import check_topic
 
@@ -233,7 +316,7 @@ def build_application(settings: Settings, request=None, updates_request=None):  
         if not topic:
             await query.edit_message_text("Send me the topic first.")
             return
-        if runner.queued.get(chat, 0) >= MAX_JOBS_PER_CHAT:
+        if runner.queued.get(chat, 0) >= MAX_JOBS_PER_CHAT:  # the limit per chat
             await query.edit_message_text(f"You already have {MAX_JOBS_PER_CHAT} videos in the queue; wait for one.")
             return
         name = query.data.split(":", 1)[1]
@@ -241,42 +324,87 @@ def build_application(settings: Settings, request=None, updates_request=None):  
         status = await query.edit_message_text(
             f"«{topic}» with {name}: queued" + (f", {ahead} job(s) ahead." if ahead else ", starting.")
         )
+        request = JobRequest(topic=topic, preset=name)
+        start_job(context.bot, BotJob(chat_id=chat, request_json=request_json(request),
+                                      status_message_id=status.message_id))
+
+    def start_job(bot, job: BotJob) -> None:  # noqa: ANN001 - PTB's Bot
+        """Run a job in the worker thread, its progress edited into its status message."""
         loop = asyncio.get_running_loop()
+        request = request_from_json(job.request_json)
+        label = f"«{request.topic}» with {request.preset}"
+        chat = job.chat_id
 
         def post(text: str) -> None:
-            edit = context.bot.edit_message_text(f"«{topic}» with {name}\n{text}", chat_id=chat,
-                                                 message_id=status.message_id)
+            edit = bot.edit_message_text(f"{label}\n{text}", chat_id=chat, message_id=job.status_message_id)
             asyncio.run_coroutine_threadsafe(_safely(edit), loop)
 
         async def done(artefacts, problem: str | None) -> None:  # noqa: ANN001 - engine Artefacts
-            if problem is not None:
-                await _safely(with_retries(lambda: context.bot.edit_message_text(
-                    f"«{topic}»: the video could not be made. {problem}", chat_id=chat, message_id=status.message_id)))
-                return
-            await _safely(with_retries(lambda: context.bot.edit_message_text(
-                f"«{topic}» with {name}: ✅ done", chat_id=chat, message_id=status.message_id)))
-            await deliver(context, chat, artefacts)
+            text = f"{label}: the video could not be made. {problem}" if problem else f"{label}: ✅ done"
+            await _safely(with_retries(lambda: bot.edit_message_text(text, chat_id=chat,
+                                                                     message_id=job.status_message_id)))
+            if artefacts is not None:
+                await deliver(bot, chat, artefacts)
 
-        runner.submit(chat, JobRequest(topic=topic, preset=name), loop, ChatProgress(post), done)
+        runner.submit(job, loop, ChatProgress(post), done)
 
-    async def deliver(context: ContextTypes.DEFAULT_TYPE, chat: int, artefacts) -> None:  # noqa: ANN001
+    async def deliver(bot, chat: int, artefacts) -> None:  # noqa: ANN001
         from engine.media import probe
 
         photos = [InputMediaPhoto(path.read_bytes(), caption=f"Thumbnail {k}") for k, path in
                   enumerate(artefacts.thumbnails, 1)]
-        await with_retries(lambda: context.bot.send_media_group(chat, photos))
+        await with_retries(lambda: bot.send_media_group(chat, photos))
         buttons = [[InlineKeyboardButton(f"Use {k}", callback_data=f"thumb:{artefacts.folder.name}:{k}")
                     for k in range(1, len(artefacts.thumbnails) + 1)]]
-        await with_retries(lambda: context.bot.send_message(chat, "Which thumbnail should the video use?",
-                                                            reply_markup=InlineKeyboardMarkup(buttons)))
+        await with_retries(lambda: bot.send_message(chat, "Which thumbnail should the video use?",
+                                                    reply_markup=InlineKeyboardMarkup(buttons)))
         for video in (artefacts.video, *artefacts.exports):
             info = probe(video)
             movie, cover = video.read_bytes(), artefacts.thumbnails[0].read_bytes()  # bytes: a retry re-sends them whole
-            await with_retries(lambda movie=movie, info=info, name=video.name: context.bot.send_video(
+            await with_retries(lambda movie=movie, info=info, name=video.name: bot.send_video(
                 chat, movie, duration=round(info.duration), width=info.width, height=info.height,
                 thumbnail=cover, supports_streaming=True, caption=name, filename=name,
                 read_timeout=600, write_timeout=600,
             ))
+
+    async def on_status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await permitted(update):
+            return
+        chat = update.effective_chat.id
+        doing = runner.current.get(chat)
+        waiting = runner.queued.get(chat, 0) - (1 if doing else 0)
+        text = f"Working on it: {doing}." if doing else "Nothing is running for you right now."
+        if waiting > 0:
+            text += f" {waiting} more queued; {runner.position()} job(s) in the whole queue."
+        await update.effective_message.reply_text(text)
+
+    async def on_jobs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await permitted(update):
+            return
+        rows = runner.jobs_of(update.effective_chat.id)
+        lines = [f"#{row.id} {request_from_json(row.request_json).topic}: {row.state}" for row in rows]
+        await update.effective_message.reply_text("\n".join(lines) or "No videos yet: send me a topic.")
+
+    async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await permitted(update):
+            return
+        active = [row for row in runner.jobs_of(update.effective_chat.id) if row.state in ("queued", "running")]
+        for row in active:
+            runner.cancelled.add(row.id)  # type: ignore[arg-type]
+        await update.effective_message.reply_text(
+            f"Stopping {len(active)} job(s); finished parts stay cached." if active else "Nothing to cancel."
+        )
+
+    async def resume_unfinished(application: Application) -> None:
+        """After a restart: tell each chat its video goes on, and go on from the cache."""
+        for job in runner.unfinished():
+            topic = request_from_json(job.request_json).topic
+            await _safely(with_retries(lambda job=job, topic=topic: application.bot.send_message(
+                job.chat_id, f"The bot restarted; «{topic}» continues from where it stopped.")))
+            start_job(application.bot, job)
+
+    app.bot_data["resume_unfinished"] = resume_unfinished
+    app.post_init = resume_unfinished
 
     async def on_thumbnail(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -290,6 +418,9 @@ def build_application(settings: Settings, request=None, updates_request=None):  
     app.add_handler(CommandHandler(["start", "help"], on_help))
     app.add_handler(CommandHandler("presets", on_presets))
     app.add_handler(CommandHandler("new", on_new))
+    app.add_handler(CommandHandler("status", on_status))
+    app.add_handler(CommandHandler("jobs", on_jobs))
+    app.add_handler(CommandHandler("cancel", on_cancel))
     app.add_handler(CallbackQueryHandler(on_preset, pattern=r"^preset:"))
     app.add_handler(CallbackQueryHandler(on_thumbnail, pattern=r"^thumb:"))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_topic))

@@ -105,3 +105,54 @@ def test_an_overlong_topic_gets_a_clear_answer(settings):
     asyncio.run(conversation())
     assert "600 characters long; the limit is 500" in fake.calls[-1].params["text"]
     assert "reply_markup" not in fake.calls[-1].params
+
+
+def test_a_job_in_flight_when_the_bot_stopped_is_finished_after_a_restart(settings):
+    from bot.app import BotJob
+    from engine.models import JobRequest
+    from engine.pipeline import request_json
+    from engine.store import Store
+
+    # What a bot killed mid-render leaves behind: a running job in the database.
+    settings.data_dir.mkdir(parents=True)
+    store = Store(settings.resolved_database_url)
+    store.add(BotJob(chat_id=OWNER, request_json=request_json(JobRequest(topic="Tides", preset="quick")),
+                     status_message_id=55, state="running"))
+    fake = FakeTelegram()
+
+    async def restart() -> None:
+        app = build_application(settings, request=fake)
+        await app.initialize()
+        await app.post_init(app)  # what run_polling calls on start
+        await _until(lambda: not app.bot_data["runner"].queued.get(OWNER))
+        await _feed(app, message_update(9, OWNER, "/jobs"))
+        await app.shutdown()
+
+    asyncio.run(restart())
+    texts = [c.params.get("text", "") for c in fake.calls]
+    assert any("The bot restarted; «Tides» continues" in t for t in texts)
+    assert "sendVideo" in fake.methods()
+    assert "Tides: done" in texts[-1]
+
+
+def test_cancel_stops_the_job_and_status_tells_what_runs(settings):
+    fake = FakeTelegram()
+
+    async def conversation() -> None:
+        app = build_application(settings, request=fake)
+        await app.initialize()
+        await _feed(app, message_update(1, OWNER, "/status"))
+        assert "Nothing is running" in fake.calls[-1].params["text"]
+        await _feed(app, message_update(2, OWNER, "Volcanoes"), tap_update(3, OWNER, "preset:quick"))
+        await _until(lambda: app.bot_data["runner"].current.get(OWNER))
+        await _feed(app, message_update(4, OWNER, "/status"))
+        assert "Working on it:" in fake.calls[-1].params["text"]
+        await _feed(app, message_update(5, OWNER, "/cancel"))
+        await _until(lambda: not app.bot_data["runner"].queued.get(OWNER))
+        await app.shutdown()
+
+    asyncio.run(conversation())
+    texts = [c.params.get("text", "") for c in fake.calls]
+    assert any("Stopping 1 job(s)" in t for t in texts)
+    assert any("Cancelled; what was finished is kept" in t for t in texts)
+    assert "sendVideo" not in fake.methods()
