@@ -169,7 +169,14 @@ class JobRunner:
             finally:
                 self.queued[chat] -= 1  # counted until delivered
 
-        self.pool.submit(work)
+        def guarded() -> None:
+            try:
+                work()
+            except BaseException:  # an executor swallows what escapes a task: it must reach the log
+                log.exception("the job thread of chat %s stopped", chat)
+                raise
+
+        self.pool.submit(guarded)
         return job
 
 

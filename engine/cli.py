@@ -224,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, read settings once, run, and turn our errors into one line and an exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # HTTP clients log every request URL at INFO, and the Bot API's URLs carry the bot token.
+    for noisy in ("httpx", "httpx2", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings()
         return args.handler(args, settings)

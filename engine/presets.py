@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -126,8 +125,12 @@ class Preset(_Strict):
 
 
 def builtin_presets_dir() -> Path:
-    """The `presets/` folder shipped with the package."""
-    return Path(str(files("presets")))
+    """The `presets/` folder shipped beside the `engine` package.
+
+    Found by path, not by importing `presets`: a folder of that name in the working directory
+    (a user's own presets, say) would otherwise shadow the installed one.
+    """
+    return Path(__file__).resolve().parents[1] / "presets"
 
 
 def _read_toml(path: Path) -> dict:

@@ -106,3 +106,11 @@ def test_presets_validate_command(tmp_path: Path, cli_env):
     bad.write_text('name = "bad"\ndescription = "y"\nextends = "science"\n[captions]\ncolour = "white"\n')
     failed = run_cli(["presets", "validate", str(bad)], cli_env, tmp_path)
     assert failed.returncode == 2 and "bad.toml: field 'captions.colour'" in failed.stderr
+
+
+def test_a_presets_folder_in_the_working_directory_does_not_hide_the_builtin_ones(tmp_path: Path, cli_env):
+    from tests.conftest import run_cli
+
+    (tmp_path / "presets").mkdir()  # e.g. where a user keeps their own presets
+    result = run_cli(["presets"], cli_env, tmp_path)
+    assert result.returncode == 0 and "military-history" in result.stdout
