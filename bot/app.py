@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TypeVar
 
 from sqlmodel import Field, Session, SQLModel, select
@@ -27,6 +28,7 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
+UPLOAD_LIMIT_BYTES = 50 * 1000 * 1000  # the Bot API's limit, unless a local Bot API server is used
 PROGRESS_EVERY = 3.0  # seconds between edits of a progress message: well inside Telegram's limits
 MAX_JOBS_PER_CHAT = 2
 HELP = (
@@ -60,6 +62,7 @@ class ChatProgress:
     last: float = 0.0
     stages: dict[str, tuple[float, str]] = field(default_factory=dict)
     began: float = field(default_factory=time.monotonic)
+    stage_began: float = field(default_factory=time.monotonic)
 
     def _show(self, stage: str, done: float, force: bool = False) -> None:
         now = time.monotonic()
@@ -68,11 +71,15 @@ class ChatProgress:
         self.last = now
         total, unit = self.stages.get(stage, (1.0, "step"))
         share = min(1.0, done / total) if total else 1.0
-        self.post(f"⏳ {stage}: {done:g}/{total:g} {unit} ({share:.0%}), {now - self.began:.0f} s so far")
+        eta = ""
+        if 0 < share < 1:  # the stage's own pace so far, projected over what is left of it
+            eta = f", about {(now - self.stage_began) * (1 - share) / share:.0f} s left in this step"
+        self.post(f"⏳ {stage}: {done:g}/{total:g} {unit} ({share:.0%}){eta}; {now - self.began:.0f} s so far")
 
     def started(self, stage: str, total: float, unit: str) -> None:
         """A stage began."""
         self.stages[stage] = (total, unit)
+        self.stage_began = time.monotonic()
         self._show(stage, 0)
 
     def advanced(self, stage: str, done: float) -> None:
@@ -208,6 +215,22 @@ class _Cancellable:
         self.inner.finished(stage)
 
 
+def fit_for_telegram(video: Path, limit_bytes: int, work: Path) -> Path:
+    """`video` if it is small enough for the Bot API, else a copy re-encoded to fit (the original stays on disk)."""
+    from engine.media import probe, run_ffmpeg
+
+    if video.stat().st_size <= limit_bytes:
+        return video
+    seconds = max(probe(video).duration, 1.0)
+    # 90% of the limit, less 128 kbit/s of audio, spread over the video's length.
+    video_kbps = max(150, int(limit_bytes * 8 * 0.9 / seconds / 1000) - 128)
+    out = work / f"{video.stem}.telegram.mp4"
+    run_ffmpeg(["-i", str(video), "-c:v", "libx264", "-preset", "veryfast", "-b:v", f"{video_kbps}k",
+                "-maxrate", f"{video_kbps}k", "-bufsize", f"{video_kbps * 2}k", "-vf", "scale=-2:'min(720,ih)'",
+                "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(out)], what=f"a smaller copy of {video.name}")
+    return out
+
+
 async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
     """A Telegram call retried through flood control (its retry_after), timeouts and network errors."""
     from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -257,6 +280,8 @@ def build_application(settings: Settings, request=None, updates_request=None):  
     if settings.telegram_base_url:
         base = settings.telegram_base_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    if settings.telegram_local_mode:
+        builder = builder.local_mode(True)
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
     app = builder.build()
@@ -365,7 +390,13 @@ def build_application(settings: Settings, request=None, updates_request=None):  
                     for k in range(1, len(artefacts.thumbnails) + 1)]]
         await with_retries(lambda: bot.send_message(chat, "Which thumbnail should the video use?",
                                                     reply_markup=InlineKeyboardMarkup(buttons)))
-        for video in (artefacts.video, *artefacts.exports):
+        for original in (artefacts.video, *artefacts.exports):
+            video = original if settings.telegram_local_mode else await asyncio.to_thread(
+                fit_for_telegram, original, UPLOAD_LIMIT_BYTES, artefacts.folder)
+            if video != original:
+                await with_retries(lambda original=original: bot.send_message(
+                    chat, f"{original.name} is over Telegram's 50 MB: here is a smaller copy; "
+                          f"the full file is at {original}"))
             info = probe(video)
             movie, cover = video.read_bytes(), artefacts.thumbnails[0].read_bytes()  # bytes: a retry re-sends them whole
             await with_retries(lambda movie=movie, info=info, name=video.name: bot.send_video(

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     hf_tokens: SecretStr | None = None
     telegram_token: SecretStr | None = None
     telegram_base_url: str | None = None
+    telegram_local_mode: bool = False  # a local Bot API server: uploads up to 2 GB, no compressed copies
     telegram_allowed: str = ""
     youtube_client_secrets: Path | None = None
 
