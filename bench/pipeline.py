@@ -85,7 +85,10 @@ def main() -> None:
     bold_font_dir(settings.data_dir)
     began = time.perf_counter()
     with TreeMemory() as memory:
-        artefacts = make_video(JobRequest(topic="", preset="military-history", script_file=script), settings)
+        # The master only: exports are extra renders with their own cost, not part of this target.
+        artefacts = make_video(
+            JobRequest(topic="", preset="military-history", script_file=script, exports=("youtube",)), settings
+        )
     total = time.perf_counter() - began
     manifest = json.loads(artefacts.manifest.read_text())
     ours = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -119,6 +120,7 @@ class JobRunner:
         self.store = Store(settings.resolved_database_url)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="video-job")
         self.queued: dict[int, int] = {}  # chat -> jobs queued or running
+        self._count = threading.Lock()  # the loop adds jobs, worker threads take them off
         self.cancelled: set[int] = set()  # bot job ids to stop
         self.current: dict[int, str] = {}  # chat -> what its running job is doing
 
@@ -146,7 +148,8 @@ class JobRunner:
 
         job = self.store.add(job)  # type: ignore[assignment]
         chat = job.chat_id
-        self.queued[chat] = self.queued.get(chat, 0) + 1
+        with self._count:
+            self.queued[chat] = self.queued.get(chat, 0) + 1
         request = request_from_json(job.request_json)
         hook = _Cancellable(progress, lambda: job.id in self.cancelled, lambda text: self.current.__setitem__(chat, text))
 
@@ -174,7 +177,8 @@ class JobRunner:
             except Exception:
                 log.exception("could not deliver the job of chat %s", chat)
             finally:
-                self.queued[chat] -= 1  # counted until delivered
+                with self._count:
+                    self.queued[chat] -= 1  # counted until delivered
 
         def guarded() -> None:
             try:

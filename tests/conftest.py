@@ -51,3 +51,14 @@ def short_script(tmp_path: Path) -> Path:
     path = tmp_path / "night-train.txt"
     path.write_text(SHORT_SCRIPT, encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def fake_hf():
+    """A local server that answers like the Hugging Face inference API (see tests/hf_server.py)."""
+    from tests.hf_server import FakeHF
+
+    server = FakeHF()
+    server.url = server.start()
+    yield server
+    server.stop()

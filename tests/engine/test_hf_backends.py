@@ -24,11 +24,8 @@ A, B, C = "hf_aaaaaaaaaaaaaaaa1111", "hf_bbbbbbbbbbbbbbbb2222", "hf_cccccccccccc
 
 
 @pytest.fixture
-def fake():
-    server = FakeHF()
-    server.url = server.start()
-    yield server
-    server.stop()
+def fake(fake_hf):
+    return fake_hf
 
 
 @pytest.fixture

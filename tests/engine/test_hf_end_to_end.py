@@ -20,11 +20,8 @@ ARGS = ["-v", "make", "The Road of Life", "--preset", "military-history", "--len
 
 
 @pytest.fixture
-def fake():
-    server = FakeHF()
-    server.url = server.start()
-    yield server
-    server.stop()
+def fake(fake_hf):
+    return fake_hf
 
 
 def _env(root: Path, fake: FakeHF, **extra: str) -> dict[str, str]:
