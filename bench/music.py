@@ -24,10 +24,9 @@ sys.path.insert(0, str(ROOT))
 from engine.cache import Cache  # noqa: E402
 from engine.media import measure_loudness, run_ffmpeg  # noqa: E402
 from engine.models import Scene, Script, Shot, Timeline  # noqa: E402
-from engine.pipeline import AAC_PEAK_MARGIN_DB  # noqa: E402
 from engine.presets import VoiceStyle, load_preset, preset_files  # noqa: E402
 from engine.stages.moods import EmbeddingMoods, LexiconMoods  # noqa: E402
-from engine.stages.music import SynthesisedBeds, master_mix, mix_music, mood_segments  # noqa: E402
+from engine.stages.music import AAC_PEAK_MARGIN_DB, SynthesisedBeds, master_mix, mix_music, mood_segments  # noqa: E402
 from engine.stages.voice import PiperTTS, narrate  # noqa: E402
 
 SENTENCES = {

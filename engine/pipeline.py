@@ -40,7 +40,6 @@ from engine.tokens import Token, TokenPool, TokensExhausted, read_tokens
 from engine.text import slugify
 
 log = logging.getLogger(__name__)
-AAC_PEAK_MARGIN_DB = 1.0  # AAC at 48 kHz can raise true peaks by half a dB or more
 
 
 class StageHandle:
@@ -275,7 +274,7 @@ def _run_stages(
         music_plan = music.mood_segments(plan, preset.music.min_segment_seconds)
         mix = music.mix_music(narration.audio, music_plan, preset.music, source, work / "mix.wav")
         # YouTube's reference: -14 LUFS, true peak under -1 dBTP; the AAC encoder may add a little, hence the margin.
-        mix = music.master_mix(mix, preset.music, AAC_PEAK_MARGIN_DB, work / "master.wav")
+        mix = music.master_mix(mix, preset.music, music.AAC_PEAK_MARGIN_DB, work / "master.wav")
         stage.item(cached=False)
 
     fonts = bold_font_dir(settings.data_dir)
@@ -311,8 +310,8 @@ def _run_stages(
         with run.stage("exports", "ffmpeg", total=len(profiles), unit="export") as stage:
             for profile in profiles:
                 made.append(exports.render_export(
-                    profile, plan, timed.words, narration.audio, {s.shot: s.path for s in stills}, preset, kind,
-                    source, options, cache, work, folder / "exports" / exports.export_name(profile),
+                    profile, plan, timed.words, narration.audio, mix, {s.shot: s.path for s in stills}, preset,
+                    kind, source, options, cache, work, folder / "exports" / exports.export_name(profile),
                 ))
                 stage.item(cached=False)
 

@@ -146,25 +146,28 @@ def _narration_until(narration: Path, end: float, out: Path) -> Path:
 
 
 def render_export(
-    profile: ExportProfile, plan: Timeline, words: tuple[Word, ...], narration: Path, stills: dict[int, Path],
+    profile: ExportProfile, plan: Timeline, words: tuple[Word, ...], narration: Path, master_audio: Path,
+    stills: dict[int, Path],
     preset: Preset, caption_kind: CaptionKind, source: music.MusicSource, options: render.RenderOptions,
     cache: Cache, work: Path, out: Path,
 ) -> Path:
-    """Render one export of the job into `out`."""
+    """Render one export of the job into `out`; an export at full length reuses the job's mastered audio."""
     end = short_cut(words, plan.duration, profile.max_seconds)
     timeline = cut_timeline(plan, end) if end < plan.duration else plan
     kept = tuple(w for w in words if w.end <= end + 1e-6)
     kind: CaptionKind = "short" if profile.vertical else caption_kind
     cues = captions.build_cues(kept, captions.rules_for(kind, preset.captions))
     subs = captions.subtitle_file(cues, preset.captions, profile.width, profile.height, kind)
-    voice = _narration_until(narration, end, work / f"{profile.name}-narration.wav")
-    mix = music.mix_music(voice, music.mood_segments(timeline, min(preset.music.min_segment_seconds, end / 2)),
-                          preset.music, source, work / f"{profile.name}-mix.wav")
-    master = music.master_mix(mix, preset.music, 1.0, work / f"{profile.name}-master.wav")
+    master = master_audio
+    if end < plan.duration:  # a cut needs its own mix: music fitted to the new length, loudness set again
+        voice = _narration_until(narration, end, work / f"{profile.name}-narration.wav")
+        segments = music.mood_segments(timeline, min(preset.music.min_segment_seconds, end / 2))
+        mix = music.mix_music(voice, segments, preset.music, source, work / f"{profile.name}-mix.wav")
+        master = music.master_mix(mix, preset.music, music.AAC_PEAK_MARGIN_DB, work / f"{profile.name}-master.wav")
     laid_out = {shot.index: recompose(stills[shot.index], profile, cache) for shot in timeline.shots}
     frame = replace(options, width=profile.width, height=profile.height, crf=profile.crf)
-    segments = render.plan_segments(timeline, frame.fps, preset.effects.transition)
-    return render.render_master(segments, laid_out, subs, master, preset.effects, frame, cache, out)
+    parts = render.plan_segments(timeline, frame.fps, preset.effects.transition)
+    return render.render_master(parts, laid_out, subs, master, preset.effects, frame, cache, out)
 
 
 def export_name(profile: ExportProfile) -> str:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 VERSION = 2
 MIN_SEGMENT_SECONDS = 12.0
+AAC_PEAK_MARGIN_DB = 1.0  # AAC at 48 kHz can raise true peaks by half a dB or more
 AUDIO_SUFFIXES = (".mp3", ".wav", ".ogg", ".flac", ".m4a", ".opus")
 CROSSFADE_SECONDS = 2.0
 

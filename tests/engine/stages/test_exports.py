@@ -96,7 +96,7 @@ def test_a_vertical_short_is_rendered_from_the_cached_parts(tmp_path: Path):
     options = render.RenderOptions(fps=15, fonts=bold_font_dir(tmp_path / "data"))
     work = tmp_path / "work"
     work.mkdir()
-    out = render_export(profile, plan, words, narration.audio, stills, preset, "classic", SynthesisedBeds(),
+    out = render_export(profile, plan, words, narration.audio, narration.audio, stills, preset, "classic", SynthesisedBeds(),
                         options, Cache(tmp_path / "cache"), work, tmp_path / "short.mp4")
     info = probe(out)
     assert (info.width, info.height, info.video_codec, info.audio_codec) == (360, 640, "h264", "aac")
