@@ -169,6 +169,19 @@ def _cmd_tokens(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_thumbnails(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.thumbnail_choice import approve_thumbnail, remake_thumbnails
+
+    if args.again:
+        for path in remake_thumbnails(args.folder, settings):
+            print(path)
+    if args.approve is not None:
+        print(f"approved: {approve_thumbnail(args.folder, args.approve)}")
+    if not args.again and args.approve is None:
+        raise InputError("say what to do: --again for a new set, --approve N to choose one")
+    return 0
+
+
 def _cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_bot
 
@@ -214,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     tokens = commands.add_parser("tokens", help="check the Hugging Face tokens and show their ledger")
     tokens.set_defaults(handler=_cmd_tokens)
+
+    thumbs = commands.add_parser("thumbnails", help="design a new set of thumbnails for a video, or choose one")
+    thumbs.add_argument("folder", type=Path, help="the video's output folder")
+    thumbs.add_argument("--again", action="store_true", help="three new designs from other pictures of the video")
+    thumbs.add_argument("--approve", type=int, choices=(1, 2, 3), help="make this one the video's thumbnail.jpg")
+    thumbs.set_defaults(handler=_cmd_thumbnails)
 
     bot = commands.add_parser("bot", help="run the Telegram bot")
     bot.set_defaults(handler=_cmd_bot)

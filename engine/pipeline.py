@@ -323,7 +323,9 @@ def _run_stages(
     atomic_write_text(script_json, json.dumps(document, indent=2, ensure_ascii=False))
     manifest = folder / "job.json"
     files = [video, *subtitle_paths, *thumbs, *made, script_json, manifest]
-    atomic_write_text(manifest, json.dumps(_manifest(inputs, run, plan, folder, files), indent=2, ensure_ascii=False))
+    record = _manifest(inputs, run, plan, folder, files)
+    record["stills"] = [str(s.path) for s in stills]  # cached pictures, for regenerating thumbnails later
+    atomic_write_text(manifest, json.dumps(record, indent=2, ensure_ascii=False))
     return Artefacts(folder, video, subtitle_paths, thumbs, script_json, manifest, tuple(made))
 
 

@@ -97,13 +97,37 @@ def _jpeg(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def make_thumbnails(stills: list[Path], title: str, preset: Preset, font_file: Path, folder: Path) -> tuple[Path, ...]:
-    """Three designs, each from a different still where there are enough, as 1.jpg, 2.jpg, 3.jpg."""
+def make_thumbnails(
+    stills: list[Path], title: str, preset: Preset, font_file: Path, folder: Path, variant: int = 0
+) -> tuple[Path, ...]:
+    """Three designs, each from a different still where there are enough, as 1.jpg, 2.jpg, 3.jpg.
+
+    `variant` turns the designs round, so a regenerated set puts each picture into another design.
+    """
     paths = []
-    for number, design in enumerate(DESIGNS, start=1):
+    shift = variant % len(DESIGNS)
+    for number, design in enumerate(DESIGNS[shift:] + DESIGNS[:shift], start=1):
         with Image.open(stills[(number - 1) % len(stills)]) as still:
-            image = design(still.convert("RGB"), title, preset, font_file)
+            image = design(_reframe(still.convert("RGB"), variant * 3 + number), title, preset, font_file)
         path = folder / f"{number}.jpg"
         atomic_write_bytes(path, _jpeg(image))
         paths.append(path)
     return tuple(paths)
+
+
+def _reframe(still: Image.Image, seed: int) -> Image.Image:
+    """The first set shows each picture whole; later sets frame a closer part of it, so no set repeats one."""
+    if seed <= 3:
+        return still
+    width, height = still.size
+    scale = 0.8  # 20% closer
+    left = int((width - width * scale) * ((seed * 0.382) % 1.0))
+    top = int((height - height * scale) * ((seed * 0.618) % 1.0))
+    return still.crop((left, top, left + int(width * scale), top + int(height * scale))).resize(still.size)
+
+
+def variant_picks(stills: list[Path], variant: int) -> list[Path]:
+    """Three stills for the `variant`-th regenerated set: spread over the video, away from earlier sets."""
+    count = len(stills)
+    # Golden-ratio steps visit the video's pictures evenly without repeating soon.
+    return [stills[int(((variant * 3 + k) * 0.6180339887 % 1.0) * count)] for k in range(3)]

@@ -173,3 +173,35 @@ def test_a_voiceover_without_a_script_is_transcribed_into_scenes(tmp_path: Path)
     srt = pysubs2.load(str(folder / "subtitles.srt"))
     assert " ".join(e.plaintext.replace("\n", " ") for e in srt).split() == transcript
     assert abs(probe(folder / "video.mp4").duration - spoken.duration) <= 0.5
+
+
+def test_thumbnails_are_regenerated_from_other_pictures_and_one_approved(uninterrupted: Path, tmp_path: Path):
+    import shutil
+
+    folder = tmp_path / SLUG
+    shutil.copytree(uninterrupted / "output" / SLUG, folder)  # the module's video stays as it was
+    env = isolated_env(uninterrupted)
+
+    def pixels() -> list[str]:
+        digests = []
+        for number in (1, 2, 3):
+            with Image.open(folder / "thumbnails" / f"{number}.jpg") as image:
+                assert image.size == (1280, 720)
+                digests.append(hashlib.sha256(image.tobytes()).hexdigest())
+        return digests
+
+    before = pixels()
+    again = run_cli(["thumbnails", str(folder), "--again"], env, uninterrupted)
+    assert again.returncode == 0, again.stderr
+    after = pixels()
+    assert len(set(after)) == 3 and not set(after) & set(before)
+
+    chosen = run_cli(["thumbnails", str(folder), "--approve", "2"], env, uninterrupted)
+    assert chosen.returncode == 0, chosen.stderr
+    assert (folder / "thumbnail.jpg").read_bytes() == (folder / "thumbnails" / "2.jpg").read_bytes()
+    manifest = json.loads((folder / "job.json").read_text())
+    assert manifest["thumbnail"] == {"file": "thumbnail.jpg", "design": 2, "variant": 1}
+    assert "thumbnail.jpg" in manifest["files"]
+
+    missing = run_cli(["thumbnails", str(tmp_path), "--again"], env, uninterrupted)
+    assert missing.returncode == 2 and "not a finished video's folder" in missing.stderr

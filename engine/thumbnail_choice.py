@@ -1,0 +1,65 @@
+"""After a video is made: approve one of its thumbnails, or design a new set from its other pictures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from engine.cache import atomic_write_text, translate_os_errors
+from engine.config import Settings
+from engine.errors import InputError
+from engine.fonts import BOLD_FILE, bold_font_dir
+from engine.presets import load_preset
+from engine.stages import thumbnails
+
+APPROVED_NAME = "thumbnail.jpg"
+
+
+def _manifest(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "job.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError(f"{folder} is not a finished video's folder (its job.json is missing or broken)") from None
+
+
+def _save_manifest(folder: Path, record: dict) -> None:
+    atomic_write_text(folder / "job.json", json.dumps(record, indent=2, ensure_ascii=False))
+
+
+def approve_thumbnail(folder: Path, number: int) -> Path:
+    """Make thumbnail `number` (1-3) the video's own: copied to thumbnail.jpg and named in job.json."""
+    record = _manifest(folder)
+    chosen = folder / "thumbnails" / f"{number}.jpg"
+    if not chosen.is_file():
+        raise InputError(f"there is no thumbnail {number} in {folder / 'thumbnails'}")
+    target = folder / APPROVED_NAME
+    with translate_os_errors(str(folder)):
+        shutil.copyfile(chosen, target.with_suffix(".part"))
+        target.with_suffix(".part").replace(target)
+    record["thumbnail"] = {"file": APPROVED_NAME, "design": number, "variant": record.get("thumbnail_variant", 0)}
+    if APPROVED_NAME not in record.get("files", []):
+        record.setdefault("files", []).append(APPROVED_NAME)
+    _save_manifest(folder, record)
+    return target
+
+
+def remake_thumbnails(folder: Path, settings: Settings) -> tuple[Path, ...]:
+    """A new set of three thumbnails for a finished video: other pictures of it, each in another design."""
+    record = _manifest(folder)
+    stills = [Path(p) for p in record.get("stills", []) if Path(p).is_file()]
+    if not stills:
+        raise InputError("the pictures of this video are no longer in the cache; make the video again to get new ones")
+    try:
+        title = json.loads((folder / "script.json").read_text(encoding="utf-8"))["title"]
+    except (OSError, ValueError, KeyError):
+        raise InputError(f"{folder / 'script.json'} is missing or broken") from None
+    preset = load_preset(record["inputs"]["preset"], settings.user_presets_dir)
+    variant = int(record.get("thumbnail_variant", 0)) + 1
+    font = bold_font_dir(settings.data_dir) / BOLD_FILE
+    made = thumbnails.make_thumbnails(
+        thumbnails.variant_picks(stills, variant), title, preset, font, folder / "thumbnails", variant
+    )
+    record["thumbnail_variant"] = variant
+    _save_manifest(folder, record)
+    return made
