@@ -13,4 +13,6 @@ COPY presets ./presets
 RUN pip install --no-cache-dir .
 
 VOLUME ["/data", "/output"]
+# 8443: only used in webhook mode (VF_TELEGRAM_WEBHOOK_URL)
+EXPOSE 8443
 CMD ["videofactory", "bot"]

@@ -62,6 +62,9 @@ class BarProgress:
         if not self.live:
             print(f"[{stage}] done", file=sys.stderr, flush=True)
 
+    def ready(self, kind: str, paths: tuple[Path, ...]) -> None:
+        """The CLI lists every file at the end."""
+
 
 def _cmd_make(args: argparse.Namespace, settings: Settings) -> int:
     from engine.pipeline import make_video

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     telegram_base_url: str | None = None
     telegram_local_mode: bool = False  # a local Bot API server: uploads up to 2 GB, no compressed copies
     telegram_allowed: str = ""
+    telegram_admins: str = ""  # user IDs that see and may cancel every chat's jobs (always allowed)
+    telegram_webhook_url: str | None = None  # set to receive updates by webhook instead of long polling
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = 8443
+    telegram_webhook_secret: SecretStr | None = None  # Telegram sends it back in every webhook request
     youtube_client_secrets: Path | None = None
 
     @property

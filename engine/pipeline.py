@@ -302,6 +302,8 @@ def _run_stages(
         thumbs = thumbnails.make_thumbnails(picks, the_script.title, preset, fonts / BOLD_FILE, folder / "thumbnails")
         for _ in thumbs:
             stage.item(cached=False)
+    run.progress.ready("thumbnails", thumbs)
+    run.progress.ready("video", (video,))
 
     wanted = request.exports if request.exports is not None else preset.exports
     profiles = [exports.profile_for(name, settings.export_max_seconds) for name in wanted if name != "youtube"]
@@ -314,6 +316,7 @@ def _run_stages(
                     kind, source, options, cache, work, folder / "exports" / exports.export_name(profile),
                 ))
                 stage.item(cached=False)
+                run.progress.ready("export", (made[-1],))
 
     script_json = folder / "script.json"
     document = _script_document(the_script, plan)

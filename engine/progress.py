@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 
@@ -20,6 +21,10 @@ class ProgressHook(Protocol):
         """The stage ended."""
         ...
 
+    def ready(self, kind: str, paths: tuple[Path, ...]) -> None:
+        """Finished files ("thumbnails", "video", "export") can be handed over before the whole job ends."""
+        ...
+
 
 class SilentProgress:
     """Reports nothing: for library use and tests."""
@@ -31,4 +36,7 @@ class SilentProgress:
         """Ignore."""
 
     def finished(self, stage: str) -> None:
+        """Ignore."""
+
+    def ready(self, kind: str, paths: tuple[Path, ...]) -> None:
         """Ignore."""

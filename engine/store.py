@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
@@ -77,6 +78,29 @@ class PausedJob(SQLModel, table=True):
     resumed: bool = False
 
 
+def _add_missing_columns(engine) -> None:
+    """Columns added to a table since its database was made, added to it (all of ours are nullable or defaulted).
+
+    create_all makes missing tables but never alters existing ones; a full migration tool is more than
+    additive columns need.
+    """
+    existing = inspect(engine)
+    with engine.begin() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            if not existing.has_table(table.name):
+                continue
+            have = {column["name"] for column in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have:
+                    continue
+                kind = column.type.compile(dialect=engine.dialect)
+                default = column.default.arg if column.default is not None and column.default.is_scalar else None
+                clause = f" DEFAULT {default!r}" if isinstance(default, int | float | str) and not isinstance(default, bool) else ""
+                if isinstance(default, bool):
+                    clause = f" DEFAULT {int(default)}"
+                connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{clause}'))
+
+
 class Store:
     """Opens the database and hands out short sessions."""
 
@@ -85,6 +109,7 @@ class Store:
         self.engine = create_engine(url, connect_args=connect_args)
         try:
             SQLModel.metadata.create_all(self.engine)
+            _add_missing_columns(self.engine)
         except OperationalError as error:
             raise OutputError(f"cannot open the database: {error.orig}") from None
 
@@ -106,7 +131,7 @@ class Store:
     def paused(self) -> list[PausedJob]:
         """Paused jobs not resumed yet, oldest first."""
         with Session(self.engine) as session:
-            return list(session.exec(select(PausedJob).where(PausedJob.resumed == False).order_by(PausedJob.id)))  # noqa: E712
+            return list(session.exec(select(PausedJob).where(PausedJob.resumed == False).order_by(PausedJob.id)))
 
     def jobs(self) -> list[JobRecord]:
         """All jobs, oldest first."""

@@ -28,6 +28,7 @@ class BotAPIServer:
     """Serve updates to a bot process and record what it sends back."""
 
     updates: list[dict] = field(default_factory=list)
+    uploads: dict[str, bytes] = field(default_factory=dict)  # files users sent: file_id -> bytes
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_id: int = 500
@@ -42,7 +43,17 @@ class BotAPIServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
+                file_id = self.path.rsplit("/", 1)[-1]  # /file/bot<token>/documents/<file_id>
+                data = api.uploads.get(file_id) if "/file/bot" in self.path else None
+                with api.lock:
+                    api.received.append(Received("download", {"file_id": file_id}, {}))
+                self.send_response(200 if data is not None else 404)
+                self.send_header("Content-Length", str(len(data or b"")))
+                self.end_headers()
+                self.wfile.write(data or b"")
+
+            def do_POST(self) -> None:
                 method = self.path.rsplit("/", 1)[-1]
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 fields, files = api.parse(self.headers.get("Content-Type", ""), body)
@@ -106,6 +117,10 @@ class BotAPIServer:
             return BOT
         if method in ("sendMessage", "editMessageText", "sendVideo"):
             return message
+        if method == "getFile":
+            file_id = fields["file_id"]
+            return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(self.uploads.get(file_id, b"")),
+                    "file_path": f"documents/{file_id}"}
         if method == "sendMediaGroup":
             return [message for _ in json.loads(fields.get("media", "[]"))]
         return True

@@ -25,9 +25,13 @@ class Sent:
 
 @dataclass
 class FakeTelegram(BaseRequest):
-    """Answers Bot API methods; `flood` makes the next N calls of a method answer 429 with retry_after."""
+    """Answers Bot API methods; `flood` makes the next N calls of a method answer 429 with retry_after.
+
+    `uploads` holds the files users sent (file_id -> bytes), served through getFile and the file URL.
+    """
 
     calls: list[Sent] = field(default_factory=list)
+    uploads: dict[str, bytes] = field(default_factory=dict)
     flood: dict[str, int] = field(default_factory=dict)
     next_id: int = 100
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -50,8 +54,12 @@ class FakeTelegram(BaseRequest):
                 "from": BOT, **extra}
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         read_timeout=None, write_timeout=None, connect_timeout=None, pool_timeout=None):  # noqa: ANN001
+                         read_timeout=None, write_timeout=None, connect_timeout=None, pool_timeout=None):
         name = url.rsplit("/", 1)[-1]
+        if "/file/bot" in url:  # a download of a file the user sent
+            with self.lock:
+                self.calls.append(Sent("download", {"file_id": name}, {}))
+            return (200, self.uploads[name]) if name in self.uploads else (404, b"")
         params = dict(request_data.parameters) if request_data else {}
         files: dict[str, int] = {}
         if request_data and request_data.contains_files:
@@ -77,6 +85,10 @@ class FakeTelegram(BaseRequest):
         elif name == "sendVideo":
             result = self._message(chat, video={"file_id": "v", "file_unique_id": "vu", "width": 1920, "height": 1080,
                                                 "duration": int(params.get("duration", 1))})
+        elif name == "getFile":
+            file_id = params["file_id"]
+            result = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(self.uploads.get(file_id, b"")),
+                      "file_path": f"documents/{file_id}"}
         elif name == "getUpdates":
             result = []
         else:
@@ -104,3 +116,23 @@ def tap_update(update_id: int, chat: int, data: str, message_id: int = 7) -> dic
         "from": {"id": chat, "is_bot": False, "first_name": "User"},
         "message": {"message_id": message_id, "date": int(time.time()), "text": "x",
                     "chat": {"id": chat, "type": "private"}, "from": BOT}}}
+
+
+def _sender(chat: int) -> dict:
+    return {"chat": {"id": chat, "type": "private"}, "from": {"id": chat, "is_bot": False, "first_name": "User"}}
+
+
+def document_update(update_id: int, chat: int, file_id: str, name: str, mime: str, size: int, caption: str = "") -> dict:
+    """An update carrying a file sent as a document."""
+    message = {"message_id": update_id, "date": int(time.time()), **_sender(chat), "document": {
+        "file_id": file_id, "file_unique_id": f"u-{file_id}", "file_name": name, "mime_type": mime, "file_size": size}}
+    if caption:
+        message["caption"] = caption
+    return {"update_id": update_id, "message": message}
+
+
+def voice_update(update_id: int, chat: int, file_id: str, seconds: int, size: int) -> dict:
+    """An update carrying a voice message."""
+    return {"update_id": update_id, "message": {"message_id": update_id, "date": int(time.time()), **_sender(chat),
+            "voice": {"file_id": file_id, "file_unique_id": f"u-{file_id}", "duration": seconds,
+                      "mime_type": "audio/ogg", "file_size": size}}}

@@ -54,8 +54,15 @@ def test_topic_preset_progress_album_and_video(settings):
         keyboard = fake.calls[-1].params["reply_markup"]
         assert "quick" in str(keyboard) and "preset:quick" in str(keyboard)
         await _feed(app, tap_update(3, OWNER, "preset:quick"))
+        options = fake.calls[-1].params
+        assert "How long?" in options["text"] and "go:short" in str(options["reply_markup"])
+        await _feed(app, tap_update(4, OWNER, "go:short"))
         await _until(lambda: not app.bot_data["runner"].queued.get(OWNER))  # made and delivered
-        await _feed(app, tap_update(4, OWNER, "thumb:why-the-sky-is-blue:2"))
+        job = app.bot_data["runner"].jobs_of(OWNER)[0]
+        buttons = next(c for c in fake.calls if "Which thumbnail" in c.params.get("text", ""))
+        assert f"thumb:{job.id}:2" in str(buttons.params["reply_markup"]) and f"regen:{job.id}" in str(buttons.params)
+        await _feed(app, tap_update(5, OWNER, f"thumb:{job.id}:2"))
+        await _feed(app, tap_update(6, OWNER, f"regen:{job.id}"))
         await app.shutdown()
 
     asyncio.run(conversation())
@@ -74,7 +81,11 @@ def test_topic_preset_progress_album_and_video(settings):
     assert methods.index("sendMediaGroup") < methods.index("sendVideo")
     assert methods.count("sendVideo") == 2  # refused once with retry_after, sent again after waiting
     assert any("Thumbnail 2 is the one" in c.params.get("text", "") for c in fake.calls)
-    assert probe(settings.output_dir / "why-the-sky-is-blue" / "video.mp4").duration > 5
+    folder = settings.output_dir / "why-the-sky-is-blue"
+    assert probe(folder / "video.mp4").duration > 5
+    assert (folder / "thumbnail.jpg").stat().st_size > 10_000  # the approved one, kept for publishing
+    assert methods.count("sendMediaGroup") == 2  # the new designs came as a second album
+    assert "New designs" in str(fake.calls[-1].params.get("reply_markup"))
     assert all(TOKEN not in str(c.params) for c in fake.calls)
 
 
@@ -108,7 +119,7 @@ def test_an_overlong_topic_gets_a_clear_answer(settings):
 
 
 def test_a_job_in_flight_when_the_bot_stopped_is_finished_after_a_restart(settings):
-    from bot.app import BotJob
+    from bot.jobs import BotJob
     from engine.models import JobRequest
     from engine.pipeline import request_json
     from engine.store import Store
@@ -143,7 +154,8 @@ def test_cancel_stops_the_job_and_status_tells_what_runs(settings):
         await app.initialize()
         await _feed(app, message_update(1, OWNER, "/status"))
         assert "Nothing is running" in fake.calls[-1].params["text"]
-        await _feed(app, message_update(2, OWNER, "Volcanoes"), tap_update(3, OWNER, "preset:quick"))
+        await _feed(app, message_update(2, OWNER, "Volcanoes"), tap_update(3, OWNER, "preset:quick"),
+                    tap_update(30, OWNER, "go:-"))
         await _until(lambda: app.bot_data["runner"].current.get(OWNER))
         await _feed(app, message_update(4, OWNER, "/status"))
         assert "Working on it:" in fake.calls[-1].params["text"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.app import ChatProgress, fit_for_telegram
+from bot.delivery import fit_for_telegram
+from bot.jobs import ChatProgress
 from engine.media import probe, run_ffmpeg
 
 

@@ -1,0 +1,144 @@
+"""What users send besides a topic: script files, voice-overs, their defaults; and what the bot refuses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from telegram import Update
+
+from bot.app import build_application
+from engine.config import load_settings
+from engine.media import run_ffmpeg
+from tests.bot.fake_telegram import (
+    FakeTelegram,
+    document_update,
+    message_update,
+    tap_update,
+    voice_update,
+)
+
+OWNER = 1001
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "quick.toml").write_text(
+        'name = "quick"\ndescription = "Science, short, master only"\nextends = "science"\nlength = "short"\n'
+        'exports = ["youtube"]\n'
+    )
+    return load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", presets_dir=presets,
+                         telegram_token=TOKEN, telegram_allowed=str(OWNER))
+
+
+def _talk(settings, fake: FakeTelegram, *updates: dict, after=None) -> dict:
+    """Feed updates through the real application; returns the chat's data at the end."""
+    seen: dict = {}
+
+    async def conversation() -> None:
+        app = build_application(settings, request=fake)
+        await app.initialize()
+        for data in updates:
+            await app.process_update(Update.de_json(data, app.bot))
+        if after is not None:
+            await after(app)
+        seen.update(app.chat_data[OWNER])
+        await app.shutdown()
+
+    asyncio.run(conversation())
+    return seen
+
+
+def _texts(fake: FakeTelegram) -> list[str]:
+    return [c.params.get("text", "") for c in fake.calls if c.method in ("sendMessage", "editMessageText")]
+
+
+def test_a_text_document_becomes_the_script_and_its_first_line_the_topic(settings):
+    script = "The Colour of the Sea\n\nWater absorbs red light first.\n\nSo the deep sea looks blue.\n"
+    fake = FakeTelegram(uploads={"doc1": script.encode()})
+    chat = _talk(settings, fake, document_update(1, OWNER, "doc1", "sea.txt", "text/plain", len(script)),
+                 tap_update(2, OWNER, "preset:quick"))
+    draft = chat["draft"]
+    assert draft["topic"] == "The Colour of the Sea" and Path(draft["script_file"]).read_text() == script
+    assert "download" in fake.methods()  # fetched through getFile and the file URL
+    texts = _texts(fake)
+    assert any("Script received: 16 words" in t for t in texts)
+    assert "using your script" in texts[-1] and "How long?" not in texts[-1]  # the script sets the length
+
+
+def test_files_that_cannot_be_used_get_a_clear_answer_and_nothing_is_fetched_or_queued(settings, tmp_path: Path):
+    fake = FakeTelegram(uploads={"bad": b"\x00\x01binary\x00", "noise": b"this is not audio at all" * 100})
+    _talk(
+        settings, fake,
+        document_update(1, OWNER, "pdf", "report.pdf", "application/pdf", 20_000),
+        voice_update(2, OWNER, "long", seconds=31 * 60, size=3_000_000),
+        document_update(3, OWNER, "bad", "script.txt", "text/plain", 9),
+        voice_update(4, OWNER, "noise", seconds=3, size=2400),
+        document_update(5, OWNER, "huge", "book.txt", "text/plain", 5_000_000),
+        document_update(6, OWNER, "gone", "notes.txt", "text/plain", 300),  # Telegram fails to serve it
+    )
+    texts = _texts(fake)
+    assert any("report.pdf is not a text file (application/pdf)" in t for t in texts)
+    assert any("31 minutes long; the limit is 30 minutes" in t for t in texts)
+    assert any("script.txt is not a text file" in t for t in texts)  # read, found binary, refused
+    assert any("I cannot read that audio" in t for t in texts)
+    assert any("book.txt is over 1 MB" in t for t in texts)
+    fetched = [c.params["file_id"] for c in fake.calls if c.method == "getFile"]
+    assert any("could not fetch that file from Telegram; please send it again" in t for t in texts)
+    assert fetched == ["bad", "noise", "gone"]  # the others were refused from what Telegram said about them
+    assert "sendVideo" not in fake.methods() and not settings.output_dir.exists()
+    assert not any((settings.data_dir / "bot" / "inputs").rglob("*.*"))  # refused files are not kept
+
+
+def test_a_voice_message_becomes_the_voiceover_and_the_topic_is_asked_for(settings, tmp_path: Path):
+    voice = tmp_path / "voice.ogg"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=220:duration=2.5", "-c:a", "libopus", str(voice)], what="voice")
+    fake = FakeTelegram(uploads={"v1": voice.read_bytes()})
+    chat = _talk(settings, fake, voice_update(1, OWNER, "v1", seconds=3, size=voice.stat().st_size),
+                 message_update(2, OWNER, "My trip to Iceland"), tap_update(3, OWNER, "preset:quick"))
+    texts = _texts(fake)
+    assert any("Voice-over received: 2 s" in t or "Voice-over received: 3 s" in t for t in texts)
+    assert any("Now send me the topic" in t for t in texts)
+    assert chat["draft"]["topic"] == "My trip to Iceland" and chat["draft"]["voiceover"].endswith(".ogg")
+    assert "using your voice-over" in texts[-1]
+
+
+def test_settings_are_kept_per_chat_and_used_for_the_next_video(settings):
+    fake = FakeTelegram()
+
+    async def check_request(app) -> None:
+        runner = app.bot_data["runner"]
+        job = runner.jobs_of(OWNER)[0]
+        runner.cancelled.add(job.id)  # what was asked is all this test needs
+        request = json.loads(job.request_json)
+        assert (request["language"], request["caption_style"], request["preset"]) == ("ru", "karaoke", "quick")
+        assert request["length"] == "long"
+        while runner.queued.get(OWNER):
+            await asyncio.sleep(0.1)
+
+    _talk(
+        settings, fake,
+        message_update(1, OWNER, "/settings language ru"),
+        message_update(2, OWNER, "/settings preset nope"),
+        message_update(3, OWNER, "/settings preset quick"),
+        tap_update(4, OWNER, "set:captions"),
+        tap_update(5, OWNER, "setv:captions:karaoke"),
+        message_update(6, OWNER, "/settings language english"),
+        message_update(7, OWNER, "Auroras"),  # the default preset: straight to the length
+        tap_update(8, OWNER, "go:long"),
+        after=check_request,
+    )
+    texts = _texts(fake)
+    assert "there is no preset 'nope'" in texts[1]
+    assert "preset: quick" in texts[2] and "language: ru" in texts[2]
+    menu = next(c for c in fake.calls if c.params.get("text") == "Default captions:")
+    assert "setv:captions:karaoke" in str(menu.params["reply_markup"])
+    assert "captions: karaoke" in texts[4]
+    assert "language 'english' is not a two- or three-letter code" in texts[5]
+    offer = next(c for c in fake.calls if c.params.get("text", "").startswith("«Auroras» with quick"))
+    assert offer.method == "sendMessage" and "go:long" in str(offer.params["reply_markup"])

@@ -1,0 +1,69 @@
+"""Several chats at once: places in the queue told as it moves, admins who see and stop everything."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from telegram import Update
+
+from bot.app import build_application
+from engine.config import load_settings
+from tests.bot.fake_telegram import FakeTelegram, message_update, tap_update
+
+ALICE, BOB, CAROL, ADMIN = 1001, 1002, 1003, 9000
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
+
+
+def test_the_queue_moves_admins_see_and_cancel_any_job_and_hear_of_failures(tmp_path: Path):
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "quick.toml").write_text('name = "quick"\ndescription = "short"\nextends = "science"\nlength = "short"\n')
+    doomed = presets / "doomed.toml"
+    doomed.write_text('name = "doomed"\ndescription = "deleted before its job starts"\nextends = "science"\n')
+    settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", presets_dir=presets,
+                             telegram_token=TOKEN, telegram_allowed=f"{ALICE},{BOB},{CAROL}",
+                             telegram_admins=str(ADMIN))
+    fake = FakeTelegram()
+
+    async def until(condition, seconds: float = 120) -> None:
+        deadline = time.monotonic() + seconds
+        while not condition():
+            assert time.monotonic() < deadline, "timed out"
+            await asyncio.sleep(0.05)
+
+    async def day() -> None:
+        app = build_application(settings, request=fake)
+        await app.initialize()
+        runner = app.bot_data["runner"]
+
+        async def feed(*updates: dict) -> None:
+            for data in updates:
+                await app.process_update(Update.de_json(data, app.bot))
+
+        await feed(message_update(1, ALICE, "Comets"), tap_update(2, ALICE, "preset:quick"), tap_update(3, ALICE, "go:-"))
+        await until(lambda: runner.current.get(ALICE))
+        await feed(message_update(4, BOB, "Tides"), tap_update(5, BOB, "preset:quick"), tap_update(6, BOB, "go:-"),
+                   message_update(7, CAROL, "Geysers"), tap_update(8, CAROL, "preset:doomed"), tap_update(9, CAROL, "go:-"))
+        doomed.unlink()  # Carol's job will fail when its turn comes
+        first, second, _ = sorted(job.id for job in runner.jobs_of(None))
+        await feed(message_update(10, BOB, f"/cancel {first}"), message_update(11, ADMIN, "/status"))
+        await feed(message_update(12, ADMIN, f"/cancel {first}"))
+        await until(lambda: runner.current.get(BOB))
+        await feed(message_update(13, ADMIN, f"/cancel {second}"))
+        await until(lambda: not any(runner.queued.values()))
+        await app.shutdown()
+
+    asyncio.run(day())
+    sent = [(c.params.get("chat_id"), c.params.get("text", "")) for c in fake.calls if "text" in c.params]
+    assert (BOB, "There is no job 1 of yours.") in sent
+    status = next(text for chat, text in sent if chat == ADMIN and "Every chat" in text)
+    assert "chat 1001: Comets (running)" in status and "chat 1003: Geysers (queued)" in status
+    carol = [text for chat, text in sent if chat == CAROL]
+    assert any("queued, 2 job(s) ahead" in t for t in carol)  # when she asked
+    assert any("🕒 queued: 1 job(s) ahead" in t for t in carol)  # told again when the queue moved
+    assert any("the video could not be made" in t and "doomed" in t for t in carol)
+    assert any("Job #3 of chat 1003 failed" in t for chat, t in sent if chat == ADMIN)
+    assert any("Cancelled; what was finished is kept" in t for chat, t in sent if chat == ALICE)
+    assert "sendVideo" not in fake.methods()
