@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from bot.delivery import safely, send_thumbnails, send_video, with_retries
 from bot.jobs import BotJob, ChatProgress, ChatSettings, JobHooks, JobRunner
+from bot.publishing import add_publishing, publish_keyboard
 from engine.config import Settings
 from engine.errors import ConfigError, InputError, VideoFactoryError
 from engine.models import CAPTION_KINDS, JobRequest
@@ -32,7 +33,8 @@ HELP = (
     "Send me a topic (for example: The Siege of Leningrad), or /new, then pick a channel preset and a length.\n"
     "Your own script: send it as a .txt file. Your own voice: send a voice or audio message (up to 30 min).\n"
     "/presets lists the presets, /settings sets your defaults (preset, language, captions), "
-    "/status shows what is running, /jobs your latest videos, /cancel stops yours; /help shows this again."
+    "/status shows what is running, /jobs your latest videos, /cancel stops yours, /abtest your thumbnail tests; "
+    "/help shows this again."
 )
 
 
@@ -55,8 +57,9 @@ def allowed_ids(settings: Settings) -> set[int]:
     return id_list(settings.telegram_allowed, "VF_TELEGRAM_ALLOWED") | id_list(settings.telegram_admins, "VF_TELEGRAM_ADMINS")
 
 
-def build_application(settings: Settings, request=None, updates_request=None):
-    """The python-telegram-bot Application with every handler; `request` lets tests speak for Telegram."""
+def build_application(settings: Settings, request=None, updates_request=None, youtube=None):
+    """The python-telegram-bot Application with every handler; `request` lets tests speak for Telegram,
+    `youtube` (a callable giving an engine.youtube.YouTube) for YouTube."""
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
     from telegram.error import TelegramError
     from telegram.ext import (
@@ -73,6 +76,7 @@ def build_application(settings: Settings, request=None, updates_request=None):
     from engine.presets import load_preset_file, preset_files
     from engine.stages.script import check_topic, read_script_file
     from engine.thumbnail_choice import approve_thumbnail, remake_thumbnails
+    from engine.youtube import YouTube, credentials_file
 
     if settings.telegram_token is None:
         raise ConfigError("VF_TELEGRAM_TOKEN is not set: create a bot with @BotFather and set it")
@@ -382,9 +386,15 @@ def build_application(settings: Settings, request=None, updates_request=None):
             start_job(application.bot, job)
 
     app.bot_data["resume_unfinished"] = resume_unfinished
-    app.post_init = resume_unfinished
+
+    async def on_start(application: Application) -> None:
+        await resume_unfinished(application)
+        await application.bot_data["start_schedule"](application)
+
+    app.post_init = on_start
 
     async def stop_runner(application: Application) -> None:
+        await application.bot_data["stop_schedule"](application)
         runner.shutdown()
 
     app.post_shutdown = stop_runner
@@ -411,7 +421,12 @@ def build_application(settings: Settings, request=None, updates_request=None):
                 await query.answer(str(error)[:190], show_alert=True)
                 return
         await query.answer(f"Thumbnail {number} chosen")
-        await query.edit_message_text(f"Thumbnail {number} is the one. ✅")
+        if youtube is not None or credentials_file(settings).is_file():
+            await query.edit_message_text(f"Thumbnail {number} is the one. ✅ Publish on YouTube?",
+                                          reply_markup=publish_keyboard(job.id))  # type: ignore[arg-type]
+        else:
+            await query.edit_message_text(f"Thumbnail {number} is the one. ✅ (To publish from here, run "
+                                          "`videofactory youtube auth` once on the bot's machine.)")
 
     async def on_regenerate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -540,6 +555,8 @@ def build_application(settings: Settings, request=None, updates_request=None):
         await query.answer("Saved")
         await query.edit_message_text(settings_text(mine), reply_markup=settings_keyboard())
 
+    add_publishing(app, settings, runner, permitted, owned_job, is_admin,
+                   youtube or (lambda: YouTube.connect(settings)))
     app.add_handler(CommandHandler(["start", "help"], on_help))
     app.add_handler(CommandHandler("presets", on_presets))
     app.add_handler(CommandHandler("new", on_new))

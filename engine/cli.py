@@ -185,6 +185,79 @@ def _cmd_thumbnails(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_youtube(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime, timezone
+
+    from engine.youtube import YouTube, authorize
+
+    if args.action == "auth":
+        print(f"authorised; credentials kept in {authorize(settings, console=args.console)}")
+        return 0
+    if args.folder is None:
+        raise InputError("give the video's folder: videofactory youtube publish FOLDER")
+    from engine.publish import publish, video_meta
+
+    at = None
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise InputError(f"--at '{args.at}' is not a date and time such as 2026-12-01T18:00+01:00") from None
+        at = at if at.tzinfo else at.astimezone()  # a time without a zone is local time
+    video_meta(args.folder, settings, args.privacy, at)  # a wrong folder is reported before any sign-in
+    youtube = YouTube.connect(settings)
+    with BarProgress() as progress:
+        progress.started("upload", 100, "%")
+        done = publish(args.folder, settings, youtube, args.privacy, at,
+                       lambda share: progress.advanced("upload", round(share * 100)))
+        progress.finished("upload")
+    print(f"uploaded: {done.url} ({done.privacy}{', captions added' if done.captions_id else ''})")
+    if args.ab_test:
+        tester = _tester(settings, youtube)
+        test = tester.start(done.video_id, args.folder, None, datetime.now(timezone.utc),
+                            settings.abtest_slot_hours, settings.abtest_max_days, settings.abtest_adaptive)
+        print(f"A/B test #{test.id} started: `videofactory abtest tick` (or the bot) moves it on")
+    return 0
+
+
+def _tester(settings: Settings, youtube=None):
+    from engine.abtest import ABTester
+    from engine.store import Store
+    from engine.youtube import YouTube
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    channel = (lambda: youtube) if youtube is not None else (lambda: YouTube.connect(settings))
+    return ABTester(Store(settings.resolved_database_url), channel, settings.abtest_min_impressions,
+                    settings.abtest_min_views)
+
+
+def _cmd_abtest(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime, timezone
+
+    tester = _tester(settings)
+    now = datetime.now(timezone.utc)
+    if args.action == "tick":
+        for notice in tester.tick(now):
+            print(notice.text, end="\n\n")
+        return 0
+    if args.action in ("stop", "pick"):
+        if args.test is None or (args.action == "pick" and args.variant is None):
+            raise InputError("say which test (and for pick, which thumbnail): videofactory abtest pick 3 2")
+        test = tester.test(args.test)
+        if test.state != "running":
+            raise InputError(f"A/B test {test.id} is already {test.state}")
+        notice = tester.stop(test, now) if args.action == "stop" else tester.finish(test, args.variant, now, "hand")
+        print(notice.text)
+        return 0
+    tests = tester.tests()
+    if not tests:
+        print("no A/B tests yet: publish with --ab-test, or tap Publish in the bot")
+    for test in tests:
+        if args.test in (None, test.id):
+            print(tester.report(test, now, test.state), end="\n\n")
+    return 0
+
+
 def _cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_bot
 
@@ -236,6 +309,21 @@ def build_parser() -> argparse.ArgumentParser:
     thumbs.add_argument("--again", action="store_true", help="three new designs from other pictures of the video")
     thumbs.add_argument("--approve", type=int, choices=(1, 2, 3), help="make this one the video's thumbnail.jpg")
     thumbs.set_defaults(handler=_cmd_thumbnails)
+
+    youtube = commands.add_parser("youtube", help="authorise YouTube once, then publish videos")
+    youtube.add_argument("action", choices=("auth", "publish"))
+    youtube.add_argument("folder", nargs="?", type=Path, help="with publish: the video's output folder")
+    youtube.add_argument("--console", action="store_true", help="auth on a server without a browser")
+    youtube.add_argument("--privacy", choices=("private", "unlisted", "public"), default="private")
+    youtube.add_argument("--at", help="schedule: publish at this time (ISO 8601, e.g. 2026-12-01T18:00+01:00)")
+    youtube.add_argument("--ab-test", action="store_true", help="then test the three thumbnails against each other")
+    youtube.set_defaults(handler=_cmd_youtube)
+
+    abtest = commands.add_parser("abtest", help="thumbnail A/B tests: list, move on, stop, or pick a winner")
+    abtest.add_argument("action", nargs="?", choices=("list", "tick", "stop", "pick"), default="list")
+    abtest.add_argument("test", nargs="?", type=int, help="the test's number")
+    abtest.add_argument("variant", nargs="?", type=int, help="with pick: the winning thumbnail, 1-3")
+    abtest.set_defaults(handler=_cmd_abtest)
 
     bot = commands.add_parser("bot", help="run the Telegram bot")
     bot.set_defaults(handler=_cmd_bot)

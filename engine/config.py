@@ -76,7 +76,14 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = "0.0.0.0"
     telegram_webhook_port: int = 8443
     telegram_webhook_secret: SecretStr | None = None  # Telegram sends it back in every webhook request
-    youtube_client_secrets: Path | None = None
+    youtube_client_secrets: Path | None = None  # the OAuth client file (Desktop app) from Google Cloud Console
+    google_token_uri: str | None = None  # Google's OAuth token endpoint, replaced only to test against a local one
+    abtest_slot_hours: float = 24.0  # how long each thumbnail stays up; whole days switch at midnight Pacific time
+    abtest_max_days: float = 7.0
+    abtest_adaptive: bool = False  # Thompson sampling: the stronger thumbnail gets more slots while testing
+    abtest_min_impressions: int = 1000  # per variant, before a click-rate difference may decide
+    abtest_min_views: int = 300  # in all, before a views-per-hour difference may decide
+    abtest_check_minutes: float = 15.0  # how often the bot looks at running tests
 
     @property
     def cache_dir(self) -> Path:

@@ -105,6 +105,14 @@ class OutlineTemplates(_Strict):
     conclusion: SectionTemplate
 
 
+class YouTubeStyle(_Strict):
+    """How the channel publishes: YouTube category, audience and extra tags."""
+
+    category: str = Field("27", pattern=r"^\d{1,2}$")  # 27 Education, 28 Science & Technology, 24 Entertainment
+    made_for_kids: bool = False
+    tags: tuple[Text, ...] = ()
+
+
 class Preset(_Strict):
     """Everything that makes one channel's videos look and sound like that channel."""
 
@@ -120,6 +128,7 @@ class Preset(_Strict):
     effects: Effects = Effects()
     music: MusicStyle = MusicStyle()
     thumbnail: ThumbnailStyle = ThumbnailStyle()
+    youtube: YouTubeStyle = YouTubeStyle()
     llm: LLMTemplates = LLMTemplates()
     outline: OutlineTemplates
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,9 @@ from telegram import Update
 from bot.app import build_application
 from engine.config import load_settings
 from engine.media import probe
+from engine.youtube import YouTube
 from tests.bot.fake_telegram import FakeTelegram, message_update, tap_update
+from tests.youtube_http import YouTubeHttp
 
 OWNER, STRANGER = 1001, 666
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
@@ -42,11 +46,13 @@ async def _until(condition, seconds: float = 300) -> None:
         await asyncio.sleep(0.1)
 
 
-def test_topic_preset_progress_album_and_video(settings):
+def test_topic_preset_progress_album_and_video_then_published_and_ab_tested(settings):
     fake = FakeTelegram(flood={"sendVideo": 1})  # Telegram's flood control answers the first upload
+    youtube_http = YouTubeHttp(views=40)
 
     async def conversation() -> None:
-        app = build_application(settings, request=fake)
+        app = build_application(settings, request=fake,
+                                youtube=lambda: YouTube.connect(settings, http=youtube_http))
         await app.initialize()
         await _feed(app, message_update(1, OWNER, "/start"))
         assert "topic" in fake.calls[-1].params["text"]
@@ -62,7 +68,12 @@ def test_topic_preset_progress_album_and_video(settings):
         buttons = next(c for c in fake.calls if "Which thumbnail" in c.params.get("text", ""))
         assert f"thumb:{job.id}:2" in str(buttons.params["reply_markup"]) and f"regen:{job.id}" in str(buttons.params)
         await _feed(app, tap_update(5, OWNER, f"thumb:{job.id}:2"))
-        await _feed(app, tap_update(6, OWNER, f"regen:{job.id}"))
+        assert f"pub:{job.id}:public" in str(fake.calls[-1].params["reply_markup"])
+        await _feed(app, tap_update(6, OWNER, f"pub:{job.id}:public"))
+        youtube_http.views = 400
+        await app.bot_data["abtest_tick"](datetime.now(timezone.utc) + timedelta(hours=25))
+        await _feed(app, message_update(7, OWNER, "/abtest pick 1 2"))
+        await _feed(app, tap_update(8, OWNER, f"regen:{job.id}"))
         await app.shutdown()
 
     asyncio.run(conversation())
@@ -87,6 +98,18 @@ def test_topic_preset_progress_album_and_video(settings):
     assert methods.count("sendMediaGroup") == 2  # the new designs came as a second album
     assert "New designs" in str(fake.calls[-1].params.get("reply_markup"))
     assert all(TOKEN not in str(c.params) for c in fake.calls)
+    # Published through google-api-python-client: resumable upload, captions, the approved thumbnail,
+    # then the A/B test's first variant and view count.
+    routes = youtube_http.routes()
+    assert routes[:2] == ["upload", "chunk"] and routes.index("captions") < routes.index("thumbnail")
+    uploaded = sum(size for method, uri, size in youtube_http.sent if "upload.test/session" in uri)
+    assert uploaded == (folder / "video.mp4").stat().st_size
+    texts = [c.params.get("text", "") for c in fake.calls]
+    assert any("✅ On YouTube (public): https://youtu.be/yt-video-1 with captions" in t for t in texts)
+    assert any("A/B test #1 started" in t for t in texts)
+    assert any("24-hour report: A/B test #1" in t for t in texts)
+    assert any("Thumbnail 2 is now the video's thumbnail (chosen by hand)" in t for t in texts)
+    assert json.loads((folder / "job.json").read_text())["youtube"]["video_id"] == "yt-video-1"
 
 
 def test_a_stranger_is_refused_politely_and_nothing_runs(settings):

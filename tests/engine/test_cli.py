@@ -79,3 +79,22 @@ def test_an_unknown_export_is_refused_before_any_work(cli_env, tmp_path: Path):
     assert result.returncode == 2
     assert "error: unknown export 'vine'; known: youtube, shorts, tiktok, reels, feed, square" in result.stderr
     assert not (tmp_path / "output").exists()
+
+
+def test_youtube_and_abtest_commands_without_authorisation_say_what_to_do(cli_env, tmp_path: Path):
+    listing = run_cli(["abtest"], cli_env, tmp_path)
+    assert listing.returncode == 0 and "no A/B tests yet" in listing.stdout
+    not_a_video = run_cli(["youtube", "publish", str(tmp_path)], cli_env, tmp_path)
+    assert not_a_video.returncode == 2 and "is missing or broken" in not_a_video.stderr
+    folder = tmp_path / "video"
+    folder.mkdir()
+    (folder / "video.mp4").write_bytes(b"x")
+    (folder / "script.json").write_text('{"title": "T", "scenes": [{"narration": "n"}]}')
+    (folder / "job.json").write_text('{"inputs": {"preset": "science", "topic": "T"}}')
+    unauthorised = run_cli(["youtube", "publish", str(folder), "--privacy", "public"], cli_env, tmp_path)
+    assert unauthorised.returncode == 2
+    assert unauthorised.stderr.strip() == "error: YouTube is not authorised yet: run `videofactory youtube auth`"
+    no_client = run_cli(["youtube", "auth", "--console"], cli_env, tmp_path)
+    assert no_client.returncode == 2 and "VF_YOUTUBE_CLIENT_SECRETS is not set" in no_client.stderr
+    wrong = run_cli(["abtest", "pick", "9", "2"], cli_env, tmp_path)
+    assert wrong.returncode == 2 and "there is no A/B test 9" in wrong.stderr

@@ -1,0 +1,88 @@
+"""Publish a finished video: upload with its script's title and description, captions and thumbnail."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from engine.cache import atomic_write_text
+from engine.config import Settings
+from engine.errors import InputError
+from engine.presets import load_preset
+from engine.thumbnail_choice import APPROVED_NAME
+from engine.youtube import PRIVACY, VideoMeta, YouTube
+
+TITLE_CHARS = 100
+DESCRIPTION_BYTES = 5000
+TAG_CHARS = 500  # YouTube's limit on all tags together
+
+
+@dataclass(frozen=True)
+class Published:
+    """Where the video went."""
+
+    video_id: str
+    url: str
+    privacy: str
+    captions_id: str | None
+
+
+def _read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError(f"{path} is missing or broken: is {path.parent} a finished video's folder?") from None
+
+
+def video_meta(folder: Path, settings: Settings, privacy: str, publish_at: datetime | None = None) -> VideoMeta:
+    """Title, description, tags, category and language for YouTube, from the script and the preset."""
+    script = _read(folder / "script.json")
+    record = _read(folder / "job.json")
+    preset = load_preset(record["inputs"]["preset"], settings.user_presets_dir)
+    title = " ".join(str(script.get("title") or record["inputs"]["topic"]).replace("<", "").replace(">", "").split())
+    description = str(script.get("description") or script["scenes"][0]["narration"]).replace("<", "").replace(">", "")
+    description = description.encode("utf-8")[:DESCRIPTION_BYTES].decode("utf-8", "ignore")
+    tags, used = [], 0
+    for tag in (*script.get("tags", []), *preset.youtube.tags):
+        tag = tag.replace("<", "").replace(">", "").strip()
+        cost = len(tag) + (2 if " " in tag else 0) + (1 if tags else 0)  # YouTube counts quotes and commas
+        if tag and tag not in tags and used + cost <= TAG_CHARS:
+            tags.append(tag)
+            used += cost
+    return VideoMeta(title=title[:TITLE_CHARS] or "Video", description=description, tags=tuple(tags),
+                     category=preset.youtube.category, language=script.get("language") or preset.language,
+                     privacy=privacy, publish_at=publish_at, made_for_kids=preset.youtube.made_for_kids)
+
+
+def publish(
+    folder: Path, settings: Settings, youtube: YouTube, privacy: str = "private", publish_at: datetime | None = None,
+    progress: Callable[[float], None] = lambda share: None,
+) -> Published:
+    """Upload the master, its captions and its approved thumbnail (or the first); recorded in job.json."""
+    if privacy not in PRIVACY:
+        raise InputError(f"privacy is one of {', '.join(PRIVACY)}, not '{privacy}'")
+    video = folder / "video.mp4"
+    if not video.is_file():
+        raise InputError(f"{folder} has no video.mp4 to publish")
+    meta = video_meta(folder, settings, privacy, publish_at)
+    record = _read(folder / "job.json")
+    if record.get("youtube", {}).get("video_id"):
+        raise InputError(f"this video is already on YouTube: {record['youtube']['url']}")
+    video_id = youtube.upload(video, meta, progress)
+    url = f"https://youtu.be/{video_id}"
+    # Recorded at once, so a failure below never leads to a second upload of the same video.
+    record["youtube"] = {"video_id": video_id, "url": url, "privacy": meta.privacy,
+                         "publish_at": meta.publish_at.isoformat() if meta.publish_at else None}
+    atomic_write_text(folder / "job.json", json.dumps(record, indent=2, ensure_ascii=False))
+    captions_id = None
+    srt = folder / "subtitles.srt"
+    if srt.is_file():
+        captions_id = youtube.add_captions(video_id, srt, meta.language)
+    thumbnail = folder / APPROVED_NAME
+    youtube.set_thumbnail(video_id, thumbnail if thumbnail.is_file() else folder / "thumbnails" / "1.jpg")
+    record["youtube"]["captions_id"] = captions_id
+    atomic_write_text(folder / "job.json", json.dumps(record, indent=2, ensure_ascii=False))
+    return Published(video_id, url, meta.privacy, captions_id)

@@ -1,0 +1,62 @@
+"""An httplib2.Http stand-in that answers google-api-python-client the way YouTube does, by route:
+resumable uploads in chunks, captions, thumbnails.set, statistics and Analytics queries."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+
+import httplib2
+
+
+@dataclass
+class YouTubeHttp:
+    """Records every request; `views` is what videos.list reports; Analytics answers 403 (no data)."""
+
+    views: int = 0
+    sent: list[tuple[str, str, int]] = field(default_factory=list)  # method, uri, body bytes
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    uploaded: int = 0
+
+    def request(self, uri, method="GET", body=None, headers=None, redirections=1, connection_type=None):
+        headers = headers or {}
+        # A chunk of a file comes as a stream slice: its length is in the headers.
+        size = len(body) if isinstance(body, bytes | str) else int(headers.get("Content-Length", headers.get("content-length", 0)))
+        with self.lock:
+            self.sent.append((method, uri, size))
+        if "uploadType=resumable" in uri:
+            return httplib2.Response({"status": "200", "location": "https://upload.test/session"}), b""
+        if uri.startswith("https://upload.test/session"):
+            span = re.match(r"bytes (\d+)-(\d+)/(\d+)", headers.get("content-range", headers.get("Content-Range", "")))
+            if span and int(span.group(2)) + 1 < int(span.group(3)):
+                self.uploaded = int(span.group(2)) + 1
+                return httplib2.Response({"status": "308", "range": f"0-{span.group(2)}"}), b""
+            return self._ok({"id": "yt-video-1", "status": {"privacyStatus": "public"}})
+        if "/captions" in uri:
+            return self._ok({"id": "caption-1"})
+        if "/thumbnails/set" in uri:
+            return self._ok({"items": []})
+        if "/youtube/v3/videos" in uri and method == "GET":
+            return self._ok({"items": [{"id": "yt-video-1", "statistics": {"viewCount": str(self.views)}}]})
+        if "youtubeanalytics" in uri:
+            error = {"error": {"code": 403, "errors": [{"reason": "forbidden"}]}}
+            return httplib2.Response({"status": "403"}), json.dumps(error).encode()
+        return httplib2.Response({"status": "404"}), b"{}"
+
+    @staticmethod
+    def _ok(payload: object):
+        return httplib2.Response({"status": "200"}), json.dumps(payload).encode()
+
+    def routes(self) -> list[str]:
+        """What was asked, as short names."""
+        names = []
+        for method, uri, _ in self.sent:
+            for key, name in (("uploadType=resumable", "upload"), ("upload.test/session", "chunk"),
+                              ("/captions", "captions"), ("/thumbnails/set", "thumbnail"),
+                              ("/youtube/v3/videos", "stats"), ("youtubeanalytics", "analytics")):
+                if key in uri:
+                    names.append(name)
+                    break
+        return names
