@@ -36,15 +36,16 @@ SCRIPT = "The Road of Life\n\n" + "\n\n".join(f"Part {n}. {PARAGRAPH}" for n in 
 
 
 class TreeMemory:
-    """Samples the resident memory of this process and all its descendants (the ffmpeg workers)."""
+    """Samples the resident memory of a process (this one by default) and all its descendants (the ffmpeg workers)."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: int | None = None) -> None:
+        self.root = root or os.getpid()
         self.peak_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        root = os.getpid()
+        root = self.root
         while not self._stop.wait(0.1):
             parents: dict[int, int] = {}
             rss: dict[int, int] = {}

@@ -269,14 +269,21 @@ class ABTester:
         youtube = self.channel()
         first = _aware(test.started).astimezone(PACIFIC).date()
         last = now.astimezone(PACIFIC).date()
-        rows = []
+        figures = {}
         day = first
         while day <= last:
             metrics = youtube.thumbnail_metrics(test.video_id, day, day)  # type: ignore[attr-defined]
             if metrics is not None:
-                rows.append(ABDay(test_id=test.id, day=day, impressions=metrics.impressions,  # type: ignore[arg-type]
-                                  click_rate=metrics.click_rate))
+                figures[day] = metrics
             day += timedelta(days=1)
+        if getattr(youtube, "reporting", None) is not None:
+            try:  # the bulk reach reports are final: they replace the Analytics figures of their days
+                figures |= {d: m for d, m in youtube.reach_days(test.video_id, _aware(test.started)).items()  # type: ignore[attr-defined]
+                            if first <= d <= last}
+            except VideoFactoryError as error:
+                log.info("A/B test %s: no reach reports (%s)", test.id, error)
+        rows = [ABDay(test_id=test.id, day=d, impressions=m.impressions, click_rate=m.click_rate)  # type: ignore[arg-type]
+                for d, m in sorted(figures.items())]
         with Session(self.store.engine) as session:
             for old in session.exec(select(ABDay).where(ABDay.test_id == test.id)):
                 session.delete(old)

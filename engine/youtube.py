@@ -34,6 +34,8 @@ CHUNK_BYTES = 8 * 1024 * 1024  # a multiple of 256 KiB, as resumable uploads req
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded", "rateLimitExceeded", "userRateLimitExceeded",
                  "uploadLimitExceeded"}
 PRIVACY = ("private", "unlisted", "public")
+SERVICES = (("youtube", "v3"), ("youtubeAnalytics", "v2"), ("youtubereporting", "v1"))
+REACH_REPORT = "channel_reach_basic_a1"  # the Reporting API's daily thumbnail impressions and click rate
 
 
 class YouTubeError(BackendError):
@@ -169,6 +171,7 @@ class YouTube:
 
     data: object
     analytics: object
+    reporting: object | None = None
     sleep: Callable[[float], None] = time.sleep
 
     @classmethod
@@ -177,11 +180,10 @@ class YouTube:
         from googleapiclient.discovery import build
 
         if http is not None:
-            return cls(build("youtube", "v3", http=http, static_discovery=True),
-                       build("youtubeAnalytics", "v2", http=http, static_discovery=True))
+            return cls(*(build(name, version, http=http, static_discovery=True) for name, version in SERVICES))
         credentials = load_credentials(settings)
-        return cls(build("youtube", "v3", credentials=credentials, static_discovery=True, cache_discovery=False),
-                   build("youtubeAnalytics", "v2", credentials=credentials, static_discovery=True, cache_discovery=False))
+        return cls(*(build(name, version, credentials=credentials, static_discovery=True, cache_discovery=False)
+                     for name, version in SERVICES))
 
     def _execute(self, request, what: str):
         """One request, retried with exponential backoff on 5xx and connection errors, as Google recommends."""
@@ -295,6 +297,54 @@ class YouTube:
             return None
         impressions, rate = rows[0][0], rows[0][1]
         return ThumbnailMetrics(int(impressions), float(rate) / 100.0)  # the API gives a percentage
+
+
+    def reach_job(self) -> str:
+        """The Reporting API job that produces the channel's daily reach reports (created once)."""
+        jobs = self._execute(self.reporting.jobs().list(), "listing reporting jobs")  # type: ignore[union-attr]
+        for job in jobs.get("jobs", []):
+            if job.get("reportTypeId") == REACH_REPORT:
+                return job["id"]
+        body = {"reportTypeId": REACH_REPORT, "name": "videofactory thumbnail reach"}
+        return self._execute(self.reporting.jobs().create(body=body), "creating the reach report job")["id"]  # type: ignore[union-attr]
+
+    def reach_days(self, video_id: str, since: datetime) -> dict[date, ThumbnailMetrics]:
+        """Thumbnail impressions and click rate per day from the reach reports made since `since`.
+
+        These bulk reports arrive two or three days late and are the final figures, so they
+        correct what the Analytics API said earlier.
+        """
+        import csv
+        import io
+
+        from googleapiclient.http import MediaIoBaseDownload
+
+        job = self.reach_job()
+        created_after = since.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        listing = self._execute(self.reporting.jobs().reports().list(jobId=job, createdAfter=created_after),  # type: ignore[union-attr]
+                                "listing reach reports")
+        shown: dict[date, float] = {}
+        clicks: dict[date, float] = {}
+        for report in listing.get("reports", []):
+            request = self.reporting.media().download_media(resourceName="")  # type: ignore[union-attr]
+            request.uri = report["downloadUrl"]
+            buffer = io.BytesIO()
+            downloader, finished, attempt = MediaIoBaseDownload(buffer, request), False, 0
+            while not finished:
+                try:
+                    _, finished = downloader.next_chunk(num_retries=0)
+                except Exception as error:  # noqa: BLE001 - sorted by _retry_or_raise
+                    self._retry_or_raise(error, attempt, "downloading a reach report")
+                    attempt += 1
+            for row in csv.DictReader(io.StringIO(buffer.getvalue().decode("utf-8"))):
+                if row.get("video_id") != video_id:
+                    continue
+                day = datetime.strptime(row["date"], "%Y%m%d").date()
+                impressions = float(row.get("video_thumbnail_impressions") or 0)
+                shown[day] = shown.get(day, 0.0) + impressions
+                clicks[day] = clicks.get(day, 0.0) + impressions * float(row.get("video_thumbnail_impressions_ctr") or 0)
+        return {day: ThumbnailMetrics(round(shown[day]), clicks[day] / shown[day] if shown[day] else 0.0)
+                for day in shown}
 
 
 def _reasons(error) -> list[str]:

@@ -131,9 +131,18 @@ def test_an_ab_test_sets_thumbnails_through_the_real_client(tmp_path: Path, fini
     def stats() -> tuple[dict, str]:
         return _ok({"items": [{"id": "vid123", "statistics": {"viewCount": str(next(views))}}]})
 
+    reach = ("date,channel_id,video_id,live_or_on_demand,subscribed_status,country_code,"
+             "video_thumbnail_impressions,video_thumbnail_impressions_ctr\n"
+             "20261124,UC1,vid123,on_demand,subscribed,US,300,0.05\n"
+             "20261124,UC1,vid123,on_demand,not_subscribed,DE,100,0.09\n"
+             "20261124,UC1,other,on_demand,subscribed,US,999,0.5\n")
     youtube, http, _ = _youtube(tmp_path, [
         _ok({}), stats(),  # start: variant 1 up, views noted
-        no_metrics, stats(), _ok({}), stats(),  # 2 h later: analytics, close slot 1, variant 2 up
+        no_metrics,  # 2 h later: Analytics has nothing for the channel...
+        _ok({"jobs": []}), _ok({"id": "job-1", "reportTypeId": "channel_reach_basic_a1"}),  # ...the reach job is made
+        _ok({"reports": [{"id": "r1", "downloadUrl": "https://youtubereporting.googleapis.com/v1/media/r1?alt=media"}]}),
+        ({"status": "200"}, reach),  # ...and its report read
+        stats(), _ok({}), stats(),  # close slot 1, variant 2 up
         stats(), _ok({}),  # stopped by hand with 3 as the winner
     ])
     store = Store(f"sqlite:///{tmp_path / 'ab.db'}")
@@ -152,3 +161,8 @@ def test_an_ab_test_sets_thumbnails_through_the_real_client(tmp_path: Path, fini
     slots = tester.slots(test.id)
     assert [(s.variant, s.views_start, s.views_end) for s in slots] == [(1, 100, 160), (2, 160, 300)]
     assert notice.chat_id == 5 and "Thumbnail 3 is now the video's thumbnail (chosen by hand)" in notice.text
+    created = next(body for method, uri, body in http.sent if method == "POST" and "/v1/jobs" in uri)
+    assert json.loads(created)["reportTypeId"] == "channel_reach_basic_a1"
+    [day] = tester.days(test.id)  # the reach report's figures for the video, summed over its rows
+    assert (day.day, day.impressions) == (date(2026, 11, 24), 400)
+    assert day.click_rate == pytest.approx((300 * 0.05 + 100 * 0.09) / 400)
