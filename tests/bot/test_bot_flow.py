@@ -158,7 +158,10 @@ def test_a_job_in_flight_when_the_bot_stopped_is_finished_after_a_restart(settin
         app = build_application(settings, request=fake)
         await app.initialize()
         await app.post_init(app)  # what run_polling calls on start
+        job = app.bot_data["scheduler"].get_job("abtests")  # the A/B tests are looked at from the start on
+        assert job is not None and job.trigger.interval.total_seconds() == settings.abtest_check_minutes * 60
         await _until(lambda: not app.bot_data["runner"].queued.get(OWNER))
+        await app.bot_data["stop_schedule"](app)
         await _feed(app, message_update(9, OWNER, "/jobs"))
         await app.shutdown()
 
