@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.delivery import safely, send_thumbnails, send_video, with_retries
 from bot.jobs import BotJob, ChatProgress, ChatSettings, JobHooks, JobRunner
 from bot.publishing import add_publishing, publish_keyboard
+from bot.statistics import add_statistics
 from engine.config import Settings
 from engine.errors import ConfigError, InputError, VideoFactoryError
 from engine.models import CAPTION_KINDS, JobRequest
@@ -33,7 +35,8 @@ HELP = (
     "Send me a topic (for example: The Siege of Leningrad), or /new, then pick a channel preset and a length.\n"
     "Your own script: send it as a .txt file. Your own voice: send a voice or audio message (up to 30 min).\n"
     "/presets lists the presets, /settings sets your defaults (preset, language, captions), "
-    "/status shows what is running, /jobs your latest videos, /cancel stops yours, /abtest your thumbnail tests; "
+    "/status shows what is running, /jobs your latest videos, /cancel stops yours, /abtest your thumbnail tests, "
+    "/stats how the factory is doing (/stats daily 09:00 for a daily message); "
     "/help shows this again."
 )
 
@@ -389,12 +392,27 @@ def build_application(settings: Settings, request=None, updates_request=None, yo
 
     async def on_start(application: Application) -> None:
         await resume_unfinished(application)
-        await application.bot_data["start_schedule"](application)
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        now = datetime.now(timezone.utc)  # first runs at once: whatever fell due while the bot was down
+        scheduler.add_job(application.bot_data["abtest_tick"], "interval", minutes=settings.abtest_check_minutes,
+                          id="abtests", next_run_time=now, max_instances=1, coalesce=True)
+        scheduler.add_job(application.bot_data["stats_tick"], "interval", minutes=1, id="daily-stats",
+                          next_run_time=now, max_instances=1, coalesce=True)
+        scheduler.start()
+        application.bot_data["scheduler"] = scheduler
+
+    async def stop_schedule(application: Application) -> None:
+        scheduler = application.bot_data.pop("scheduler", None)
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
 
     app.post_init = on_start
+    app.bot_data["stop_schedule"] = stop_schedule
 
     async def stop_runner(application: Application) -> None:
-        await application.bot_data["stop_schedule"](application)
+        await stop_schedule(application)
         runner.shutdown()
 
     app.post_shutdown = stop_runner
@@ -557,6 +575,7 @@ def build_application(settings: Settings, request=None, updates_request=None, yo
 
     add_publishing(app, settings, runner, permitted, owned_job, is_admin,
                    youtube or (lambda: YouTube.connect(settings)))
+    add_statistics(app, settings, runner, permitted)
     app.add_handler(CommandHandler(["start", "help"], on_help))
     app.add_handler(CommandHandler("presets", on_presets))
     app.add_handler(CommandHandler("new", on_new))

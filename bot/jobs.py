@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlmodel import Field, Session, SQLModel, select
@@ -49,6 +49,8 @@ class ChatSettings(SQLModel, table=True):
     preset: str | None = None
     language: str | None = None
     caption_style: str | None = None
+    stats_time: str | None = None  # "HH:MM" in VF_TIMEZONE: a daily /stats message
+    stats_sent_on: date | None = None  # the last day it was sent
 
 
 class JobCancelled(VideoFactoryError):

@@ -1,8 +1,8 @@
 """Publishing from the chat: the Publish buttons, the thumbnail A/B tests, and their schedule.
 
-A/B tests live in the database (engine.abtest); an APScheduler job looks at them every few
-minutes, in a thread, and hands the reports back to the event loop. A restarted bot ticks at
-once, so a report or a switch that fell due while it was down happens on start.
+A/B tests live in the database (engine.abtest); the bot's scheduler (bot.app) runs `tick` every
+few minutes, from its start on, so a report or a switch that fell due while it was down happens
+on start; the work runs in a thread and the reports come back to the event loop.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from pathlib import Path
 
 from bot.delivery import safely, with_retries
 from bot.jobs import BotJob, JobRunner
+from engine.abtest import (
+    ABTester,  # at import: its tables must exist before the bot opens the database
+)
 from engine.config import Settings
 from engine.errors import VideoFactoryError
 
@@ -40,7 +43,6 @@ def add_publishing(
     from telegram import Update
     from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
-    from engine.abtest import ABTester
     from engine.publish import publish
 
     tester = ABTester(runner.store, youtube, settings.abtest_min_impressions, settings.abtest_min_views)
@@ -125,23 +127,6 @@ def add_publishing(
             else:
                 log.info("%s", notice.text)
 
-    async def start_schedule(application) -> None:
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-        scheduler = AsyncIOScheduler(timezone=timezone.utc)
-        # next_run_time now: whatever fell due while the bot was down is done on start.
-        scheduler.add_job(tick, "interval", minutes=settings.abtest_check_minutes, id="abtests",
-                          next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
-        scheduler.start()
-        application.bot_data["scheduler"] = scheduler
-
-    async def stop_schedule(application) -> None:
-        scheduler = application.bot_data.pop("scheduler", None)
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-
     app.bot_data["abtest_tick"] = tick
-    app.bot_data["start_schedule"] = start_schedule
-    app.bot_data["stop_schedule"] = stop_schedule
     app.add_handler(CallbackQueryHandler(on_publish, pattern=r"^pub:\d+:(private|unlisted|public)$"))
     app.add_handler(CommandHandler("abtest", on_abtest))

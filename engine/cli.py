@@ -258,6 +258,22 @@ def _cmd_abtest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime, timezone
+
+    from engine.stats import gather, stats_chart, stats_text
+    from engine.store import Store
+
+    if not 1 <= args.days <= 3650:
+        raise InputError("--days is between 1 and 3650")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    figures = gather(Store(settings.resolved_database_url), args.days, datetime.now(timezone.utc), settings.hf_budget_usd)
+    print(stats_text(figures))
+    if args.chart:
+        print(f"chart: {stats_chart(figures, args.chart)}")
+    return 0
+
+
 def _cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_bot
 
@@ -324,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     abtest.add_argument("test", nargs="?", type=int, help="the test's number")
     abtest.add_argument("variant", nargs="?", type=int, help="with pick: the winning thumbnail, 1-3")
     abtest.set_defaults(handler=_cmd_abtest)
+
+    stats = commands.add_parser("stats", help="videos made, time per stage, pictures, tokens, A/B tests, failures")
+    stats.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
+    stats.add_argument("--chart", type=Path, help="also draw the chart into this PNG file")
+    stats.set_defaults(handler=_cmd_stats)
 
     bot = commands.add_parser("bot", help="run the Telegram bot")
     bot.set_defaults(handler=_cmd_bot)

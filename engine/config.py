@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None  # Telegram sends it back in every webhook request
     youtube_client_secrets: Path | None = None  # the OAuth client file (Desktop app) from Google Cloud Console
     google_token_uri: str | None = None  # Google's OAuth token endpoint, replaced only to test against a local one
+    timezone: str = "UTC"  # for daily messages, e.g. Europe/Berlin
     abtest_slot_hours: float = 24.0  # how long each thumbnail stays up; whole days switch at midnight Pacific time
     abtest_max_days: float = 7.0
     abtest_adaptive: bool = False  # Thompson sampling: the stronger thumbnail gets more slots while testing

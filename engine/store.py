@@ -64,6 +64,11 @@ class TokenLedger(SQLModel, table=True):
     last_402: datetime | None = None
     last_429: datetime | None = None
     last_401: datetime | None = None
+    count_402: int = 0  # refusals this month, by kind
+    count_429: int = 0
+    count_401: int = 0
+    images_ok: int = 0  # pictures made with this token this month
+    images_failed: int = 0  # picture attempts it did not make (refused, or a failure on the service's side)
 
 
 class PausedJob(SQLModel, table=True):

@@ -161,6 +161,7 @@ class TokenPool:
         month = _month(self.clock())
         if row.month != month:
             row.month, row.calls, row.spend_usd = month, 0, 0.0
+            row.count_402 = row.count_429 = row.count_401 = row.images_ok = row.images_failed = 0
             if row.state == "exhausted":
                 row.state = "ok"
             self._save(row)
@@ -224,12 +225,13 @@ class TokenPool:
         when = f"; the job resumes from its cache after {resume:%Y-%m-%d %H:%M} UTC" if resume else ""
         return TokensExhausted("every Hugging Face token is spent or refused (" + "; ".join(lines) + ")" + when, resume)
 
-    def succeeded(self, token: Token, cost_usd: float) -> None:
+    def succeeded(self, token: Token, cost_usd: float, image: bool = False) -> None:
         """Book a successful call and its estimated cost."""
         with self._lock:
             row = self._ledger[token.key]
             self._in_flight[token.key] -= 1
             row.calls += 1
+            row.images_ok += int(image)
             row.spend_usd = round(row.spend_usd + cost_usd, 6)
             if row.state == "throttled":
                 row.state, row.cooldown_until = "ok", None
@@ -238,29 +240,36 @@ class TokenPool:
         if due:  # successes are written at most once a second: a killed job loses a second of counts
             self._persist()
 
-    def refused(self, token: Token, status: int, retry_after: float | None) -> None:
+    def refused(self, token: Token, status: int, retry_after: float | None, image: bool = False) -> None:
         """Book a refusal: 402 spent for the month, 429 throttled for a while, 401/403 invalid."""
         with self._lock:
             row = self._ledger[token.key]
             self._in_flight[token.key] -= 1
+            row.images_failed += int(image)
             now = self.clock()
             if status == 402:
+                row.count_402 += 1
                 row.state, row.last_402 = "exhausted", now
                 log.warning("Hugging Face token %s is out of monthly quota", token.fingerprint)
             elif status == 429:
+                row.count_429 += 1
                 row.state, row.last_429 = "throttled", now
                 row.cooldown_until = now + timedelta(seconds=retry_after if retry_after is not None else 30.0)
                 log.info("Hugging Face token %s is rate-limited for %.0f s", token.fingerprint, retry_after or 30.0)
             else:
+                row.count_401 += 1
                 row.state, row.last_401 = "invalid", now
                 log.warning("Hugging Face token %s was refused (%d): invalid or revoked", token.fingerprint, status)
             self._save(row)
         self._persist(wait=True)
 
-    def released(self, token: Token) -> None:
+    def released(self, token: Token, image_failed: bool = False) -> None:
         """A call ended without saying anything about the token (a server error)."""
         with self._lock:
             self._in_flight[token.key] -= 1
+            if image_failed:
+                self._ledger[token.key].images_failed += 1
+                self._save(self._ledger[token.key])
 
     def validate(self, check: Callable[[Token], None]) -> None:
         """Ask the service about each token once at start; refused ones are booked as such."""
@@ -276,18 +285,21 @@ class TokenPool:
                 log.info("could not check Hugging Face token %s now: %s", token.fingerprint, failure)
             self.released(token)
 
-    def call(self, work: Callable[[Token], T], cost_usd: float, what: str) -> T:
-        """Run `work` with the best token; switch tokens on refusals, back off on transient failures."""
+    def call(self, work: Callable[[Token], T], cost_usd: float, what: str, image: bool = False) -> T:
+        """Run `work` with the best token; switch tokens on refusals, back off on transient failures.
+
+        `image` books the outcome in the token's picture counts as well.
+        """
         failures = 0
         while True:
             token = self.acquire()
             try:
                 result = work(token)
             except TokenRefused as refusal:
-                self.refused(token, refusal.status, refusal.retry_after)
+                self.refused(token, refusal.status, refusal.retry_after, image)
                 continue  # another token, at once
             except TransientFailure as failure:
-                self.released(token)
+                self.released(token, image_failed=image)
                 failures += 1
                 if failures >= MAX_ATTEMPTS:
                     raise BackendError(f"{what} failed {failures} times: {failure}") from None
@@ -296,5 +308,5 @@ class TokenPool:
             except BaseException:
                 self.released(token)
                 raise
-            self.succeeded(token, cost_usd)
+            self.succeeded(token, cost_usd, image)
             return result

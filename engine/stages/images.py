@@ -237,7 +237,7 @@ class FluxImages:
                     num_inference_steps=self.steps, seed=seed,
                 )
 
-        image = self.pool.call(generate, self.cost_usd, f"image '{prompt[:40]}'")
+        image = self.pool.call(generate, self.cost_usd, f"image '{prompt[:40]}'", image=True)
         with translate_os_errors(str(out)):
             # Saved as generated: finishing fits it to the frame, so the picture is re-encoded once, not twice.
             image.convert("RGB").save(out, "PNG", compress_level=1)

@@ -63,9 +63,13 @@ def test_refusals_switch_token_and_are_booked(store: Store):
             raise pending.pop(0)
         return "picture"
 
-    assert pool.call(work, 0.01, "image") == "picture"
-    assert pool.call(work, 0.01, "image") == "picture"
+    assert pool.call(work, 0.01, "image", image=True) == "picture"
+    assert pool.call(work, 0.01, "image", image=True) == "picture"
     states = {row.fingerprint: row for row in pool.ledger()}
+    # What /stats shows per token: refusals by kind, pictures made and not made.
+    assert (states["…1111"].count_402, states["…1111"].images_failed) == (1, 1)
+    assert (states["…2222"].count_429, states["…2222"].images_failed) == (1, 1)
+    assert (states["…3333"].images_ok, states["…3333"].count_402 + states["…3333"].count_429) == (2, 0)
     assert states["…1111"].state == "exhausted" and states["…1111"].last_402 is not None
     assert states["…2222"].state == "throttled" and states["…2222"].cooldown_until == clock.now + timedelta(seconds=30)
     assert states["…3333"].calls == 2 and states["…3333"].state == "ok"
@@ -84,8 +88,9 @@ def test_a_server_error_is_retried_with_backoff(store: Store, monkeypatch):
             raise failures.pop(0)
         return 7
 
-    assert pool.call(work, 0.01, "image") == 7
+    assert pool.call(work, 0.01, "image", image=True) == 7
     assert pool.ledger()[0].calls == 1 and pool.ledger()[0].state == "ok"
+    assert (pool.ledger()[0].images_ok, pool.ledger()[0].images_failed) == (1, 2)
 
 
 def test_when_every_token_is_spent_the_message_says_which_and_when(store: Store):

@@ -1,0 +1,195 @@
+"""How the factory is doing, from its database: videos, time per stage, pictures, tokens, A/B tests, failures."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+from sqlmodel import Session, select
+
+from engine.abtest import (  # imported here so its tables exist in any Store opened after
+    ABTest,
+    ABTester,
+)
+from engine.store import JobRecord, StageRun, Store, TokenLedger
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Mean and 90th percentile of some durations, in seconds, and how many there were."""
+
+    mean: float
+    p90: float
+    count: int
+
+
+@dataclass(frozen=True)
+class TokenUse:
+    """One Hugging Face token this month (by fingerprint, never the token)."""
+
+    fingerprint: str
+    state: str
+    calls: int
+    spend_usd: float
+    budget_left_usd: float
+    count_402: int
+    count_429: int
+    images_ok: int
+    images_failed: int
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """A finished thumbnail test: the winner and how much better it did than the others."""
+
+    test_id: int
+    video_id: str
+    winner: int
+    uplift: float | None  # winner's rate over the others' mean, -1..inf; None when unmeasured
+    measure: str  # "ctr" or "views"
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Everything /stats and `videofactory stats` show, for the last `days` days."""
+
+    days: int
+    since: datetime
+    videos_per_day: dict[date, int]
+    videos_per_preset: dict[str, int]
+    stage_time: dict[str, Timing]
+    total_time: Timing | None
+    images_per_backend: dict[str, tuple[int, int]]  # backend -> (made, asked for)
+    tokens: tuple[TokenUse, ...]
+    tests: tuple[TestOutcome, ...]
+    failures: dict[str, tuple[int, tuple[tuple[str, int], ...]]]  # stage -> (count, most frequent errors)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing happened in the period."""
+        return not self.videos_per_day and not self.failures and not any(t.calls for t in self.tokens)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _timing(seconds: list[float]) -> Timing | None:
+    if not seconds:
+        return None
+    return Timing(round(float(np.mean(seconds)), 2), round(float(np.percentile(seconds, 90)), 2), len(seconds))
+
+
+def gather(store: Store, days: int, now: datetime, budget_usd: float) -> Stats:
+    """The figures of the last `days` days (tokens: this month's ledger)."""
+    since = now - timedelta(days=days)
+    with Session(store.engine) as session:
+        jobs = [j for j in session.exec(select(JobRecord)) if _aware(j.created) >= since]
+        job_ids = {j.id for j in jobs}
+        runs = [r for r in session.exec(select(StageRun)) if r.job_id in job_ids]
+        ledger = list(session.exec(select(TokenLedger).order_by(TokenLedger.fingerprint)))
+        tests = [t for t in session.exec(select(ABTest).where(ABTest.state == "done"))
+                 if t.finished is not None and _aware(t.finished) >= since]
+    done = [j for j in jobs if j.status == "done"]
+    per_day = Counter(_aware(j.finished or j.created).date() for j in done)
+    per_preset = Counter(j.preset for j in done)
+    stage_seconds: dict[str, list[float]] = defaultdict(list)
+    images: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    failures: dict[str, Counter] = defaultdict(Counter)
+    for run in runs:
+        if run.outcome == "done" and run.finished is not None:
+            stage_seconds[run.stage].append((_aware(run.finished) - _aware(run.started)).total_seconds())
+        if run.outcome == "failed":
+            failures[run.stage][(run.error or "unknown")[:100]] += 1
+        if run.stage == "images":
+            images[run.backend][0] += run.items_cached + run.items_computed
+            images[run.backend][1] += run.items_total
+    totals = [(_aware(j.finished) - _aware(j.created)).total_seconds() for j in done if j.finished is not None]
+    tester = ABTester(store, lambda: None)
+    outcomes = []
+    for test in tests:
+        arms, kind = tester.arms(test, _aware(test.finished))  # type: ignore[arg-type]
+        rates = {a.variant: a.successes / a.exposure for a in arms if a.exposure}
+        others = [rate for variant, rate in rates.items() if variant != test.winner]
+        uplift = None
+        if test.winner in rates and others and np.mean(others) > 0:
+            uplift = round(rates[test.winner] / float(np.mean(others)) - 1, 4)
+        outcomes.append(TestOutcome(test.id, test.video_id, test.winner, uplift, kind))  # type: ignore[arg-type]
+    return Stats(
+        days=days, since=since,
+        videos_per_day=dict(sorted(per_day.items())),
+        videos_per_preset=dict(per_preset.most_common()),
+        stage_time={stage: _timing(values) for stage, values in stage_seconds.items()},  # type: ignore[misc]
+        total_time=_timing(totals),
+        images_per_backend={backend: (made, asked) for backend, (made, asked) in images.items()},
+        tokens=tuple(TokenUse(row.fingerprint, row.state, row.calls, round(row.spend_usd, 4),
+                              round(max(0.0, budget_usd - row.spend_usd), 4), row.count_402, row.count_429,
+                              row.images_ok, row.images_failed) for row in ledger),
+        tests=tuple(outcomes),
+        failures={stage: (sum(errors.values()), tuple(errors.most_common(3))) for stage, errors in failures.items()},
+    )
+
+
+def stats_text(stats: Stats) -> str:
+    """The figures as short plain text: for the terminal and the chat."""
+    if stats.empty:
+        return f"Nothing yet in the last {stats.days} days: no videos made, no tokens used. Make one and ask again."
+    made = sum(stats.videos_per_day.values())
+    period = "Last day" if stats.days == 1 else f"Last {stats.days} days"
+    lines = [f"{period}: {made} video(s) made"
+             + (", " + ", ".join(f"{name} {count}" for name, count in stats.videos_per_preset.items()) if made else "")]
+    if stats.total_time:
+        lines.append(f"Time per video: mean {stats.total_time.mean:.0f} s, 90% within {stats.total_time.p90:.0f} s")
+    if stats.stage_time:
+        lines.append("Per stage (mean / p90 s): " + ", ".join(
+            f"{stage} {t.mean:.1f}/{t.p90:.1f}" for stage, t in sorted(stats.stage_time.items(), key=lambda i: -i[1].mean)))
+    for backend, (done, asked) in stats.images_per_backend.items():
+        lines.append(f"Pictures by {backend}: {done}/{asked} made ({done / asked:.0%})" if asked else f"Pictures by {backend}: none asked")
+    for token in stats.tokens:
+        pictures = token.images_ok + token.images_failed
+        rate = f", pictures {token.images_ok}/{pictures} ({token.images_ok / pictures:.0%})" if pictures else ""
+        lines.append(f"Token {token.fingerprint} ({token.state}): {token.calls} calls, ${token.spend_usd:.3f} spent, "
+                     f"${token.budget_left_usd:.3f} left, 402×{token.count_402}, 429×{token.count_429}{rate}")
+    for test in stats.tests:
+        uplift = f"{test.uplift:+.0%} {'CTR' if test.measure == 'ctr' else 'views/h'}" if test.uplift is not None else "unmeasured"
+        lines.append(f"A/B test #{test.test_id} ({test.video_id}): thumbnail {test.winner} won, {uplift} over the others")
+    for stage, (count, errors) in stats.failures.items():
+        lines.append(f"Failures in {stage}: {count}; most often: " + "; ".join(f"{text} ×{n}" for text, n in errors))
+    return "\n".join(lines)
+
+
+CHART_SIZE = (1200, 900)  # pixels
+
+
+def stats_chart(stats: Stats, out: Path) -> Path:
+    """A PNG of three panels: videos per day, mean time per stage, calls per token."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a server
+    import matplotlib.pyplot as plt
+
+    dpi = 100
+    figure, (per_day, per_stage, per_token) = plt.subplots(3, 1, figsize=(CHART_SIZE[0] / dpi, CHART_SIZE[1] / dpi), dpi=dpi)
+    days = [stats.since.date() + timedelta(days=k + 1) for k in range(stats.days)]
+    per_day.bar([d.strftime("%d %b") for d in days], [stats.videos_per_day.get(d, 0) for d in days], color="#2E86AB")
+    per_day.set_title("Videos per day")
+    per_day.tick_params(axis="x", labelsize=7, rotation=45)
+    stages = sorted(stats.stage_time.items(), key=lambda item: -item[1].mean)
+    per_stage.barh([s for s, _ in stages], [t.mean for _, t in stages], color="#F18F01")
+    per_stage.set_title("Mean seconds per stage")
+    per_stage.invert_yaxis()
+    tokens = list(stats.tokens)
+    per_token.bar([t.fingerprint for t in tokens], [t.calls for t in tokens], color="#3B1F2B", label="calls")
+    per_token.bar([t.fingerprint for t in tokens], [t.count_402 + t.count_429 for t in tokens], color="#C73E1D",
+                  label="402/429")
+    per_token.set_title("Hugging Face calls per token this month")
+    if tokens:
+        per_token.legend()
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, format="png", dpi=dpi)
+    plt.close(figure)
+    return out
