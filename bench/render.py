@@ -118,7 +118,7 @@ def render_moviepy(work: Path, seconds: float, out: Path) -> None:
     video = CompositeVideoClip(layers, size=(1920, 1080)).with_duration(seconds).with_audio(AudioFileClip(str(inputs["mix"])))
     video.write_videofile(str(out), fps=30, codec="libx264", preset="superfast", audio_codec="aac", threads=2,
                           ffmpeg_params=["-crf", "23", "-x264-params", "bframes=0:rc-lookahead=0", "-pix_fmt", "yuv420p"],
-                          logger=None)
+                          temp_audiofile_path=str(work), logger=None)
 
 
 def render_floor(work: Path, seconds: float, out: Path) -> None:

@@ -1,9 +1,10 @@
 """Render stage: stills with camera motion, crossfades and burned-in captions, encoded by ffmpeg.
 
-Per-frame Python compositing is what makes the field's tools slow; here each segment (a shot's
-core or a crossfade between two shots) is one small ffmpeg filter graph (zoompan, xfade only
-where frames really blend, libass), segments render in parallel and are cached one by one, and
-the master is their stream-copy concatenation with the mixed audio.
+Per-frame Python compositing is what makes the field's tools slow; here each segment (one shot,
+ending in its crossfade into the next) is one small ffmpeg filter graph (zoompan, xfade only over
+the frames that really blend, libass), segments render in parallel and are cached one by one, and
+the master is their stream-copy concatenation with the mixed audio. Each still is decoded and
+upscaled once per render into raw YUV, which the segments read without decoding.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from engine.media import run_ffmpeg
 from engine.models import Shot, Timeline
 from engine.presets import Effects
 
-VERSION = 1
+VERSION = 2
 UPSCALE = 1.5  # stills are upscaled once so zoompan's integer crop steps are sub-pixel on screen
 
 
@@ -53,12 +54,14 @@ class Part:
 
 @dataclass(frozen=True)
 class Segment:
-    """Frames [start_frame, end_frame) of the video: one shot's core, or a crossfade of two."""
+    """Frames [start_frame, end_frame) of the video: one shot, whose last `blend` frames cross-fade
+    into the first frames of the next (its second part)."""
 
     index: int
     start_frame: int
     end_frame: int
     parts: tuple[Part, ...]
+    blend: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,10 @@ class RenderedSegment:
 
 
 def plan_segments(timeline: Timeline, fps: int, transition: float) -> tuple[Segment, ...]:
-    """Cut the video into independently encoded segments: each shot's core, and each crossfade.
+    """Cut the video into independently encoded segments: each shot with its crossfade into the next.
 
     Shot k's clip runs from half a transition before its cut to half a transition after the
-    next one, so its camera move is continuous across its core and both crossfades.
+    next one, so its camera move is continuous across its own frames and both crossfades.
     """
     shots = timeline.shots
     total = round(timeline.duration * fps)
@@ -84,23 +87,17 @@ def plan_segments(timeline: Timeline, fps: int, transition: float) -> tuple[Segm
     clip_start = [cuts[0]] + [cuts[k] - halves[k - 1] for k in range(1, len(shots))]
     clip_end = [cuts[k + 1] + halves[k] for k in range(len(shots) - 1)] + [total]
     segments: list[Segment] = []
-
-    def add(start: int, end: int, parts: tuple[Part, ...]) -> None:
-        if end > start:
-            segments.append(Segment(len(segments), start, end, parts))
-
     for k, shot in enumerate(shots):
         clip_frames = clip_end[k] - clip_start[k]
-        core_start = cuts[k] + (halves[k - 1] if k else 0)
-        core_end = cuts[k + 1] - (halves[k] if k < len(shots) - 1 else 0)
-        add(core_start, core_end, (Part(shot, clip_frames, core_start - clip_start[k], core_end - core_start),))
-        if k < len(shots) - 1 and halves[k]:
-            start, end = cuts[k + 1] - halves[k], cuts[k + 1] + halves[k]
-            following = clip_end[k + 1] - clip_start[k + 1]
-            add(start, end, (
-                Part(shot, clip_frames, start - clip_start[k], end - start),
-                Part(shots[k + 1], following, 0, end - start),
-            ))
+        start = cuts[k] + (halves[k - 1] if k else 0)  # after the crossfade that brought this shot in
+        end = clip_end[k]
+        if end <= start:
+            continue
+        parts = (Part(shot, clip_frames, start - clip_start[k], end - start),)
+        blend = 2 * halves[k] if k < len(shots) - 1 else 0
+        if blend:
+            parts += (Part(shots[k + 1], clip_end[k + 1] - clip_start[k + 1], 0, blend),)
+        segments.append(Segment(len(segments), start, end, parts, blend))
     return tuple(segments)
 
 
@@ -133,8 +130,15 @@ def segment_graph(
         )
     last = "p0"
     if len(segment.parts) == 2:
-        duration = segment.parts[0].frames / fps
-        parts.append(f"[p0][p1]xfade=transition={transition}:duration={duration:.6f}:offset=0[x]")
+        blend = segment.blend or segment.parts[1].frames
+        fade = f"xfade=transition={transition}:duration={blend / fps:.6f}:offset=0"
+        own = segment.parts[0].frames - blend
+        if own > 0:  # xfade costs time on every frame it passes: it sees only the frames that blend
+            parts.append(f"[p0]split[a][b];[a]trim=end_frame={own}[own];"
+                         f"[b]trim=start_frame={own},setpts=PTS-STARTPTS[tail];[tail][p1]{fade}[fade];"
+                         f"[own][fade]concat=n=2:v=1:a=0[x]")
+        else:
+            parts.append(f"[p0][p1]{fade}[x]")
         last = "x"
     tail = f"ass=filename={ass_name}{':fontsdir=fonts' if fonts else ''}," if ass_name else ""
     parts.append(f"[{last}]{tail}format=yuv420p[out]")
