@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,7 +149,8 @@ def where_time_goes(work: Path) -> dict[str, float]:
 
     inputs = prepare(work, 60)
     plan = _timeline(60)
-    segment = render.plan_segments(plan, 30, inputs["preset"].effects.transition)[2]  # a core, mid-video
+    whole = render.plan_segments(plan, 30, inputs["preset"].effects.transition)[2]  # a shot mid-video
+    segment = replace(whole, parts=whole.parts[:1], blend=0, end_frame=whole.end_frame - whole.blend)  # no crossfade
     folder = work / "breakdown"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
@@ -167,7 +169,9 @@ def where_time_goes(work: Path) -> dict[str, float]:
         "plus_motion": (["-i", still, "-filter_complex", no_captions, "-map", "[out]", "-frames:v", str(frames)], null),
         "plus_captions": (["-i", still, "-filter_complex", full, "-map", "[out]", "-frames:v", str(frames)], null),
         "plus_encode": (["-i", still, "-filter_complex", full, "-map", "[out]", "-frames:v", str(frames)], encode),
-        "encode_still_only": (["-loop", "1", "-i", still, "-vf", "format=yuv420p", "-frames:v", str(frames)], encode),
+        # The floor's way: the still converted once, its frames repeated, only the encoder working.
+        "encode_still_only": (["-i", still, "-vf", f"format=yuv420p,loop=loop={frames - 1}:size=1",
+                               "-frames:v", str(frames)], encode),
     }
     seconds: dict[str, float] = {}
     for name, (head, tail) in steps.items():
@@ -225,6 +229,7 @@ def main() -> None:
     prepare(work, 600)
     result_file = ROOT / "bench" / "results" / "render.json"
     previous = json.loads(result_file.read_text()) if result_file.is_file() else {}
+    breakdown = where_time_goes(work)  # first: seconds, and a mistake here should not cost the long runs
     runs = {"floor": measure("floor", work, 60), "ours": measure("ours", work, 60)}
     runs["moviepy"] = previous["runs"]["moviepy"] if args.skip_moviepy else measure("moviepy", work, 60)
     runs["ours_10_minutes"] = measure("ours", work, 600)
@@ -239,7 +244,7 @@ def main() -> None:
             "ours_to_floor_10_minutes": round(runs["ours_10_minutes"]["seconds"] / runs["floor_10_minutes"]["seconds"], 2),
             "ours_to_realtime": round(runs["ours"]["seconds"] / 60, 3),
         },
-        "where_time_goes_one_shot": where_time_goes(work),
+        "where_time_goes_one_shot": breakdown,
         "targets": {"ours_to_floor": 1.5, "moviepy_to_ours": 10, "peak_memory_mb": 1024},
     }
     result_file.parent.mkdir(parents=True, exist_ok=True)
