@@ -147,11 +147,13 @@ def test_a_job_in_flight_when_the_bot_stopped_is_finished_after_a_restart(settin
     from engine.pipeline import request_json
     from engine.store import Store
 
-    # What a bot killed mid-render leaves behind: a running job in the database.
+    # What a bot killed mid-render leaves behind: a running job in the database, whose thumbnails
+    # had already reached the chat.
     settings.data_dir.mkdir(parents=True)
     store = Store(settings.resolved_database_url)
+    album = settings.output_dir / "tides" / "thumbnails" / "1.jpg"
     store.add(BotJob(chat_id=OWNER, request_json=request_json(JobRequest(topic="Tides", preset="quick")),
-                     status_message_id=55, state="running"))
+                     status_message_id=55, state="running", delivered=f"thumbnails:{album}"))
     fake = FakeTelegram()
 
     async def restart() -> None:
@@ -169,6 +171,7 @@ def test_a_job_in_flight_when_the_bot_stopped_is_finished_after_a_restart(settin
     texts = [c.params.get("text", "") for c in fake.calls]
     assert any("The bot restarted; «Tides» continues" in t for t in texts)
     assert "sendVideo" in fake.methods()
+    assert "sendMediaGroup" not in fake.methods()  # not sent twice
     assert "Tides: done" in texts[-1]
 
 
