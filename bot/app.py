@@ -229,18 +229,31 @@ def build_application(settings: Settings, request=None, updates_request=None, yo
         try:
             text = read_script_file(path)
         except InputError as error:
-            path.unlink(missing_ok=True)
-            await message.reply_text(f"⚠️ {str(error).replace(str(path), name)}")
+            await refuse(message, path, str(error).replace(str(path), name))
             return
-        draft = draft_of(context)
-        draft["script_file"] = str(path)
-        if message.caption:
-            draft["topic"] = check_topic(message.caption[:500])
-        elif not draft.get("topic"):
+        draft = attach(context, message, "script_file", path)
+        if not draft.get("topic"):
             first = next(line.strip() for line in text.splitlines() if line.strip())
             draft["topic"] = first[:100]
         await message.reply_text(f"📄 Script received: {len(text.split())} words.")
         await offer(update, context)
+
+    async def refuse(message, path: Path | None, text: str) -> None:
+        """Say why a file cannot be used, and keep nothing of it."""
+        if path is not None:
+            path.unlink(missing_ok=True)
+        await message.reply_text(f"⚠️ {text}")
+
+    def attach(context: ContextTypes.DEFAULT_TYPE, message, key: str, path: Path) -> dict:
+        """Put a received file into the chat's draft; its caption, if any, is the topic."""
+        draft = draft_of(context)
+        draft[key] = str(path)
+        if message.caption:
+            draft["topic"] = check_topic(message.caption[:500])
+        return draft
+
+    def too_long(seconds: float) -> str:
+        return f"That recording is {seconds / 60:.0f} minutes long; the limit is 30 minutes."
 
     async def take_voiceover(
         update: Update, context: ContextTypes.DEFAULT_TYPE, file_id: str, unique: str, size: int | None,
@@ -248,27 +261,22 @@ def build_application(settings: Settings, request=None, updates_request=None, yo
     ) -> None:
         message = update.effective_message
         if seconds is not None and seconds > MAX_VOICEOVER_SECONDS:
-            await message.reply_text(f"⚠️ That recording is {seconds / 60:.0f} minutes long; the limit is 30 minutes.")
+            await refuse(message, None, too_long(seconds))
             return
         if not settings.telegram_local_mode and (size or 0) > DOWNLOAD_LIMIT_BYTES:
-            await message.reply_text("⚠️ Telegram lets bots fetch files up to 20 MB; send a shorter or more "
-                                     "compressed recording (a voice message is ideal).")
+            await refuse(message, None, "Telegram lets bots fetch files up to 20 MB; send a shorter or more "
+                                        "compressed recording (a voice message is ideal).")
             return
         path = await download(context, file_id, unique, suffix, update.effective_chat.id)
         try:
             heard = (await asyncio.to_thread(probe, path)).duration
         except VideoFactoryError:
-            path.unlink(missing_ok=True)
-            await message.reply_text("⚠️ I cannot read that audio. Send a voice message, or an mp3, m4a, ogg or wav file.")
+            await refuse(message, path, "I cannot read that audio. Send a voice message, or an mp3, m4a, ogg or wav file.")
             return
         if heard > MAX_VOICEOVER_SECONDS:
-            path.unlink(missing_ok=True)
-            await message.reply_text(f"⚠️ That recording is {heard / 60:.0f} minutes long; the limit is 30 minutes.")
+            await refuse(message, path, too_long(heard))
             return
-        draft = draft_of(context)
-        draft["voiceover"] = str(path)
-        if message.caption:
-            draft["topic"] = check_topic(message.caption[:500])
+        attach(context, message, "voiceover", path)
         await message.reply_text(f"🎙 Voice-over received: {heard:.0f} s. The words on screen will follow it.")
         await offer(update, context)
 

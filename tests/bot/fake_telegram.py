@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from telegram.request import BaseRequest, RequestData
 
+OWNER = 1001  # the user the test bots serve
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
 BOT = {"id": 4242, "is_bot": True, "first_name": "Factory", "username": "factory_bot",
        "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 

@@ -6,32 +6,22 @@ import asyncio
 import json
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-import pytest
 from telegram import Update
 
 from bot.app import build_application
-from engine.config import load_settings
 from engine.media import probe
 from engine.youtube import YouTube
-from tests.bot.fake_telegram import FakeTelegram, message_update, tap_update
+from tests.bot.fake_telegram import (
+    OWNER,
+    TOKEN,
+    FakeTelegram,
+    message_update,
+    tap_update,
+)
 from tests.youtube_http import YouTubeHttp
 
-OWNER, STRANGER = 1001, 666
-TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
-
-
-@pytest.fixture
-def settings(tmp_path: Path):
-    presets = tmp_path / "presets"
-    presets.mkdir()
-    (presets / "quick.toml").write_text(
-        'name = "quick"\ndescription = "Science, short, master only"\nextends = "science"\nlength = "short"\n'
-        'exports = ["youtube"]\n'
-    )
-    return load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", presets_dir=presets,
-                         telegram_token=TOKEN, telegram_allowed=str(OWNER))
+STRANGER = 666
 
 
 async def _feed(app, *updates: dict) -> None:

@@ -6,34 +6,18 @@ import asyncio
 import json
 from pathlib import Path
 
-import pytest
 from telegram import Update
 
 from bot.app import build_application
-from engine.config import load_settings
 from engine.media import run_ffmpeg
 from tests.bot.fake_telegram import (
+    OWNER,
     FakeTelegram,
     document_update,
     message_update,
     tap_update,
     voice_update,
 )
-
-OWNER = 1001
-TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
-
-
-@pytest.fixture
-def settings(tmp_path: Path):
-    presets = tmp_path / "presets"
-    presets.mkdir()
-    (presets / "quick.toml").write_text(
-        'name = "quick"\ndescription = "Science, short, master only"\nextends = "science"\nlength = "short"\n'
-        'exports = ["youtube"]\n'
-    )
-    return load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", presets_dir=presets,
-                         telegram_token=TOKEN, telegram_allowed=str(OWNER))
 
 
 def _talk(settings, fake: FakeTelegram, *updates: dict, after=None) -> dict:

@@ -21,6 +21,18 @@ SCRIPT = ("Northern Lights\n\nCharged particles from the sun meet the air high a
           "The air glows green and red, and the sky seems to move.\n")
 
 
+def _stop(bot: subprocess.Popen, api: BotAPIServer) -> str:
+    """Interrupt the bot as Ctrl-C would, stop the fake API; what the bot printed."""
+    bot.send_signal(signal.SIGINT)
+    try:
+        output, _ = bot.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        bot.kill()
+        output, _ = bot.communicate()
+    api.stop()
+    return output
+
+
 def test_the_bot_process_makes_and_uploads_a_playable_video(tmp_path: Path):
     presets = tmp_path / "presets"
     presets.mkdir()
@@ -57,13 +69,7 @@ def test_the_bot_process_makes_and_uploads_a_playable_video(tmp_path: Path):
             time.sleep(0.2)
         assert "sendVideo" in api.methods(), api.methods()
     finally:
-        bot.send_signal(signal.SIGINT)
-        try:
-            output, _ = bot.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            bot.kill()
-            output, _ = bot.communicate()
-        api.stop()
+        output = _stop(bot, api)
     upload = next(r for r in api.received if r.method == "sendVideo")
     with av.open(io.BytesIO(upload.files["video"])) as container:  # the uploaded bytes are a real MP4
         video = container.streams.video[0]
@@ -120,13 +126,7 @@ def test_the_bot_process_takes_updates_by_webhook_with_its_secret(tmp_path: Path
         while "sendMessage" not in api.methods() and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
-        bot.send_signal(signal.SIGINT)
-        try:
-            output, _ = bot.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            bot.kill()
-            output, _ = bot.communicate()
-        api.stop()
+        output = _stop(bot, api)
     replies = [r for r in api.received if r.method == "sendMessage"]
     assert len(replies) == 1 and "I turn a topic into a finished video" in replies[0].fields["text"], output
     assert "getUpdates" not in api.methods()
