@@ -12,7 +12,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from scipy import stats as scipy_stats
 from sqlmodel import Field, Session, SQLModel, select
 
 from engine.errors import InputError, VideoFactoryError
-from engine.store import Store, utcnow
+from engine.store import Store, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -168,9 +168,6 @@ class Notice:
     text: str
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite hands datetimes back naive
-
 
 # --- running the test ------------------------------------------------------------------------------
 
@@ -233,9 +230,9 @@ class ABTester:
         views = youtube.stats(test.video_id).views  # type: ignore[attr-defined]
         self.store.add(ABSlot(test_id=test.id, variant=variant, start=now, views_start=views))  # type: ignore[arg-type]
 
-    def _close_slot(self, slot: ABSlot, now: datetime) -> None:
+    def _close_slot(self, test: ABTest, slot: ABSlot, now: datetime) -> None:
         slot.end = now
-        slot.views_end = self.channel().stats(self.test(slot.test_id).video_id).views  # type: ignore[attr-defined]
+        slot.views_end = self.channel().stats(test.video_id).views  # type: ignore[attr-defined]
         self.store.add(slot)
 
     def arms(self, test: ABTest, now: datetime) -> tuple[list[Arm], str]:
@@ -258,8 +255,8 @@ class ABTester:
         views = {v: 0.0 for v in variants}
         hours = {v: 0.0 for v in variants}
         for slot in slots:
-            end = _aware(slot.end) if slot.end else now
-            hours[slot.variant] += (end - _aware(slot.start)).total_seconds() / 3600
+            end = as_utc(slot.end) if slot.end else now
+            hours[slot.variant] += (end - as_utc(slot.start)).total_seconds() / 3600
             if slot.views_end is not None:
                 views[slot.variant] += max(0, slot.views_end - slot.views_start)
         return [Arm(v, views[v], hours[v]) for v in variants], "views"
@@ -267,7 +264,7 @@ class ABTester:
     def _refresh_analytics(self, test: ABTest, now: datetime) -> None:
         """Read the test's days from YouTube Analytics again: figures arrive late and are corrected."""
         youtube = self.channel()
-        first = _aware(test.started).astimezone(PACIFIC).date()
+        first = as_utc(test.started).astimezone(PACIFIC).date()
         last = now.astimezone(PACIFIC).date()
         figures = {}
         day = first
@@ -278,7 +275,7 @@ class ABTester:
             day += timedelta(days=1)
         if getattr(youtube, "reporting", None) is not None:
             try:  # the bulk reach reports are final: they replace the Analytics figures of their days
-                figures |= {d: m for d, m in youtube.reach_days(test.video_id, _aware(test.started)).items()  # type: ignore[attr-defined]
+                figures |= {d: m for d, m in youtube.reach_days(test.video_id, as_utc(test.started)).items()  # type: ignore[attr-defined]
                             if first <= d <= last}
             except VideoFactoryError as error:
                 log.info("A/B test %s: no reach reports (%s)", test.id, error)
@@ -307,19 +304,19 @@ class ABTester:
         slots = self.slots(test.id)  # type: ignore[arg-type]
         current = slots[-1]
         self._refresh_analytics(test, now)
-        if now >= slot_end(_aware(current.start), test.slot_hours):
+        if now >= slot_end(as_utc(current.start), test.slot_hours):
             # Due (or overdue after a restart: the thumbnail stayed up meanwhile, so the slot simply ran longer).
-            self._close_slot(current, now)
+            self._close_slot(test, current, now)
             arms, kind = self.arms(test, now)
             chosen = next_variant(arms, kind, [s.variant for s in slots], test.adaptive, self.rng)
             self._show(test, chosen, now)
-        if not test.report_sent and now >= _aware(test.started) + timedelta(hours=24):
+        if not test.report_sent and now >= as_utc(test.started) + timedelta(hours=24):
             test.report_sent = True
             self.store.add(test)
             notices.append(Notice(test.chat_id, self.report(test, now, "24-hour report")))
         arms, kind = self.arms(test, now)
         verdict = judge(arms, kind, self.min_impressions if kind == "ctr" else self.min_views)
-        out_of_time = now >= _aware(test.started) + timedelta(days=test.max_days)
+        out_of_time = now >= as_utc(test.started) + timedelta(days=test.max_days)
         if verdict.significant or out_of_time:
             notices.append(self.finish(test, verdict.leader, now, "statistics" if verdict.significant else "time limit"))
         return notices
@@ -330,7 +327,7 @@ class ABTester:
             raise InputError(f"variant {winner} does not exist; choose 1 to {test.variants}")
         slots = self.slots(test.id)  # type: ignore[arg-type]
         if slots and slots[-1].end is None:
-            self._close_slot(slots[-1], now)
+            self._close_slot(test, slots[-1], now)
         self.channel().set_thumbnail(test.video_id, Path(test.folder) / "thumbnails" / f"{winner}.jpg")  # type: ignore[attr-defined]
         test.state, test.winner, test.decided_by, test.finished = "done", winner, decided_by, now
         self.store.add(test)
@@ -340,7 +337,7 @@ class ABTester:
         """Stop a test without a winner; the thumbnail on screen stays."""
         slots = self.slots(test.id)  # type: ignore[arg-type]
         if slots and slots[-1].end is None:
-            self._close_slot(slots[-1], now)
+            self._close_slot(test, slots[-1], now)
         test.state, test.finished = "stopped", now
         self.store.add(test)
         return Notice(test.chat_id, f"A/B test #{test.id} stopped; thumbnail {slots[-1].variant if slots else 1} stays.")
@@ -349,7 +346,7 @@ class ABTester:
         """The test in a few lines: per variant its numbers, share and chance of being best; leader and advice."""
         arms, kind = self.arms(test, now)
         verdict = judge(arms, kind, self.min_impressions if kind == "ctr" else self.min_views)
-        hours = (now - _aware(test.started)).total_seconds() / 3600
+        hours = (now - as_utc(test.started)).total_seconds() / 3600
         lines = [f"📊 {heading}: A/B test #{test.id}, video {test.video_id}, {hours:.0f} h in"]
         total = sum(a.exposure for a in arms) or 1.0
         for arm in arms:
@@ -393,7 +390,7 @@ def _hours_per_variant(slots: list[ABSlot], day: date, now: datetime) -> dict[in
     finish = begin + timedelta(days=1)
     hours: dict[int, float] = {}
     for slot in slots:
-        start, end = _aware(slot.start), _aware(slot.end) if slot.end else now
+        start, end = as_utc(slot.start), as_utc(slot.end) if slot.end else now
         overlap = (min(end, finish) - max(start, begin)).total_seconds() / 3600
         if overlap > 0:
             hours[slot.variant] = hours.get(slot.variant, 0.0) + overlap

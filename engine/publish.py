@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from engine.cache import atomic_write_text
 from engine.config import Settings
 from engine.errors import InputError
 from engine.presets import load_preset
-from engine.thumbnail_choice import APPROVED_NAME
+from engine.thumbnail_choice import APPROVED_NAME, read_video_json, save_video_record
 from engine.youtube import PRIVACY, VideoMeta, YouTube
 
 TITLE_CHARS = 100
@@ -30,17 +28,10 @@ class Published:
     captions_id: str | None
 
 
-def _read(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise InputError(f"{path} is missing or broken: is {path.parent} a finished video's folder?") from None
-
-
 def video_meta(folder: Path, settings: Settings, privacy: str, publish_at: datetime | None = None) -> VideoMeta:
     """Title, description, tags, category and language for YouTube, from the script and the preset."""
-    script = _read(folder / "script.json")
-    record = _read(folder / "job.json")
+    script = read_video_json(folder, "script.json")
+    record = read_video_json(folder)
     preset = load_preset(record["inputs"]["preset"], settings.user_presets_dir)
     title = " ".join(str(script.get("title") or record["inputs"]["topic"]).replace("<", "").replace(">", "").split())
     description = str(script.get("description") or script["scenes"][0]["narration"]).replace("<", "").replace(">", "")
@@ -68,7 +59,7 @@ def publish(
     if not video.is_file():
         raise InputError(f"{folder} has no video.mp4 to publish")
     meta = video_meta(folder, settings, privacy, publish_at)
-    record = _read(folder / "job.json")
+    record = read_video_json(folder)
     if record.get("youtube", {}).get("video_id"):
         raise InputError(f"this video is already on YouTube: {record['youtube']['url']}")
     video_id = youtube.upload(video, meta, progress)
@@ -76,7 +67,7 @@ def publish(
     # Recorded at once, so a failure below never leads to a second upload of the same video.
     record["youtube"] = {"video_id": video_id, "url": url, "privacy": meta.privacy,
                          "publish_at": meta.publish_at.isoformat() if meta.publish_at else None}
-    atomic_write_text(folder / "job.json", json.dumps(record, indent=2, ensure_ascii=False))
+    save_video_record(folder, record)
     captions_id = None
     srt = folder / "subtitles.srt"
     if srt.is_file():
@@ -84,5 +75,5 @@ def publish(
     thumbnail = folder / APPROVED_NAME
     youtube.set_thumbnail(video_id, thumbnail if thumbnail.is_file() else folder / "thumbnails" / "1.jpg")
     record["youtube"]["captions_id"] = captions_id
-    atomic_write_text(folder / "job.json", json.dumps(record, indent=2, ensure_ascii=False))
+    save_video_record(folder, record)
     return Published(video_id, url, meta.privacy, captions_id)

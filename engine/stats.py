@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,7 @@ from engine.abtest import (  # imported here so its tables exist in any Store op
     ABTest,
     ABTester,
 )
-from engine.store import JobRecord, StageRun, Store, TokenLedger
+from engine.store import JobRecord, StageRun, Store, TokenLedger, as_utc
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,6 @@ class Stats:
         return not self.videos_per_day and not self.failures and not any(t.calls for t in self.tokens)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
 
 def _timing(seconds: list[float]) -> Timing | None:
     if not seconds:
@@ -87,31 +84,31 @@ def gather(store: Store, days: int, now: datetime, budget_usd: float) -> Stats:
     """The figures of the last `days` days (tokens: this month's ledger)."""
     since = now - timedelta(days=days)
     with Session(store.engine) as session:
-        jobs = [j for j in session.exec(select(JobRecord)) if _aware(j.created) >= since]
+        jobs = [j for j in session.exec(select(JobRecord)) if as_utc(j.created) >= since]
         job_ids = {j.id for j in jobs}
         runs = [r for r in session.exec(select(StageRun)) if r.job_id in job_ids]
         ledger = list(session.exec(select(TokenLedger).order_by(TokenLedger.fingerprint)))
         tests = [t for t in session.exec(select(ABTest).where(ABTest.state == "done"))
-                 if t.finished is not None and _aware(t.finished) >= since]
+                 if t.finished is not None and as_utc(t.finished) >= since]
     done = [j for j in jobs if j.status == "done"]
-    per_day = Counter(_aware(j.finished or j.created).date() for j in done)
+    per_day = Counter(as_utc(j.finished or j.created).date() for j in done)
     per_preset = Counter(j.preset for j in done)
     stage_seconds: dict[str, list[float]] = defaultdict(list)
     images: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     failures: dict[str, Counter] = defaultdict(Counter)
     for run in runs:
         if run.outcome == "done" and run.finished is not None:
-            stage_seconds[run.stage].append((_aware(run.finished) - _aware(run.started)).total_seconds())
+            stage_seconds[run.stage].append((as_utc(run.finished) - as_utc(run.started)).total_seconds())
         if run.outcome == "failed":
             failures[run.stage][(run.error or "unknown")[:100]] += 1
         if run.stage == "images":
             images[run.backend][0] += run.items_cached + run.items_computed
             images[run.backend][1] += run.items_total
-    totals = [(_aware(j.finished) - _aware(j.created)).total_seconds() for j in done if j.finished is not None]
+    totals = [(as_utc(j.finished) - as_utc(j.created)).total_seconds() for j in done if j.finished is not None]
     tester = ABTester(store, lambda: None)
     outcomes = []
     for test in tests:
-        arms, kind = tester.arms(test, _aware(test.finished))  # type: ignore[arg-type]
+        arms, kind = tester.arms(test, as_utc(test.finished))  # type: ignore[arg-type]
         rates = {a.variant: a.successes / a.exposure for a in arms if a.exposure}
         others = [rate for variant, rate in rates.items() if variant != test.winner]
         uplift = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import overload
 
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import OperationalError
@@ -14,6 +15,15 @@ from engine.errors import OutputError
 def utcnow() -> datetime:
     """Now, in UTC, for timestamps in the database."""
     return datetime.now(timezone.utc)
+
+
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A timestamp read back from the database, zone restored: SQLite hands them back naive, stored in UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
 class JobRecord(SQLModel, table=True):

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from sqlmodel import Session
 
 from engine.errors import BackendError, ConfigError
-from engine.store import Store, TokenLedger, utcnow
+from engine.store import Store, TokenLedger, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -98,11 +98,6 @@ def _next_month(moment: datetime) -> datetime:
     return (first + timedelta(days=32)).replace(day=1)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands datetimes back without their zone; they are stored in UTC.
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
-
-
 class TokenPool:
     """Hands out the token with the most estimated budget left and books every answer."""
 
@@ -169,7 +164,7 @@ class TokenPool:
     def _usable(self, row: TokenLedger, now: datetime) -> bool:
         if row.state in ("exhausted", "invalid"):
             return False
-        cooldown = _aware(row.cooldown_until)
+        cooldown = as_utc(row.cooldown_until)
         if cooldown is not None and cooldown > now:
             return False
         return row.spend_usd < self.budget_usd
@@ -202,7 +197,7 @@ class TokenPool:
     def _next_back(self, now: datetime) -> float | None:
         """Seconds until a throttled token cools down, if any will."""
         waits = [
-            (_aware(row.cooldown_until) - now).total_seconds()  # type: ignore[operator]
+            (as_utc(row.cooldown_until) - now).total_seconds()  # type: ignore[operator]
             for row in self._ledger.values()
             if row.state == "throttled" and row.cooldown_until is not None and row.spend_usd < self.budget_usd
         ]
@@ -218,7 +213,7 @@ class TokenPool:
                 back = _next_month(now)
                 lines.append(f"{row.fingerprint}: monthly quota spent; back {back:%Y-%m-%d}")
             else:
-                back = _aware(row.cooldown_until) or now
+                back = as_utc(row.cooldown_until) or now
                 lines.append(f"{row.fingerprint}: rate-limited; back at {back:%H:%M:%S} UTC")
             returns.append(back)
         resume = min(returns) if returns else None
