@@ -1,5 +1,12 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.media import run_ffmpeg
 from engine.models import Shot, Timeline
-from engine.stages.render import plan_segments, segment_graph
+from engine.stages.render import Part, Segment, pan_speed, plan_segments, segment_graph
 
 
 def _timeline() -> Timeline:
@@ -35,8 +42,70 @@ def test_graph_uses_ffmpeg_filters_and_captions_only_when_present():
     segments = plan_segments(_timeline(), 30, transition=0.6)
     fade = next(s for s in segments if len(s.parts) == 2)
     graph = segment_graph(fade, 30, 0.1, 1920, 1080, "captions.ass")
-    assert graph.count("zoompan=") == 2 and "xfade=transition=fade" in graph
+    assert graph.count("zoompan=") == 2 and "overlay=" in graph
     own = fade.parts[0].frames - fade.blend  # only the last frames pass through xfade
     assert f"trim=end_frame={own}" in graph and f"trim=start_frame={own}" in graph and "concat=n=2" in graph
     assert "ass=filename=captions.ass:fontsdir=fonts" in graph
     assert "ass=" not in segment_graph(segments[0], 30, 0.1, 1920, 1080, None)
+
+
+def _frames(tmp_path: Path, graph: str, stills: list[Path], count: int, size: tuple[int, int]) -> np.ndarray:
+    """Run a segment graph through ffmpeg and return its raw 4:2:0 frames, uncompressed."""
+    (tmp_path / "graph.txt").write_text(graph)
+    raw = tmp_path / "frames.yuv"
+    inputs = [arg for still in stills for arg in ("-i", str(still))]
+    run_ffmpeg([*inputs, "-/filter_complex", "graph.txt", "-map", "[out]", "-frames:v", str(count), "-r", "30",
+                "-f", "rawvideo", "-pix_fmt", "yuv420p", "-y", str(raw)], what="graph", cwd=tmp_path)
+    width, height = size
+    return np.fromfile(raw, np.uint8).reshape(-1, width * height * 3 // 2)
+
+
+def _texture(path: Path, seed: int, size: tuple[int, int] = (320, 180)) -> Path:
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.mark.parametrize("motion", ["pan_right", "pan_left"])
+def test_pans_move_a_whole_pixel_each_frame_without_resampling(tmp_path: Path, motion: str):
+    width, height, count = 320, 180, 12
+    shot = Shot(0, 0, 0.0, 1.0, "p", motion, "calm")
+    segment = Segment(0, 0, count, (Part(shot, clip_frames=30, offset=5, frames=count),))
+    speed = pan_speed(0.1, width, 30)
+    assert speed == 1
+    frames = _frames(tmp_path, segment_graph(segment, 30, 0.1, width, height, None), [_texture(tmp_path / "a.png", 1)],
+                     count, (width, height))
+    assert len(frames) == count
+    luma = frames[:, : width * height].reshape(count, height, width).astype(int)
+    chroma = frames[:, width * height: width * height * 5 // 4].reshape(count, height // 2, width // 2).astype(int)
+    shift = speed if motion == "pan_right" else -speed
+    for k in range(count - 1):
+        before, after = luma[k], luma[k + 1]
+        if shift > 0:  # the picture moves left by exactly `shift` columns, nothing else changes
+            assert np.array_equal(after[:, :-shift], before[:, shift:])
+        else:
+            assert np.array_equal(after[:, -shift:], before[:, :shift])
+        assert not np.array_equal(after, before)
+    for k in range(count - 2):  # colour, subsampled by two, repeats its phase every other frame
+        before, after = chroma[k], chroma[k + 2]
+        assert np.array_equal(after[:, :-1], before[:, 1:]) if shift > 0 else np.array_equal(after[:, 1:], before[:, :-1])
+
+
+@pytest.mark.parametrize("transition", ["fade", "fadeblack", "wipeleft"])
+def test_transitions_go_from_one_shot_to_the_next(tmp_path: Path, transition: str):
+    width, height = 320, 180
+    dark, light = tmp_path / "dark.png", tmp_path / "light.png"
+    Image.new("RGB", (width, height), (60, 60, 60)).save(dark)
+    Image.new("RGB", (width, height), (200, 200, 200)).save(light)
+    first, second = (Shot(i, i, i * 1.0, (i + 1) * 1.0, "p", "zoom_in", "calm") for i in range(2))
+    segment = Segment(0, 0, 30, (Part(first, 36, 0, 30), Part(second, 36, 0, 12)), blend=12)
+    frames = _frames(tmp_path, segment_graph(segment, 30, 0.1, width, height, None, transition=transition),
+                     [dark, light], 30, (width, height))
+    means = frames[:, : width * height].mean(axis=1)
+    assert len(frames) == 30
+    assert np.allclose(means[:18], means[0], atol=1)  # the first shot alone until the blend
+    assert means[18] < means[0] + 10 and means[-1] > means[0] + 80  # then it turns into the second
+    if transition == "fadeblack":
+        assert means[18:].min() < 20  # through black
+    else:
+        assert np.all(np.diff(means[18:]) > -1) and means[18:].min() > means[0] - 2
