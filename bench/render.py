@@ -16,7 +16,9 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,51 +145,99 @@ def render_floor(work: Path, seconds: float, out: Path) -> None:
 WAYS = {"ours": render_ours, "moviepy": render_moviepy, "floor": render_floor}
 
 
-def where_time_goes(work: Path) -> dict[str, float]:
-    """One 5 s shot of ours, built up filter by filter: what motion, captions and encoding each add."""
+ENCODE = ["-c:v", "libx264", "-preset", "superfast", "-crf", "23", "-profile:v", "high",
+          "-x264-params", "bframes=0:rc-lookahead=0"]
+
+
+def _seconds(args: list[str], cwd: Path, repeats: int = 3) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system) of an ffmpeg command.
+
+    Medians, because this machine's timings wander by 10-20% from run to run; CPU time, because
+    ffmpeg runs its filters and its encoder in threads of their own, so wall time hides one in
+    the other.
+    """
+    walls, cpus = [], []
+    for _ in range(repeats):
+        before, began = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+        run_ffmpeg(args, what="benchmark step", cwd=cwd)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        walls.append(time.perf_counter() - began)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return round(statistics.median(walls), 3), round(statistics.median(cpus), 3)
+
+
+def where_time_goes(work: Path) -> dict:
+    """A pan shot and a zoom shot of ours, built up filter by filter on one thread, and their crossfade."""
     from engine.stages import render
 
     inputs = prepare(work, 60)
-    plan = _timeline(60)
-    whole = render.plan_segments(plan, 30, inputs["preset"].effects.transition)[2]  # a shot mid-video
-    segment = replace(whole, parts=whole.parts[:1], blend=0, end_frame=whole.end_frame - whole.blend)  # no crossfade
+    effects = inputs["preset"].effects
+    segments = render.plan_segments(_timeline(60), 30, effects.transition)
     folder = work / "breakdown"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
-    captions = render._segment_subtitles(inputs["subs"], segment, 30)
-    (folder / "captions.ass").write_text(captions.to_string("ass"), encoding="utf-8")
     (folder / "fonts").symlink_to(inputs["fonts"].resolve(), target_is_directory=True)
-    frames = segment.end_frame - segment.start_frame
-    still = str(inputs["stills"][segment.parts[0].shot.index % STILLS])
-    full = render.segment_graph(segment, 30, inputs["preset"].effects.zoom, 1920, 1080, "captions.ass")
-    no_captions = render.segment_graph(segment, 30, inputs["preset"].effects.zoom, 1920, 1080, None)
-    encode = ["-c:v", "libx264", "-preset", "superfast", "-crf", "23", "-profile:v", "high",
-              "-x264-params", "bframes=0:rc-lookahead=0", "-threads", "1", "-y", "x.mp4"]
+    one_thread = ["-threads", "1", "-filter_threads", "1"]
     null = ["-f", "null", "-"]
-    steps = {
-        "decode_and_upscale": (["-i", still, "-vf", "scale=2880:1620:flags=bicubic,format=yuv420p", "-frames:v", "1"], null),
-        "plus_motion": (["-i", still, "-filter_complex", no_captions, "-map", "[out]", "-frames:v", str(frames)], null),
-        "plus_captions": (["-i", still, "-filter_complex", full, "-map", "[out]", "-frames:v", str(frames)], null),
-        "plus_encode": (["-i", still, "-filter_complex", full, "-map", "[out]", "-frames:v", str(frames)], encode),
-        # The floor's way: the still converted once, its frames repeated, only the encoder working.
-        "encode_still_only": (["-i", still, "-vf", f"format=yuv420p,loop=loop={frames - 1}:size=1",
-                               "-frames:v", str(frames)], encode),
-    }
-    seconds: dict[str, float] = {}
-    for name, (head, tail) in steps.items():
-        began = time.perf_counter()
-        run_ffmpeg(["-threads", "1", *head, *tail], what=name, cwd=folder)
-        seconds[name] = round(time.perf_counter() - began, 3)
-    return {
-        "frames": frames,
-        "cumulative_seconds_one_thread": seconds,
-        "share": {
-            "decode_and_upscale": seconds["decode_and_upscale"],
-            "motion": round(seconds["plus_motion"] - seconds["decode_and_upscale"], 3),
-            "captions": round(seconds["plus_captions"] - seconds["plus_motion"], 3),
-            "encode": round(seconds["plus_encode"] - seconds["plus_captions"], 3),
-        },
-    }
+    encode = [*ENCODE, "-threads", "1", "-r", "30", "-y", "x.mp4"]
+    shots = {}
+    for whole in segments[1:3]:  # a pan_right, then a zoom_out, both mid-video
+        alone = replace(whole, parts=whole.parts[:1], blend=0)  # the shot without its crossfade
+        frames = alone.end_frame - alone.start_frame
+        captions = render._segment_subtitles(inputs["subs"], alone, 30)
+        (folder / "captions.ass").write_text(captions.to_string("ass"), encoding="utf-8")
+        still = ["-i", str(inputs["stills"][whole.parts[0].shot.index % STILLS])]
+        both = [*still, "-i", str(inputs["stills"][whole.parts[1].shot.index % STILLS])]
+
+        def graph(segment, ass: str | None) -> list[str]:  # noqa: ANN001 - a render.Segment
+            text = render.segment_graph(segment, 30, effects.zoom, 1920, 1080, ass, transition=effects.transition_style)
+            return ["-filter_complex", text, "-map", "[out]", "-frames:v", str(frames)]
+
+        motion = alone.parts[0].shot.motion
+        first_frame = replace(alone, end_frame=alone.start_frame + 1, parts=(replace(alone.parts[0], frames=1),))
+        steps = {
+            "decode_and_scale": [*one_thread, *still, *graph(first_frame, None)[:-2], "-frames:v", "1", *null],
+            "plus_motion": [*one_thread, *still, *graph(alone, None), *null],
+            "plus_captions": [*one_thread, *still, *graph(alone, "captions.ass"), *null],
+            "plus_encode": [*one_thread, *still, *graph(alone, "captions.ass"), *encode],
+            "crossfade_filters": [*one_thread, *both, *graph(whole, None), *null],
+            # The floor's way: the still converted once, its frames repeated, only the encoder working.
+            "encode_still_only": [*one_thread, *still, "-vf", f"format=yuv420p,loop=loop={frames - 1}:size=1",
+                                  "-frames:v", str(frames), *encode],
+        }
+        seconds = {name: _seconds(args, folder)[1] for name, args in steps.items()}
+        shots[motion] = {
+            "frames": frames,
+            "cumulative_cpu_seconds_one_thread": {k: v for k, v in seconds.items() if k != "crossfade_filters"},
+            "share": {
+                "decode_and_scale": seconds["decode_and_scale"],
+                "motion": round(seconds["plus_motion"] - seconds["decode_and_scale"], 3),
+                "captions": round(seconds["plus_captions"] - seconds["plus_motion"], 3),
+                "encode": round(seconds["plus_encode"] - seconds["plus_captions"], 3),
+                "crossfade_filters": round(seconds["crossfade_filters"] - seconds["plus_motion"], 3),
+            },
+        }
+    return shots
+
+
+def encoder_alone(work: Path) -> dict[str, float]:
+    """x264 alone, with the floor's settings and threads, on the floor's frames and on ours.
+
+    Each finished 60 s video is decoded once to raw frames on disk, and only their encoding is
+    timed: the pictures our renderer makes (moving, captioned, cross-faded) against the floor's
+    still ones. The ratio is how far from the floor the encoder alone would be on our frames.
+    """
+    result = {}
+    for way in ("floor", "ours"):
+        raw = work / f"{way}.yuv"
+        run_ffmpeg(["-i", str(work / f"{way}-60.mp4"), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-y", str(raw)],
+                   what=f"decode {way}")
+        source = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "1920x1080", "-r", "30", "-i", str(raw)]
+        wall, cpu = _seconds([*source, *ENCODE, "-an", "-y", str(work / "reencoded.mp4")], work)
+        result[f"{way}_frames_seconds"], result[f"{way}_frames_cpu_seconds"] = wall, cpu
+        raw.unlink()
+    result["ratio"] = round(result["ours_frames_seconds"] / result["floor_frames_seconds"], 2)
+    return result
 
 
 def measure(way: str, work: Path, seconds: float) -> dict:
@@ -204,9 +254,16 @@ def measure(way: str, work: Path, seconds: float) -> dict:
         raise SystemExit(f"{way} failed with exit code {code}")
     info = probe(out)
     inside = json.loads(out.with_suffix(".json").read_text())["render_seconds"]
-    return {"seconds": round(inside, 2), "seconds_with_process_start": round(wall, 2), "peak_memory_mb": round(memory.peak_mb), "video_seconds": round(info.duration, 2),
+    return {"seconds": round(inside, 2), "seconds_with_process_start": round(wall, 2),
+            "peak_memory_mb": round(memory.peak_mb), "video_seconds": round(info.duration, 2),
             "size": f"{info.width}x{info.height}", "fps": info.fps, "codec": info.video_codec,
             "audio": info.audio_codec, "megabytes": round(out.stat().st_size / 1e6, 1)}
+
+
+def median_of(runs: list[dict]) -> dict:
+    """The run with the median time, with every run's time beside it."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    return {**ordered[len(ordered) // 2], "every_run_seconds": [r["seconds"] for r in runs]}
 
 
 def main() -> None:
@@ -216,6 +273,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--work", type=Path)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of the floor and ours at 60 s, taken in turn")
     parser.add_argument("--skip-moviepy", action="store_true", help="reuse the last moviepy figure (it takes minutes)")
     args = parser.parse_args()
     if args.way:  # a child: render one way, and say how long the rendering itself took
@@ -230,7 +288,12 @@ def main() -> None:
     result_file = ROOT / "bench" / "results" / "render.json"
     previous = json.loads(result_file.read_text()) if result_file.is_file() else {}
     breakdown = where_time_goes(work)  # first: seconds, and a mistake here should not cost the long runs
-    runs = {"floor": measure("floor", work, 60), "ours": measure("ours", work, 60)}
+    floors, ours = [], []
+    for _ in range(max(1, args.repeats)):  # in turn, so a slow spell of the machine hits both
+        floors.append(measure("floor", work, 60))
+        ours.append(measure("ours", work, 60))
+    runs = {"floor": median_of(floors), "ours": median_of(ours)}
+    encoder = encoder_alone(work)
     runs["moviepy"] = previous["runs"]["moviepy"] if args.skip_moviepy else measure("moviepy", work, 60)
     runs["ours_10_minutes"] = measure("ours", work, 600)
     runs["floor_10_minutes"] = measure("floor", work, 600)
@@ -243,8 +306,11 @@ def main() -> None:
             "moviepy_to_ours": round(runs["moviepy"]["seconds"] / runs["ours"]["seconds"], 1),
             "ours_to_floor_10_minutes": round(runs["ours_10_minutes"]["seconds"] / runs["floor_10_minutes"]["seconds"], 2),
             "ours_to_realtime": round(runs["ours"]["seconds"] / 60, 3),
+            "encoder_alone_our_frames_to_floor_frames": encoder["ratio"],
+            "ours_to_encoder_alone_on_our_frames": round(runs["ours"]["seconds"] / encoder["ours_frames_seconds"], 2),
         },
-        "where_time_goes_one_shot": breakdown,
+        "encoder_alone": encoder,
+        "where_time_goes_one_shot_cpu_seconds": breakdown,
         "targets": {"ours_to_floor": 1.5, "moviepy_to_ours": 10, "peak_memory_mb": 1024},
     }
     result_file.parent.mkdir(parents=True, exist_ok=True)
