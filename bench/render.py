@@ -98,7 +98,7 @@ def render_ours(work: Path, seconds: float, out: Path) -> None:
     options = render.RenderOptions(fonts=inputs["fonts"])
     segments = render.plan_segments(plan, options.fps, inputs["preset"].effects.transition)
     stills = {shot.index: inputs["stills"][shot.index % STILLS] for shot in plan.shots}
-    cache = Cache(work / f"cache-{out.stem}")
+    cache = Cache(Path(tempfile.mkdtemp(prefix="cold-cache-", dir=work)))  # every run renders every segment
     render.render_master(segments, stills, inputs["subs"], inputs["mix"], inputs["preset"].effects, options, cache, out)
 
 
