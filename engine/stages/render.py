@@ -104,8 +104,12 @@ def plan_segments(timeline: Timeline, fps: int, transition: float) -> tuple[Segm
 
 
 def pan_speed(zoom: float, width: int, clip_frames: int) -> int:
-    """Whole pixels a pan moves per frame: the preset's zoom margin spread over the clip, at least one."""
-    return max(1, round(zoom * width / max(clip_frames - 1, 1)))
+    """Whole pixels a pan moves per frame: the preset's zoom margin spread over the clip, rounded.
+
+    0 means slower than half a pixel a frame (a long shot, a narrow frame): such a pan is resampled
+    per frame instead, since one pixel a frame would crop it to more than twice the preset's zoom.
+    """
+    return round(zoom * width / max(clip_frames - 1, 1))
 
 
 def _pan(i: int, part: Part, zoom: float, width: int, height: int) -> str:
@@ -139,14 +143,20 @@ def _pan(i: int, part: Part, zoom: float, width: int, height: int) -> str:
     )
 
 
-def _zoom(i: int, part: Part, zoom: float, width: int, height: int, fps: int) -> str:
-    """A zoom by zoompan on a still upscaled once, so its whole-pixel crop steps are sub-pixel on screen."""
+def _zoompan(i: int, part: Part, zoom: float, width: int, height: int, fps: int) -> str:
+    """A zoom (or a slow pan) by zoompan on a still upscaled once, so its whole-pixel crop steps are sub-pixel on screen."""
     big_w, big_h = int(width * UPSCALE) // 2 * 2, int(height * UPSCALE) // 2 * 2
     p = f"((on+{part.offset})/{max(part.clip_frames - 1, 1)})"
-    z = f"1+{zoom}*{p}" if part.shot.motion == "zoom_in" else f"1+{zoom}*(1-{p})"
+    z, x = f"{1 + zoom}", "(iw-iw/zoom)/2"
+    if part.shot.motion == "zoom_in":
+        z = f"1+{zoom}*{p}"
+    elif part.shot.motion == "zoom_out":
+        z = f"1+{zoom}*(1-{p})"
+    else:
+        x = f"(iw-iw/zoom)*{p}" if part.shot.motion == "pan_right" else f"(iw-iw/zoom)*(1-{p})"
     return (
         f"[{i}:v]scale={big_w}:{big_h}:flags=bicubic,format=yuv420p,"
-        f"zoompan=z='{z}':x='(iw-iw/zoom)/2':y='(ih-ih/zoom)/2':d={part.frames}:s={width}x{height}:fps={fps}[m{i}]"
+        f"zoompan=z='{z}':x='{x}':y='(ih-ih/zoom)/2':d={part.frames}:s={width}x{height}:fps={fps}[m{i}]"
     )
 
 
@@ -184,8 +194,8 @@ def segment_graph(
     """The filter graph of one segment: motion on each still, a crossfade if two, captions."""
     parts = []
     for i, part in enumerate(segment.parts):
-        moving = _pan(i, part, zoom, width, height) if part.shot.motion.startswith("pan") else _zoom(
-            i, part, zoom, width, height, fps)
+        sliding = part.shot.motion.startswith("pan") and pan_speed(zoom, width, part.clip_frames) > 0
+        moving = _pan(i, part, zoom, width, height) if sliding else _zoompan(i, part, zoom, width, height, fps)
         # Frame numbers as timestamps, so the trims, the crossfade and the encoder count alike.
         parts.append(f"{moving};[m{i}]setsar=1,settb=1/{fps},setpts=N,fps={fps}[p{i}]")
     last = "p0"

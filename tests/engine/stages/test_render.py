@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +110,13 @@ def test_transitions_go_from_one_shot_to_the_next(tmp_path: Path, transition: st
         assert means[18:].min() < 20  # through black
     else:
         assert np.all(np.diff(means[18:]) > -1) and means[18:].min() > means[0] - 2
+
+
+def test_a_pan_slower_than_half_a_pixel_a_frame_is_resampled_rather_than_cropped_wider():
+    assert pan_speed(0.12, 1920, 168) == 1 and pan_speed(0.3, 1920, 168) == 3
+    shot = Shot(0, 0, 0.0, 30.0, "p", "pan_left", "calm")
+    slow = Segment(0, 0, 900, (Part(shot, clip_frames=900, offset=0, frames=900),))
+    assert pan_speed(0.12, 1080, 900) == 0
+    graph = segment_graph(slow, 30, 0.12, 1080, 1920, None)
+    assert "zoompan=" in graph and "crop=" not in graph
+    assert "zoompan=" not in segment_graph(replace(slow, parts=(Part(shot, 168, 0, 168),)), 30, 0.12, 1920, 1080, None)
