@@ -1,10 +1,12 @@
 """Render one 60 s 1080p30 timeline three ways and compare: ours, textbook moviepy, and a plain ffmpeg slideshow.
 
-Run: python bench/render.py   (writes bench/results/render.json; about 10 minutes on 2 cores)
+Run: python bench/render.py   (writes bench/results/render.json; about 15 minutes on 2 cores)
 Each way runs in its own process, timed from outside, with the resident memory of its whole
 process tree sampled every 100 ms. The same inputs serve all three: 12 stills, word captions in
-the preset's style, and one mixed soundtrack. Ours also renders a 10-minute timeline, to show that
-its memory stays flat with length.
+the preset's style, and one mixed soundtrack. The floor and ours run three times in turn (medians);
+ours also renders a 10-minute timeline, to show that its memory stays flat with length. Then x264
+alone is timed on both finished videos' frames, decoded to raw, to show how much of the distance
+to the floor is the encoder's own.
 
 Targets on the 2-core build machine: ours <= 1.5x the slideshow floor, >= 10x faster than moviepy,
 peak memory <= 1 GB at 60 s and at 10 minutes.
