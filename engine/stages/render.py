@@ -229,6 +229,27 @@ def render_segment(
     folder: Path,
 ) -> Path:
     """Encode one segment, with its own `captions` (timed from its start), into `folder`."""
+    threads = max(1, (os.cpu_count() or 2) // max(1, options.workers))
+    args = segment_frames_args(segment, stills, captions, effects, options, folder) + [
+        "-c:v", "libx264", "-preset", options.preset, "-crf", str(options.crf), "-profile:v", "high",
+        "-x264-params", options.x264_params,
+        "-pix_fmt", "yuv420p", "-r", str(options.fps), "-threads", str(threads), "-an", "segment.mp4",
+    ]
+    # ffmpeg resolves the graph's relative names (captions, fonts) against its working folder,
+    # which spares us escaping arbitrary paths inside filter arguments.
+    run_ffmpeg(args, what=f"video segment {segment.index + 1}", cwd=folder)
+    return folder / "segment.mp4"
+
+
+def segment_frames_args(
+    segment: Segment,
+    stills: dict[int, Path],
+    captions: pysubs2.SSAFile,
+    effects: Effects,
+    options: RenderOptions,
+    folder: Path,
+) -> list[str]:
+    """Write a segment's captions and graph into `folder`; the ffmpeg arguments, run there, that make its frames."""
     ass_name = None
     if len(captions):
         ass_name = "captions.ass"
@@ -243,19 +264,8 @@ def render_segment(
         fonts=options.fonts is not None, transition=effects.transition_style,
     )
     (folder / "graph.txt").write_text(graph, encoding="utf-8")
-    threads = max(1, (os.cpu_count() or 2) // max(1, options.workers))
     frames = segment.end_frame - segment.start_frame
-    out = folder / "segment.mp4"
-    args += [
-        "-/filter_complex", "graph.txt", "-map", "[out]", "-frames:v", str(frames),
-        "-c:v", "libx264", "-preset", options.preset, "-crf", str(options.crf), "-profile:v", "high",
-        "-x264-params", options.x264_params,
-        "-pix_fmt", "yuv420p", "-r", str(options.fps), "-threads", str(threads), "-an", "segment.mp4",
-    ]
-    # ffmpeg resolves the graph's relative names (captions, fonts) against its working folder,
-    # which spares us escaping arbitrary paths inside filter arguments.
-    run_ffmpeg(args, what=f"video segment {segment.index + 1}", cwd=folder)
-    return out
+    return args + ["-/filter_complex", "graph.txt", "-map", "[out]", "-frames:v", str(frames)]
 
 
 def _quoted(path: Path) -> str:
