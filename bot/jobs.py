@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -63,7 +64,7 @@ class ChatProgress:
 
     post: Callable[[str], None]
     every: float = PROGRESS_EVERY
-    last: float = 0.0
+    last: float = -math.inf  # not 0: monotonic time starts near 0 at boot, and the first message must go
     stages: dict[str, tuple[float, str]] = field(default_factory=dict)
     began: float = field(default_factory=time.monotonic)
     stage_began: float = field(default_factory=time.monotonic)

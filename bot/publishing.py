@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -59,7 +60,7 @@ def add_publishing(
         await query.answer("Uploading…")
         loop = asyncio.get_running_loop()
         chat, message_id = update.effective_chat.id, query.message.message_id
-        shown = [0.0]
+        shown = [-math.inf]
 
         def progress(share: float) -> None:  # from the upload thread; an edit every 5 s at most
             if time.monotonic() - shown[0] >= 5 or share >= 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import random
 import threading
 import time
@@ -112,7 +113,7 @@ class TokenPool:
         self._lock = threading.Lock()
         self._db_lock = threading.Lock()
         self._dirty: set[str] = set()
-        self._persisted = 0.0
+        self._persisted = -math.inf  # so the first success is written, however soon after boot
         self._in_flight: dict[str, int] = dict.fromkeys(self.tokens, 0)
         self._ledger: dict[str, TokenLedger] = {}
         with Session(store.engine, expire_on_commit=False) as session:

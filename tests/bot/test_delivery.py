@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+import pytest
 
 from bot.delivery import fit_for_telegram
 from bot.jobs import ChatProgress
@@ -23,12 +26,15 @@ def test_a_video_over_the_limit_gets_a_smaller_playable_copy(tmp_path: Path):
     assert big.is_file()  # the full file stays
 
 
-def test_progress_shows_stage_share_and_time_left_but_not_too_often():
+def test_progress_shows_stage_share_and_time_left_but_not_too_often(monkeypatch: pytest.MonkeyPatch):
+    clock = [20.0]  # a machine booted 20 s ago: monotonic time is small, and the first message still goes
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     posted: list[str] = []
-    progress = ChatProgress(posted.append, every=3600)
+    progress = ChatProgress(posted.append, every=3600, began=clock[0], stage_began=clock[0])
     progress.started("render", 10, "segment")
+    clock[0] += 10
     progress.advanced("render", 5)  # inside the throttle window: not posted
     assert len(posted) == 1 and posted[0].startswith("⏳ render: 0/10 segment (0%)")
-    progress.last = 0
+    clock[0] += 3600
     progress.advanced("render", 5)
     assert "5/10 segment (50%)" in posted[-1] and "left in this step" in posted[-1]
