@@ -27,7 +27,8 @@ from engine.cache import Cache  # noqa: E402
 from engine.hf import HFService  # noqa: E402
 from engine.models import Shot  # noqa: E402
 from engine.presets import load_preset  # noqa: E402
-from engine.stages.images import SIZE, FluxImages, paint_shots  # noqa: E402
+from engine.hf import FluxImages  # noqa: E402
+from engine.stages.images import SIZE, paint_shots  # noqa: E402
 from engine.store import Store  # noqa: E402
 from engine.tokens import Token, TokenPool  # noqa: E402
 from tests.hf_server import FakeHF  # noqa: E402

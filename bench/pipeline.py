@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from engine.config import load_settings
 from engine.media import measure_loudness
 from engine.models import JobRequest
-from engine.pipeline import make_video
+from engine.runner import make
 
 PARAGRAPH = (
     "In September 1941 the armies closed the last road into the city. Nearly three million people were "
@@ -87,7 +87,7 @@ def main() -> None:
     began = time.perf_counter()
     with TreeMemory() as memory:
         # The master only: exports are extra renders with their own cost, not part of this target.
-        artefacts = make_video(
+        artefacts = make(
             JobRequest(topic="", preset="military-history", script_file=script, exports=("youtube",)), settings
         )
     total = time.perf_counter() - began

@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from scipy import stats as scipy_stats
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Session, select
 
 from engine.errors import InputError, VideoFactoryError
-from engine.store import Store, as_utc, utcnow
+from engine.store import Store, as_utc
+from engine.tables import ABDay, ABSlot, ABTest
 
 log = logging.getLogger(__name__)
 
@@ -112,52 +113,6 @@ def next_variant(arms: list[Arm], kind: str, shown: list[int], adaptive: bool, r
         draws = _posterior_draws(arms, kind, rng, 1)[:, 0]
         return variants[int(draws.argmax())]
     return variants[(variants.index(shown[-1]) + 1) % len(variants)]
-
-
-# --- the test's records ---------------------------------------------------------------------------
-
-class ABTest(SQLModel, table=True):
-    """One thumbnail test on one published video."""
-
-    __tablename__ = "ab_tests"
-    id: int | None = Field(default=None, primary_key=True)
-    video_id: str = Field(index=True)
-    folder: str  # the video's output folder, where thumbnails/1-3.jpg are
-    chat_id: int | None = None  # where reports go
-    variants: int = 3
-    started: datetime = Field(default_factory=utcnow)
-    slot_hours: float = 24.0
-    max_days: float = 7.0
-    adaptive: bool = False
-    state: str = "running"  # running, done, stopped
-    report_sent: bool = False
-    winner: int | None = None
-    decided_by: str | None = None  # statistics, time limit, hand
-    finished: datetime | None = None
-
-
-class ABSlot(SQLModel, table=True):
-    """A period one variant was the video's thumbnail, with the view counts at its two ends."""
-
-    __tablename__ = "ab_slots"
-    id: int | None = Field(default=None, primary_key=True)
-    test_id: int = Field(foreign_key="ab_tests.id", index=True)
-    variant: int
-    start: datetime
-    end: datetime | None = None
-    views_start: int = 0
-    views_end: int | None = None
-
-
-class ABDay(SQLModel, table=True):
-    """YouTube Analytics' thumbnail figures for one day of a test (re-read as they are corrected)."""
-
-    __tablename__ = "ab_days"
-    id: int | None = Field(default=None, primary_key=True)
-    test_id: int = Field(foreign_key="ab_tests.id", index=True)
-    day: date
-    impressions: int
-    click_rate: float
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from engine.config import Settings, load_settings
@@ -16,7 +17,7 @@ log = logging.getLogger("videofactory")
 
 
 class BarProgress:
-    """A rich progress bar per stage with ETA; plain lines when the output is not a terminal."""
+    """A rich progress bar per stage with ETA, fed by the runner's events; plain lines when not on a terminal."""
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -37,6 +38,7 @@ class BarProgress:
             console=self.console, disable=not self.live,
         )
         self.tasks: dict[str, int] = {}
+        self.closed: set[str] = set()
 
     def __enter__(self) -> BarProgress:
         self.bars.__enter__()
@@ -45,29 +47,70 @@ class BarProgress:
     def __exit__(self, *exc: object) -> None:
         self.bars.__exit__(*exc)  # type: ignore[arg-type]
 
-    def started(self, stage: str, total: float, unit: str) -> None:
-        """Add a bar for the stage."""
-        self.tasks[stage] = self.bars.add_task(stage, total=max(total, 1e-9), unit=unit)
-        if not self.live:
-            print(f"[{stage}] started ({total:g} {unit})", file=sys.stderr, flush=True)
-
-    def advanced(self, stage: str, done: float) -> None:
-        """Move the stage's bar."""
+    def show(self, stage: str, done: float, total: float, unit: str) -> None:
+        """A stage's bar: added when the stage begins, moved as it goes, filled when it ends."""
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bars.add_task(stage, total=max(total, 1e-9), unit=unit)
+            if not self.live:
+                print(f"[{stage}] started ({total:g} {unit})", file=sys.stderr, flush=True)
         self.bars.update(self.tasks[stage], completed=done)
+        if done >= total and stage not in self.closed and done > 0:
+            self.closed.add(stage)
+            if not self.live:
+                print(f"[{stage}] done", file=sys.stderr, flush=True)
 
-    def finished(self, stage: str) -> None:
-        """Fill the stage's bar."""
-        task = self.tasks[stage]
-        self.bars.update(task, completed=self.bars.tasks[task].total)
-        if not self.live:
-            print(f"[{stage}] done", file=sys.stderr, flush=True)
+    def on_event(self, event: object) -> None:
+        """The runner's events about the job being made."""
+        from engine.runner import JobProgressed, JobResumed
 
-    def ready(self, kind: str, paths: tuple[Path, ...]) -> None:
-        """The CLI lists every file at the end."""
+        if isinstance(event, JobProgressed):
+            self.show(event.stage, event.done, event.total, event.unit)
+        elif isinstance(event, JobResumed):
+            print(f"job {event.job_id} goes on from where it stopped", file=sys.stderr, flush=True)
+
+
+def open_store(settings: Settings):  # noqa: ANN201 - engine.store.Store
+    """The database in the data folder (made if missing; a clear error if it cannot be written)."""
+    from engine.pipeline import check_writable
+    from engine.store import Store
+
+    check_writable(settings.data_dir)
+    return Store(settings.resolved_database_url)
+
+
+def follow(runner, job_id: int, progress: BarProgress) -> int:  # noqa: ANN001 - an engine.runner.EmbeddedRunner
+    """Wait for a job while its progress is drawn; print how it ended; the exit code."""
+    from engine.jobs import Cancelled, Done, Failed, Paused
+
+    try:
+        outcome = runner.wait(job_id)
+    except KeyboardInterrupt:
+        runner.cancel(job_id)  # the job stops between two items; what finished stays cached
+        runner.wait(job_id)
+        raise
+    match outcome:
+        case Done(artefacts):
+            print(artefacts.folder)
+            for path in (artefacts.video, *artefacts.subtitles, *artefacts.thumbnails, *artefacts.exports,
+                         artefacts.script_json, artefacts.manifest):
+                print(f"  {path.relative_to(artefacts.folder)}")
+            return 0
+        case Paused(reason):
+            print(f"paused: {reason}. Nothing finished is lost: run the same command again, or "
+                  "`videofactory resume`.", file=sys.stderr)
+            return TokensExhausted.exit_code
+        case Failed(reason, exit_code):
+            print(f"error: {reason}", file=sys.stderr)
+            return exit_code
+        case Cancelled():
+            print("cancelled: run the same command again to go on where it stopped", file=sys.stderr)
+            return 130
+    raise AssertionError(f"unknown outcome {outcome!r}")
 
 
 def _cmd_make(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.pipeline import make_video
+    from engine.jobs import Origin
+    from engine.runner import EmbeddedRunner
     from engine.stages.exports import parse_exports
 
     if args.output:
@@ -77,13 +120,15 @@ def _cmd_make(args: argparse.Namespace, settings: Settings) -> int:
         voiceover=args.voiceover, length=args.length, fresh=args.fresh, language=args.language,
         caption_style=args.captions, exports=parse_exports(args.export) if args.export else None,
     )
-    with BarProgress() as progress:
-        artefacts = make_video(request, settings, progress)
-    print(artefacts.folder)
-    for path in (artefacts.video, *artefacts.subtitles, *artefacts.thumbnails, *artefacts.exports,
-                 artefacts.script_json, artefacts.manifest):
-        print(f"  {path.relative_to(artefacts.folder)}")
-    return 0
+    runner = EmbeddedRunner(settings, open_store(settings))
+    try:
+        with BarProgress() as progress:
+            runner.subscribe(progress.on_event)
+            # The same command after a kill or a pause takes up that job again: same folder, from the cache.
+            job = runner.submit(request, Origin("cli"), take_up_same=True)
+            return follow(runner, int(job.id), progress)  # type: ignore[arg-type]
+    finally:
+        runner.shutdown()
 
 
 def _cmd_presets(args: argparse.Namespace, settings: Settings) -> int:
@@ -128,40 +173,41 @@ def _cmd_words(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
-    from engine.pipeline import make_video, request_from_json
-    from engine.store import Store, utcnow
+    from engine.jobs import JobBook
+    from engine.runner import EmbeddedRunner
+    from engine.store import as_utc, utcnow
 
-    store = Store(settings.resolved_database_url)
-    paused = store.paused()
-    if not paused:
-        print("no paused jobs")
+    store = open_store(settings)
+    book = JobBook(store)
+    waiting = [*book.interrupted("cli"), *book.find(states=["paused"], origin="cli")]  # type: ignore[list-item]
+    if not waiting:
+        print("no paused or interrupted jobs")
         return 0
+    runner = EmbeddedRunner(settings, store)
     code = 0
-    for job in paused:
-        back = job.resume_after.replace(tzinfo=utcnow().tzinfo) if job.resume_after else None
-        if back and back > utcnow():
-            if not args.wait:
-                print(f"job {job.job_id} waits for a token until {back:%Y-%m-%d %H:%M} UTC; `resume --wait` waits for it")
-                continue
-            time.sleep((back - utcnow()).total_seconds())
-        job.resumed = True
-        store.add(job)
-        print(f"resuming job {job.job_id}")
-        try:
+    try:
+        for job in waiting:
+            back = as_utc(job.resume_after)
+            if back is not None and back > utcnow():
+                if not args.wait:
+                    print(f"job {job.id} waits for a token until {back:%Y-%m-%d %H:%M} UTC; `resume --wait` waits for it")
+                    continue
+                time.sleep((back - utcnow()).total_seconds())
+            print(f"resuming job {job.id}: {job.topic}")
             with BarProgress() as progress:
-                artefacts = make_video(request_from_json(job.request_json), settings, progress)
-            print(artefacts.folder)
-        except VideoFactoryError as error:
-            print(f"job {job.job_id}: {error}", file=sys.stderr)
-            code = error.exit_code
+                runner.subscribe(progress.on_event)
+                if runner.resume(int(job.id), "restart"):  # type: ignore[arg-type]
+                    code = follow(runner, int(job.id), progress) or code  # type: ignore[arg-type]
+                runner.listeners.remove(progress.on_event)
+    finally:
+        runner.shutdown()
     return code
 
 
 def _cmd_tokens(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.pipeline import token_pool
-    from engine.store import Store
+    from engine.backends import token_pool
 
-    pool = token_pool(settings, Store(settings.resolved_database_url))
+    pool = token_pool(settings, open_store(settings))
     if pool is None:
         print("no Hugging Face tokens configured (VF_HF_TOKENS or VF_HF_TOKENS_FILE)")
         return 0
@@ -222,12 +268,10 @@ def _cmd_youtube(args: argparse.Namespace, settings: Settings) -> int:
 
 def _tester(settings: Settings, youtube=None):
     from engine.abtest import ABTester
-    from engine.store import Store
     from engine.youtube import YouTube
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     channel = (lambda: youtube) if youtube is not None else (lambda: YouTube.connect(settings))
-    return ABTester(Store(settings.resolved_database_url), channel, settings.abtest_min_impressions,
+    return ABTester(open_store(settings), channel, settings.abtest_min_impressions,
                     settings.abtest_min_views)
 
 
@@ -262,22 +306,14 @@ def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime, timezone
 
     from engine.stats import gather, stats_chart, stats_text
-    from engine.store import Store
 
     if not 1 <= args.days <= 3650:
         raise InputError("--days is between 1 and 3650")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    figures = gather(Store(settings.resolved_database_url), args.days, datetime.now(timezone.utc), settings.hf_budget_usd)
+    figures = gather(open_store(settings), args.days, datetime.now(timezone.utc), settings.hf_budget_usd)
     print(stats_text(figures))
     if args.chart:
         print(f"chart: {stats_chart(figures, args.chart)}")
     return 0
-
-
-def _cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import run_bot
-
-    return run_bot(settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -313,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     presets.add_argument("file", nargs="?", type=Path, help="with validate: the preset file to check")
     presets.set_defaults(handler=_cmd_presets)
 
-    resume = commands.add_parser("resume", help="go on with jobs paused because every token ran out")
+    resume = commands.add_parser("resume", help="go on with jobs paused (tokens ran out) or interrupted (killed)")
     resume.add_argument("--wait", action="store_true", help="wait until a token is back, then go on")
     resume.set_defaults(handler=_cmd_resume)
 
@@ -346,8 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--chart", type=Path, help="also draw the chart into this PNG file")
     stats.set_defaults(handler=_cmd_stats)
 
-    bot = commands.add_parser("bot", help="run the Telegram bot")
-    bot.set_defaults(handler=_cmd_bot)
+    for front_end in entry_points(group="videofactory.commands"):
+        front_end.load()(commands)  # e.g. `bot`: the engine never imports a front end
     return parser
 
 
@@ -361,10 +397,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         return args.handler(args, settings)
-    except TokensExhausted as error:
-        print(f"paused: {error}. Nothing finished is lost: run the same command again, or `videofactory resume`.",
-              file=sys.stderr)
-        return error.exit_code
     except VideoFactoryError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     hf_endpoint: str | None = None  # the Hub, for token checks; default huggingface.co
     hf_provider: str = "auto"
     hf_timeout: float = Field(120.0, gt=0)
+    hf_max_wait_seconds: float = Field(90.0, ge=0)  # a throttled pool waits this long, then the job pauses
     hf_budget_usd: float = Field(0.10, gt=0)  # estimated monthly budget per token (the free tier's credit)
     image_backend: Literal["auto", "procedural", "flux"] = "auto"
     image_model: str = "black-forest-labs/FLUX.1-schnell"

@@ -1,15 +1,23 @@
-"""The edge with Hugging Face: InferenceClient calls, with its errors translated into ours."""
+"""The edge with Hugging Face: InferenceClient calls (FLUX pictures among them), with its errors translated into ours."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
+from PIL import Image
+
+from engine.cache import translate_os_errors
 from engine.errors import BackendError
-from engine.tokens import Token, TokenRefused, TransientFailure
+from engine.presets import Preset
+from engine.stages.images import VERSION as IMAGES_VERSION
+from engine.stages.images import generation_size
+from engine.tokens import Token, TokenPool, TokenRefused, TransientFailure
 
 T = TypeVar("T")
 _TOKEN_LIKE = re.compile(r"hf_[A-Za-z0-9]{4,}")
@@ -75,3 +83,39 @@ def check_token(service: HFService) -> Callable[[Token], None]:
             HfApi(endpoint=service.endpoint or service.base_url).whoami(token=token.secret.get_secret_value())
 
     return check
+
+
+class FluxImages:
+    """Text-to-image through Hugging Face inference (FLUX.1-schnell by default), one token-pool call per picture."""
+
+    name = "flux"
+
+    def __init__(self, pool: TokenPool, service: HFService, model: str, steps: int, seed: int | None,
+                 cost_usd: float, pixels: int = 1024 * 1024) -> None:
+        self.pool, self.service, self.model = pool, service, model
+        self.steps, self.seed, self.cost_usd, self.pixels = steps, seed, cost_usd, pixels
+        from huggingface_hub import InferenceClient  # noqa: F401 - loaded here (0.3 s), not by the first workers
+
+    def settings(self) -> dict[str, object]:
+        """Model, provider, steps and seed: what changes the picture."""
+        return {"backend": self.name, "model": self.model, "provider": self.service.provider,
+                "steps": self.steps, "seed": self.seed, "pixels": self.pixels, "version": IMAGES_VERSION}
+
+    def paint(self, prompt: str, preset: Preset, size: tuple[int, int], out: Path) -> None:
+        """Generate the picture for `prompt` (the preset's style is already in it) and fit it to `size`."""
+        width, height = generation_size(size, self.pixels)
+        # Without a fixed seed, one derived from the prompt: the same prompt gives the same picture.
+        seed = self.seed if self.seed is not None else int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16)
+
+        def generate(token: Token) -> Image.Image:
+            client = inference_client(self.service, token, self.model)
+            with translated(token):
+                return client.text_to_image(
+                    prompt, negative_prompt=preset.images.negative_prompt or None, width=width, height=height,
+                    num_inference_steps=self.steps, seed=seed,
+                )
+
+        image = self.pool.call(generate, self.cost_usd, f"image '{prompt[:40]}'", image=True)
+        with translate_os_errors(str(out)):
+            # Saved as generated: finishing fits it to the frame, so the picture is re-encoded once, not twice.
+            image.convert("RGB").save(out, "PNG", compress_level=1)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict
+
 Mood = Literal["calm", "tense", "dramatic", "uplifting"]
 MOODS: tuple[Mood, ...] = ("calm", "tense", "dramatic", "uplifting")
 Motion = Literal["zoom_in", "zoom_out", "pan_left", "pan_right"]
@@ -14,9 +16,13 @@ CaptionKind = Literal["classic", "karaoke", "short"]
 CAPTION_KINDS: tuple[CaptionKind, ...] = ("classic", "karaoke", "short")
 
 
-@dataclass(frozen=True)
-class JobRequest:
-    """What the user asked for: a topic or their own script, optionally their own voice."""
+class JobRequest(BaseModel):
+    """What the user asked for: a topic or their own script, optionally their own voice.
+
+    Crosses every boundary (database, queue, files) as its JSON: `model_dump_json` and `model_validate_json`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     topic: str
     preset: str
@@ -116,3 +122,4 @@ class Artefacts:
     script_json: Path
     manifest: Path
     exports: tuple[Path, ...] = ()
+    video_seconds: float = 0.0

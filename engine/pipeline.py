@@ -1,8 +1,7 @@
-"""The orchestrator: it reads as the list of stages it runs."""
+"""The orchestrator: `make_video` reads as the list of stages it runs; each stage is a small function below."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -10,37 +9,88 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from engine import __version__
-from engine.cache import Cache, atomic_write_text, cache_key, translate_os_errors
+from engine import __version__, backends
+from engine.cache import Cache, translate_os_errors
 from engine.config import Settings
-from engine.errors import BackendError, ConfigError, InputError, VideoFactoryError
-from engine.hf import HFService, check_token, inference_client, translated
+from engine.errors import InputError, VideoFactoryError
 from engine.fonts import BOLD_FILE, bold_font_dir
+from engine.jobs import JobPlan
 from engine.models import Artefacts, JobRequest, Narration, Script, Timeline, Words
 from engine.presets import Preset, load_preset
-from engine.progress import ProgressHook, SilentProgress
-from engine.stages import (
-    captions,
-    exports,
-    images,
-    moods,
-    music,
-    render,
-    script,
-    thumbnails,
-    timeline,
-    voice,
-    words,
+from engine.progress import ProgressHook
+from engine.records import (
+    MANIFEST_NAME,
+    SCRIPT_NAME,
+    JobManifest,
+    ManifestInputs,
+    MusicRecord,
+    script_document,
+    write_manifest,
+    write_script,
 )
-from engine.store import JobRecord, PausedJob, StageRun, Store, utcnow
-from engine.tokens import Token, TokenPool, TokensExhausted, read_tokens
+from engine.stages import captions, exports, images, moods, music, render, script, thumbnails, timeline, voice, words
+from engine.store import Store, utcnow
+from engine.tables import StageRun
 from engine.text import slugify
+from engine.tokens import TokenPool
 
 log = logging.getLogger(__name__)
 
+
+# --- checking a request before any work ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request checked and resolved against its preset: everything a job row needs."""
+
+    request: JobRequest
+    preset: Preset
+    slug: str
+
+
+def check_language(code: str) -> str:
+    """A language code such as "en" or "ru" (what Whisper and espeak-ng both understand)."""
+    if not re.fullmatch(r"[a-z]{2,3}", code):
+        raise InputError(f"language '{code}' is not a two- or three-letter code such as en, ru or de")
+    return code
+
+
+def prepare(request: JobRequest, settings: Settings) -> Prepared:
+    """Check every input before any work starts, so bad input costs nothing; the preset's defaults filled in."""
+    preset = load_preset(request.preset, settings.user_presets_dir)
+    own_text = script.read_script_file(request.script_file) if request.script_file else None
+    if request.voiceover and not request.voiceover.is_file():
+        raise InputError(f"voice-over file {request.voiceover} does not exist")
+    if own_text is None and request.voiceover is None:
+        topic = script.check_topic(request.topic)
+    else:
+        topic = " ".join(request.topic.split())
+        if len(topic) > script.MAX_TOPIC_CHARS:
+            script.check_topic(topic)
+    name = topic or (request.script_file or request.voiceover).stem  # type: ignore[union-attr]
+    resolved = request.model_copy(update={
+        "topic": topic, "language": check_language(request.language or preset.language),
+        "length": request.length or preset.length, "caption_style": request.caption_style or preset.captions.style,
+        "exports": request.exports if request.exports is not None else preset.exports,
+        "script_file": request.script_file.resolve() if request.script_file else None,
+        "voiceover": request.voiceover.resolve() if request.voiceover else None,
+    })
+    return Prepared(resolved, preset, slugify(name))
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before any work if `folder` cannot be created or written."""
+    with translate_os_errors(str(folder)):
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}-{threading.get_ident()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+
+
+# --- bookkeeping of one run -----------------------------------------------------------------------------
 
 class StageHandle:
     """One running stage: counts items (cached or computed) in the database as they finish."""
@@ -62,26 +112,25 @@ class StageHandle:
 
 @dataclass
 class JobRun:
-    """Bookkeeping of one run of a job: its row, stage rows and per-stage seconds."""
+    """Bookkeeping of one run of a job: its stage rows and per-stage seconds."""
 
     store: Store
-    job: JobRecord
+    job_id: int
     progress: ProgressHook
     seconds: dict[str, float] = field(default_factory=dict)
     backends: dict[str, str] = field(default_factory=dict)
-    video_seconds: float | None = None
 
     @contextmanager
     def stage(self, name: str, backend: str, total: float = 1, unit: str = "step") -> Iterator[StageHandle]:
         """Record a stage in the database and the progress hook, with its outcome and timing."""
-        row = self.store.add(StageRun(job_id=self.job.id, stage=name, backend=backend, items_total=int(total)))
+        row = self.store.add(StageRun(job_id=self.job_id, stage=name, backend=backend, items_total=int(total)))
         handle = StageHandle(self.store, row, self.progress)  # type: ignore[arg-type]
         self.progress.started(name, total, unit)
         began = time.perf_counter()
         try:
             yield handle
         except BaseException as error:
-            handle.row.outcome, handle.row.error = "failed", _describe(error)
+            handle.row.outcome, handle.row.error = "failed", describe(error)
             handle.row.finished = utcnow()
             self.store.add(handle.row)
             raise
@@ -95,7 +144,8 @@ class JobRun:
         self.progress.finished(name)
 
 
-def _describe(error: BaseException) -> str:
+def describe(error: BaseException) -> str:
+    """An error in one line: ours as written, anything else with its type."""
     if isinstance(error, VideoFactoryError):
         return str(error)
     if isinstance(error, KeyboardInterrupt):
@@ -103,278 +153,249 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _check_writable(folder: Path) -> None:
-    """Fail before any work if `folder` cannot be created or written."""
-    with translate_os_errors(str(folder)):
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"ok")
-        probe.unlink()
+@dataclass(frozen=True)
+class Context:
+    """What every stage of one run may use: the plan, the settings, the cache and the run's bookkeeping."""
+
+    plan: JobPlan
+    settings: Settings
+    cache: Cache
+    run: JobRun
+    pool: TokenPool | None
+
+    @property
+    def preset(self) -> Preset:
+        """The preset as it was when the job was made."""
+        return self.plan.preset
+
+    @property
+    def request(self) -> JobRequest:
+        """The resolved request."""
+        return self.plan.request
+
+    @property
+    def language(self) -> str:
+        """The narration's language (jobs made before requests were resolved may leave it to the preset)."""
+        return self.plan.request.language or self.plan.preset.language
+
+    @property
+    def caption_kind(self) -> str:
+        """The burned-in caption style."""
+        return self.plan.request.caption_style or self.plan.preset.captions.style
+
+
+# --- the pipeline ---------------------------------------------------------------------------------------
+
+def make_video(plan: JobPlan, settings: Settings, store: Store, progress: ProgressHook) -> Artefacts:
+    """Run every stage of one job and leave its artefacts in the job's own folder."""
+    for folder in (plan.folder, settings.data_dir, plan.work):
+        check_writable(folder)
+    began = time.perf_counter()
+    ctx = Context(plan, settings, Cache(settings.cache_dir, read=not plan.fresh), JobRun(store, plan.job_id, progress),
+                  backends.checked_pool(settings, store))
+    recognizer = words.make_recognizer(settings.asr_backend, settings.whisper_model, ctx.language, settings.data_dir,
+                                       settings.whisper_threads)
+    the_script = write_the_script(ctx, recognizer)
+    the_script = choose_moods(ctx, the_script)
+    narration, reader = speak(ctx, the_script)
+    timed = time_the_words(ctx, the_script, narration, recognizer, reader)
+    layout = lay_out(ctx, the_script, timed, narration)
+    stills = paint(ctx, layout)
+    soundtrack = score(ctx, layout, narration)
+    options = render_options(settings)
+    subs, subtitle_paths = caption(ctx, timed, options)
+    video = render_master(ctx, layout, stills, subs, soundtrack, options)
+    thumbs = design_thumbnails(ctx, the_script, layout, stills, options)
+    progress.ready("thumbnails", thumbs)
+    progress.ready("video", (video,))
+    made = render_exports(ctx, layout, timed, narration, soundtrack, stills, options)
+    write_records(ctx, the_script, layout, soundtrack, stills, (video, *subtitle_paths, *thumbs, *made))
+    log.info("job %s done in %.1f s", plan.folder.name, time.perf_counter() - began)
+    return Artefacts(plan.folder, video, subtitle_paths, thumbs, plan.folder / SCRIPT_NAME, plan.folder / MANIFEST_NAME,
+                     tuple(made), round(layout.duration, 3))
+
+
+def write_the_script(ctx: Context, recognizer: words.Recognizer) -> Script:
+    """The script: the user's text, the transcript of their voice-over, the language model's, or the outline."""
+    request, preset = ctx.request, ctx.preset
+    length = request.length or preset.length
+    use_llm = backends.uses_llm(ctx.settings, ctx.pool) and not (request.script_file or request.voiceover)
+    own_text = script.read_script_file(request.script_file) if request.script_file else None
+    title = request.topic or (request.script_file or request.voiceover or Path("video")).stem
+    with ctx.run.stage("script", "own-text" if own_text else "llm" if use_llm else "outline") as stage:
+        if own_text is not None:
+            written = script.text_script(own_text, title, preset)
+        elif request.voiceover:
+            narration = voice.import_voiceover(request.voiceover, ctx.cache)
+            written = transcript_script(narration, ctx.language, recognizer, ctx.cache, title, preset)
+        elif use_llm:
+            written = backends.llm_script(request.topic, preset, length, ctx.pool, ctx.settings, ctx.cache)  # type: ignore[arg-type]
+        else:
+            written = script.outline_script(request.topic, preset, length)
+        stage.row.backend = written.source
+        stage.item(cached=False)
+    return replace(written, language=ctx.language)
+
+
+def choose_moods(ctx: Context, the_script: Script) -> Script:
+    """Each scene's mood, from its narration or the preset's sections."""
+    classifier = moods.make_mood_classifier(ctx.settings.mood_backend)
+    with ctx.run.stage("moods", classifier.name) as stage:
+        the_script = moods.assign_moods(the_script, classifier, ctx.preset.music.moods)
+        stage.item(cached=False)
+    return the_script  # the classifier (an embedding model) is freed here, before the memory-hungry stages
+
+
+def speak(ctx: Context, the_script: Script) -> tuple[Narration, voice.Voice]:
+    """The narration: our voice reading every scene, or the user's voice-over; and our reader, for timing."""
+    # Our own voice reads the script: it narrates, or it is the template a voice-over is timed against.
+    reader = voice.make_voice("piper", ctx.preset.voice, the_script.language)
+    if ctx.request.voiceover:
+        with ctx.run.stage("voice", "voiceover") as stage:
+            narration = voice.import_voiceover(ctx.request.voiceover, ctx.cache)
+            stage.item(cached=True)
+        return narration, reader
+    with ctx.run.stage("voice", reader.name, total=len(the_script.scenes), unit="scene") as stage:
+        narration = voice.narrate(the_script, reader, ctx.cache, ctx.plan.work / "narration.wav", stage.item)
+    return narration, reader
+
+
+def time_the_words(ctx: Context, the_script: Script, narration: Narration, recognizer: words.Recognizer,
+                   reader: voice.Voice) -> Words:
+    """Every word's time in the narration, spelled as the script spells it."""
+    with ctx.run.stage("words", recognizer.name) as stage:
+        timed = words.time_words(the_script, narration, ctx.settings.words_backend, recognizer, ctx.cache, reader)
+        stage.row.backend = timed.backend
+        stage.item(cached=False)
+    return timed
+
+
+def lay_out(ctx: Context, the_script: Script, timed: Words, narration: Narration) -> Timeline:
+    """Scene and shot times from where the words are spoken."""
+    with ctx.run.stage("timeline", "words") as stage:
+        plan = timeline.build_timeline(the_script, timed, narration.duration, ctx.preset.effects.max_shot_seconds)
+        stage.item(cached=False)
+    return plan
+
+
+def paint(ctx: Context, plan: Timeline) -> tuple[images.Still, ...]:
+    """A picture per shot from the configured image backend, each cached on its own."""
+    painter = backends.image_backend(ctx.settings, ctx.pool)
+    with ctx.run.stage("images", painter.name, total=len(plan.shots), unit="image") as stage:
+        try:
+            return images.paint_shots(plan.shots, ctx.preset, painter, ctx.cache,
+                                      backends.image_workers(ctx.settings, painter), stage.item)
+        finally:
+            if ctx.pool is not None:
+                ctx.pool.flush()
 
 
 @dataclass(frozen=True)
-class Inputs:
-    """A validated request with its preset and the text it starts from."""
+class Soundtrack:
+    """The mastered mix, its mood segments and where the music came from."""
 
-    request: JobRequest
-    preset: Preset
-    slug: str
-    own_text: str | None
-    language: str
+    mix: Path
+    segments: tuple[music.MusicSegment, ...]
+    source: music.MusicSource
 
 
-def prepare(request: JobRequest, settings: Settings) -> Inputs:
-    """Check every input before any work starts, so bad input costs nothing."""
-    preset = load_preset(request.preset, settings.user_presets_dir)
-    own_text = script.read_script_file(request.script_file) if request.script_file else None
-    if request.voiceover and not request.voiceover.is_file():
-        raise InputError(f"voice-over file {request.voiceover} does not exist")
-    if own_text is None and request.voiceover is None:
-        topic = script.check_topic(request.topic)
-    else:
-        topic = " ".join(request.topic.split())
-        if len(topic) > script.MAX_TOPIC_CHARS:
-            script.check_topic(topic)
-    name = topic or (request.script_file or request.voiceover).stem  # type: ignore[union-attr]
-    language = check_language(request.language or preset.language)
-    return Inputs(JobRequest(**{**asdict(request), "topic": topic}), preset, slugify(name), own_text, language)
-
-
-def check_language(code: str) -> str:
-    """A language code such as "en" or "ru" (what Whisper and espeak-ng both understand)."""
-    if not re.fullmatch(r"[a-z]{2,3}", code):
-        raise InputError(f"language '{code}' is not a two- or three-letter code such as en, ru or de")
-    return code
-
-
-def make_video(request: JobRequest, settings: Settings, progress: ProgressHook | None = None) -> Artefacts:
-    """Run every stage for one job and leave its artefacts in `<output>/<slug>/`."""
-    progress = progress or SilentProgress()
-    inputs = prepare(request, settings)
-    folder = settings.output_dir / inputs.slug
-    _check_writable(folder)
-    _check_writable(settings.data_dir)
-    store = Store(settings.resolved_database_url)
-    cache = Cache(settings.cache_dir, read=not request.fresh)
-    job = store.add(JobRecord(slug=inputs.slug, topic=inputs.request.topic or inputs.slug, preset=inputs.preset.name))
-    run = JobRun(store, job, progress)  # type: ignore[arg-type]
-    began = time.perf_counter()
-    try:
-        artefacts = _run_stages(inputs, settings, cache, run, folder, store)
-    except TokensExhausted as error:
-        # Nothing is lost: every finished image is in the cache. The job goes on when a token is back.
-        job.status, job.error, job.finished = "paused", str(error), utcnow()
-        store.add(job)
-        store.add(PausedJob(job_id=job.id, request_json=request_json(request), reason=str(error),
-                            resume_after=error.resume_after))
-        raise
-    except BaseException as error:
-        job.status, job.error, job.finished = "failed", _describe(error), utcnow()
-        store.add(job)
-        raise
-    job.status, job.finished, job.folder = "done", utcnow(), str(folder)
-    job.video_seconds = run.video_seconds
-    store.add(job)
-    log.info("job %s done in %.1f s", inputs.slug, time.perf_counter() - began)
-    return artefacts
-
-
-def request_json(request: JobRequest) -> str:
-    """A request as JSON, to run it again later."""
-    return json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in asdict(request).items()})
-
-
-def request_from_json(text: str) -> JobRequest:
-    """The request `request_json` wrote."""
-    data = json.loads(text)
-    for name in ("script_file", "voiceover"):
-        data[name] = Path(data[name]) if data.get(name) else None
-    data["exports"] = tuple(data["exports"]) if data.get("exports") is not None else None
-    return JobRequest(**data)
-
-
-def token_pool(settings: Settings, store: Store) -> TokenPool | None:
-    """The pool of configured Hugging Face tokens, each checked once; None when there are none."""
-    tokens = read_tokens(settings.hf_tokens, settings.hf_tokens_file)
-    if not tokens:
-        return None
-    pool = TokenPool(tokens, store, settings.hf_budget_usd)
-    pool.validate(check_token(hf_service(settings)))
-    return pool
-
-
-def hf_service(settings: Settings) -> HFService:
-    """Where the inference service is, from the settings."""
-    return HFService(settings.hf_base_url, settings.hf_provider, settings.hf_timeout, settings.hf_endpoint)
-
-
-def _run_stages(
-    inputs: Inputs, settings: Settings, cache: Cache, run: JobRun, folder: Path, store: Store
-) -> Artefacts:
-    request, preset = inputs.request, inputs.preset
-    work = settings.data_dir / "work" / inputs.slug
-    _check_writable(work)
-    recognizer = words.make_recognizer(
-        settings.asr_backend, settings.whisper_model, inputs.language, settings.data_dir, settings.whisper_threads
-    )
-
-    wants_hf = settings.image_backend != "procedural" or settings.script_backend != "outline"
-    pool = token_pool(settings, store) if wants_hf else None
-    for backend, name in ((settings.image_backend, "VF_IMAGE_BACKEND=flux"), (settings.script_backend, "VF_SCRIPT_BACKEND=llm")):
-        if backend in ("flux", "llm") and pool is None:
-            raise ConfigError(f"{name} needs Hugging Face tokens: set VF_HF_TOKENS or VF_HF_TOKENS_FILE")
-
-    use_llm = pool is not None and settings.script_backend in ("auto", "llm") and not (inputs.own_text or request.voiceover)
-    with run.stage("script", "own-text" if inputs.own_text else "llm" if use_llm else "outline") as stage:
-        the_script = _write_script(inputs, recognizer, cache, pool if use_llm else None, settings)
-        stage.row.backend = the_script.source
-        stage.item(cached=False)
-
-    classifier = moods.make_mood_classifier(settings.mood_backend)
-    with run.stage("moods", classifier.name) as stage:
-        the_script = moods.assign_moods(the_script, classifier, preset.music.moods)
-        stage.item(cached=False)
-    del classifier  # frees the embedding model before the memory-hungry stages
-
-    # Our own voice reads the script: it narrates, or it is the template a voice-over is timed against.
-    tts = voice.make_voice("piper", preset.voice, the_script.language)
-    narration: Narration
-    if request.voiceover:
-        with run.stage("voice", "voiceover") as stage:
-            narration = voice.import_voiceover(request.voiceover, cache)
-            stage.item(cached=True)
-    else:
-        with run.stage("voice", tts.name, total=len(the_script.scenes), unit="scene") as stage:
-            narration = voice.narrate(the_script, tts, cache, work / "narration.wav", stage.item)
-
-    with run.stage("words", recognizer.name) as stage:
-        timed: Words = words.time_words(the_script, narration, settings.words_backend, recognizer, cache, tts)
-        stage.row.backend = timed.backend
-        stage.item(cached=False)
-
-    with run.stage("timeline", "words") as stage:
-        plan: Timeline = timeline.build_timeline(the_script, timed, narration.duration, preset.effects.max_shot_seconds)
-        stage.item(cached=False)
-
-    painter: images.ImageBackend = images.ProceduralPainter()
-    workers = settings.render_workers
-    if pool is not None and settings.image_backend in ("auto", "flux"):
-        painter = images.FluxImages(pool, hf_service(settings), settings.image_model, settings.image_steps,
-                                    settings.image_seed, settings.image_cost_usd, settings.image_pixels)
-        workers = settings.image_workers
-    with run.stage("images", painter.name, total=len(plan.shots), unit="image") as stage:
-        try:
-            stills = images.paint_shots(plan.shots, preset, painter, cache, workers, stage.item)
-        finally:
-            if pool is not None:
-                pool.flush()
-
-    source = music.make_source(settings.music_library_dir, preset.music.library_tags, work)
-    with run.stage("music", source.name) as stage:
-        music_plan = music.mood_segments(plan, preset.music.min_segment_seconds)
-        mix = music.mix_music(narration.audio, music_plan, preset.music, source, work / "mix.wav")
+def score(ctx: Context, plan: Timeline, narration: Narration) -> Soundtrack:
+    """Mood music under the narration, mastered to the preset's loudness."""
+    style = ctx.preset.music
+    source = music.make_source(ctx.settings.music_library_dir, style.library_tags, ctx.plan.work)
+    with ctx.run.stage("music", source.name) as stage:
+        segments = music.mood_segments(plan, style.min_segment_seconds)
+        mix = music.mix_music(narration.audio, segments, style, source, ctx.plan.work / "mix.wav")
         # YouTube's reference: -14 LUFS, true peak under -1 dBTP; the AAC encoder may add a little, hence the margin.
-        mix = music.master_mix(mix, preset.music, music.AAC_PEAK_MARGIN_DB, work / "master.wav")
+        mix = music.master_mix(mix, style, music.AAC_PEAK_MARGIN_DB, ctx.plan.work / "master.wav")
         stage.item(cached=False)
+    return Soundtrack(mix, segments, source)
 
-    fonts = bold_font_dir(settings.data_dir)
-    options = render.RenderOptions(fps=settings.fps, preset=settings.render_preset, crf=settings.render_crf,
-                                   workers=settings.render_workers, fonts=fonts)
-    with run.stage("captions", "pysubs2") as stage:
-        kind = request.caption_style or preset.captions.style
-        cues = captions.build_cues(timed.words, captions.rules_for(kind, preset.captions))
-        sidecar = captions.subtitle_file(cues, preset.captions, options.width, options.height)
-        subs = captions.subtitle_file(cues, preset.captions, options.width, options.height, kind)
-        subtitle_paths = captions.write_subtitles(sidecar, subs, folder)
+
+def render_options(settings: Settings) -> render.RenderOptions:
+    """Frame rate, encoder settings, workers and fonts of the render."""
+    return render.RenderOptions(fps=settings.fps, preset=settings.render_preset, crf=settings.render_crf,
+                                workers=settings.render_workers, fonts=bold_font_dir(settings.data_dir))
+
+
+def caption(ctx: Context, timed: Words, options: render.RenderOptions):  # noqa: ANN201 - (pysubs2 file, paths)
+    """Word-timed captions: the styled ones to burn in, and SRT/VTT/ASS files beside the video."""
+    kind = ctx.caption_kind
+    with ctx.run.stage("captions", "pysubs2") as stage:
+        cues = captions.build_cues(timed.words, captions.rules_for(kind, ctx.preset.captions))
+        sidecar = captions.subtitle_file(cues, ctx.preset.captions, options.width, options.height)
+        subs = captions.subtitle_file(cues, ctx.preset.captions, options.width, options.height, kind)
+        paths = captions.write_subtitles(sidecar, subs, ctx.plan.folder)
         stage.item(cached=False)
+    return subs, paths
 
-    segments = render.plan_segments(plan, options.fps, preset.effects.transition)
-    with run.stage("render", "ffmpeg", total=len(segments), unit="segment") as stage:
-        video = render.render_master(
-            segments, {s.shot: s.path for s in stills}, subs, mix, preset.effects, options, cache,
-            folder / "video.mp4", on_item=stage.item,
-        )
-    run.video_seconds = round(plan.duration, 3)
 
-    with run.stage("thumbnails", "pillow", total=3, unit="image") as stage:
+def render_master(ctx: Context, plan: Timeline, stills: tuple[images.Still, ...], subs, soundtrack: Soundtrack,  # noqa: ANN001
+                  options: render.RenderOptions) -> Path:
+    """The 16:9 master: moving stills, burned-in captions, the mix; segment by segment, each cached."""
+    segments = render.plan_segments(plan, options.fps, ctx.preset.effects.transition)
+    with ctx.run.stage("render", "ffmpeg", total=len(segments), unit="segment") as stage:
+        return render.render_master(segments, {s.shot: s.path for s in stills}, subs, soundtrack.mix,
+                                    ctx.preset.effects, options, ctx.cache, ctx.plan.folder / "video.mp4",
+                                    on_item=stage.item)
+
+
+def design_thumbnails(ctx: Context, the_script: Script, plan: Timeline, stills: tuple[images.Still, ...],
+                      options: render.RenderOptions) -> tuple[Path, ...]:
+    """Three thumbnails, each another design on another picture of the video."""
+    with ctx.run.stage("thumbnails", "pillow", total=3, unit="image") as stage:
         by_mood = sorted(stills, key=lambda s: plan.shots[s.shot].mood != "dramatic")
         picks = [stills[0].path, by_mood[0].path, stills[len(stills) // 2].path]
-        thumbs = thumbnails.make_thumbnails(picks, the_script.title, preset, fonts / BOLD_FILE, folder / "thumbnails")
-        for _ in thumbs:
+        made = thumbnails.make_thumbnails(picks, the_script.title, ctx.preset, options.fonts / BOLD_FILE,
+                                          ctx.plan.folder / "thumbnails")
+        for _ in made:
             stage.item(cached=False)
-    run.progress.ready("thumbnails", thumbs)
-    run.progress.ready("video", (video,))
+    return made
 
-    wanted = request.exports if request.exports is not None else preset.exports
-    profiles = [exports.profile_for(name, settings.export_max_seconds) for name in wanted if name != "youtube"]
+
+def render_exports(ctx: Context, plan: Timeline, timed: Words, narration: Narration, soundtrack: Soundtrack,
+                   stills: tuple[images.Still, ...], options: render.RenderOptions) -> list[Path]:
+    """The other platforms' cuts (Shorts, TikTok, Reels, feed, square), each handed over as soon as it is made."""
+    wanted = ctx.request.exports if ctx.request.exports is not None else ctx.preset.exports
+    profiles = [exports.profile_for(name, ctx.settings.export_max_seconds) for name in wanted if name != "youtube"]
+    kind = ctx.caption_kind
     made: list[Path] = []
-    if profiles:
-        with run.stage("exports", "ffmpeg", total=len(profiles), unit="export") as stage:
-            for profile in profiles:
-                made.append(exports.render_export(
-                    profile, plan, timed.words, narration.audio, mix, {s.shot: s.path for s in stills}, preset,
-                    kind, source, options, cache, work, folder / "exports" / exports.export_name(profile),
-                ))
-                stage.item(cached=False)
-                run.progress.ready("export", (made[-1],))
-
-    script_json = folder / "script.json"
-    document = _script_document(the_script, plan)
-    document["music"] = [
-        {"start": round(m.start, 3), "end": round(m.end, 3), "mood": m.mood} for m in music_plan
-    ]
-    atomic_write_text(script_json, json.dumps(document, indent=2, ensure_ascii=False))
-    manifest = folder / "job.json"
-    files = [video, *subtitle_paths, *thumbs, *made, script_json, manifest]
-    record = _manifest(inputs, run, plan, folder, files)
-    record["stills"] = [str(s.path) for s in stills]  # cached pictures, for regenerating thumbnails later
-    atomic_write_text(manifest, json.dumps(record, indent=2, ensure_ascii=False))
-    return Artefacts(folder, video, subtitle_paths, thumbs, script_json, manifest, tuple(made))
+    if not profiles:
+        return made
+    with ctx.run.stage("exports", "ffmpeg", total=len(profiles), unit="export") as stage:
+        for profile in profiles:
+            made.append(exports.render_export(
+                profile, plan, timed.words, narration.audio, soundtrack.mix, {s.shot: s.path for s in stills},
+                ctx.preset, kind, soundtrack.source, options, ctx.cache, ctx.plan.work,
+                ctx.plan.folder / "exports" / exports.export_name(profile),
+            ))
+            stage.item(cached=False)
+            ctx.run.progress.ready("export", (made[-1],))
+    return made
 
 
-def _write_script(
-    inputs: Inputs, recognizer: words.Recognizer, cache: Cache, pool: TokenPool | None, settings: Settings
-) -> Script:
-    request, preset = inputs.request, inputs.preset
-    length = request.length or preset.length
-    if inputs.own_text is not None:
-        written = script.text_script(inputs.own_text, request.topic or inputs.slug, preset)
-    elif request.voiceover:
-        narration = voice.import_voiceover(request.voiceover, cache)
-        written = transcript_script(narration, inputs.language, recognizer, cache, request.topic or inputs.slug, preset)
-    elif pool is not None:
-        written = _llm_script(request.topic, preset, length, pool, settings, cache)
-    else:
-        written = script.outline_script(request.topic, preset, length)
-    return replace(written, language=inputs.language)
+def write_records(ctx: Context, the_script: Script, plan: Timeline, soundtrack: Soundtrack,
+                  stills: tuple[images.Still, ...], files: tuple[Path, ...]) -> None:
+    """script.json and job.json, the video's own records of what it is and how it was made."""
+    folder, request = ctx.plan.folder, ctx.request
+    music_records = [MusicRecord(start=round(m.start, 3), end=round(m.end, 3), mood=m.mood) for m in soundtrack.segments]
+    write_script(folder, script_document(the_script, plan, music_records))
+    manifest = JobManifest(
+        videofactory=__version__, job_id=ctx.plan.job_id, created=utcnow(),
+        inputs=ManifestInputs(topic=request.topic, preset=ctx.preset.name, length=request.length,
+                              script_file=str(request.script_file) if request.script_file else None,
+                              voiceover=str(request.voiceover) if request.voiceover else None,
+                              fresh=request.fresh, language=request.language, caption_style=request.caption_style,
+                              exports=list(request.exports or ())),
+        preset_snapshot=ctx.preset, backends=ctx.run.backends, stage_seconds=ctx.run.seconds,
+        total_seconds=round(sum(ctx.run.seconds.values()), 3), video_seconds=round(plan.duration, 3),
+        files=[str(path.relative_to(folder)) for path in (*files, folder / SCRIPT_NAME, folder / MANIFEST_NAME)],
+        stills=[str(s.path) for s in stills],
+    )
+    write_manifest(folder, manifest)
 
 
-def _llm_script(topic: str, preset: Preset, length: str, pool: TokenPool, settings: Settings, cache: Cache) -> Script:
-    """The language model's script (cached, so a resumed job never asks twice), or the outline if it cannot write one."""
-    service = hf_service(settings)
-
-    def ask(messages: list[dict[str, str]]) -> str:
-        def chat(token: Token) -> str:
-            client = inference_client(service, token, settings.llm_model)
-            with translated(token):
-                reply = client.chat_completion(messages, model=settings.llm_model, max_tokens=4096, temperature=0.7)
-            return reply.choices[0].message.content or ""
-
-        return pool.call(chat, settings.llm_cost_usd, "script")
-
-    key = cache_key("script.llm", script.VERSION, {
-        "topic": topic, "length": length, "template": preset.llm.script, "model": settings.llm_model,
-        "prefix": preset.images.prompt_prefix, "suffix": preset.images.prompt_suffix,
-    })
-    try:
-        written, _ = cache.remember(key, Script, lambda folder: script.llm_script(topic, preset, length, ask))
-    except TokensExhausted:
-        raise
-    except BackendError as error:
-        log.warning("the language model could not write the script (%s); using the preset's outline", error)
-        return script.outline_script(topic, preset, length)
-    return written
-
+# --- timing a recording on its own (the `words` command) -------------------------------------------------
 
 def transcript_script(
     narration: Narration, language: str, recognizer: words.Recognizer, cache: Cache, title: str, preset: Preset
@@ -405,57 +426,3 @@ def time_recording(
         the_script = transcript_script(narration, language, recognizer, cache, audio.stem, preset)
     reader = voice.make_voice("piper", preset.voice, language)
     return words.time_words(the_script, narration, "whisper", recognizer, cache, reader)
-
-
-def _script_document(the_script: Script, plan: Timeline) -> dict:
-    spans = dict(zip([s.index for s in the_script.scenes], plan.scene_spans))
-    return {
-        "title": the_script.title,
-        "description": the_script.description,
-        "tags": list(the_script.tags),
-        "topic": the_script.topic,
-        "language": the_script.language,
-        "source": the_script.source,
-        "duration": round(plan.duration, 3),
-        "scenes": [
-            {
-                "index": scene.index,
-                "section": scene.section,
-                "narration": scene.narration,
-                "image_prompt": scene.image_prompt,
-                "mood": scene.mood,
-                "start": round(spans[scene.index][0], 3) if scene.index in spans else None,
-                "end": round(spans[scene.index][1], 3) if scene.index in spans else None,
-                "shots": [
-                    {"start": round(s.start, 3), "end": round(s.end, 3), "motion": s.motion}
-                    for s in plan.shots if s.scene == scene.index
-                ],
-            }
-            for scene in the_script.scenes
-        ],
-    }
-
-
-def _manifest(inputs: Inputs, run: JobRun, plan: Timeline, folder: Path, files: list[Path]) -> dict:
-    request = inputs.request
-    return {
-        "videofactory": __version__,
-        "job_id": run.job.id,
-        "created": run.job.created.isoformat(),
-        "inputs": {
-            "topic": request.topic,
-            "preset": inputs.preset.name,
-            "length": request.length or inputs.preset.length,
-            "script_file": str(request.script_file) if request.script_file else None,
-            "voiceover": str(request.voiceover) if request.voiceover else None,
-            "fresh": request.fresh,
-            "language": inputs.language,
-            "caption_style": request.caption_style or inputs.preset.captions.style,
-            "exports": list(request.exports if request.exports is not None else inputs.preset.exports),
-        },
-        "backends": run.backends,
-        "stage_seconds": run.seconds,
-        "total_seconds": round(sum(run.seconds.values()), 3),
-        "video_seconds": round(plan.duration, 3),
-        "files": [str(path.relative_to(folder)) for path in files],
-    }

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from engine.config import Settings
 from engine.errors import InputError
-from engine.presets import load_preset
-from engine.thumbnail_choice import APPROVED_NAME, read_video_json, save_video_record
+from engine.records import YouTubeRecord, read_manifest, read_script, write_manifest
+from engine.thumbnail_choice import APPROVED_NAME
 from engine.youtube import PRIVACY, VideoMeta, YouTube
 
 TITLE_CHARS = 100
@@ -29,22 +29,22 @@ class Published:
 
 
 def video_meta(folder: Path, settings: Settings, privacy: str, publish_at: datetime | None = None) -> VideoMeta:
-    """Title, description, tags, category and language for YouTube, from the script and the preset."""
-    script = read_video_json(folder, "script.json")
-    record = read_video_json(folder)
-    preset = load_preset(record["inputs"]["preset"], settings.user_presets_dir)
-    title = " ".join(str(script.get("title") or record["inputs"]["topic"]).replace("<", "").replace(">", "").split())
-    description = str(script.get("description") or script["scenes"][0]["narration"]).replace("<", "").replace(">", "")
+    """Title, description, tags, category and language for YouTube, from the script and the preset as it was."""
+    script = read_script(folder)
+    manifest = read_manifest(folder)
+    preset = manifest.preset(settings.user_presets_dir)  # the snapshot: a preset edited since changes nothing
+    title = " ".join((script.title or manifest.inputs.topic).replace("<", "").replace(">", "").split())
+    description = (script.description or script.scenes[0].narration).replace("<", "").replace(">", "")
     description = description.encode("utf-8")[:DESCRIPTION_BYTES].decode("utf-8", "ignore")
     tags, used = [], 0
-    for tag in (*script.get("tags", []), *preset.youtube.tags):
+    for tag in (*script.tags, *preset.youtube.tags):
         tag = tag.replace("<", "").replace(">", "").strip()
         cost = len(tag) + (2 if " " in tag else 0) + (1 if tags else 0)  # YouTube counts quotes and commas
         if tag and tag not in tags and used + cost <= TAG_CHARS:
             tags.append(tag)
             used += cost
     return VideoMeta(title=title[:TITLE_CHARS] or "Video", description=description, tags=tuple(tags),
-                     category=preset.youtube.category, language=script.get("language") or preset.language,
+                     category=preset.youtube.category, language=script.language or preset.language,
                      privacy=privacy, publish_at=publish_at, made_for_kids=preset.youtube.made_for_kids)
 
 
@@ -59,21 +59,20 @@ def publish(
     if not video.is_file():
         raise InputError(f"{folder} has no video.mp4 to publish")
     meta = video_meta(folder, settings, privacy, publish_at)
-    record = read_video_json(folder)
-    if record.get("youtube", {}).get("video_id"):
-        raise InputError(f"this video is already on YouTube: {record['youtube']['url']}")
+    manifest = read_manifest(folder)
+    if manifest.youtube is not None:
+        raise InputError(f"this video is already on YouTube: {manifest.youtube.url}")
     video_id = youtube.upload(video, meta, progress)
     url = f"https://youtu.be/{video_id}"
     # Recorded at once, so a failure below never leads to a second upload of the same video.
-    record["youtube"] = {"video_id": video_id, "url": url, "privacy": meta.privacy,
-                         "publish_at": meta.publish_at.isoformat() if meta.publish_at else None}
-    save_video_record(folder, record)
+    uploaded = YouTubeRecord(video_id=video_id, url=url, privacy=meta.privacy, publish_at=meta.publish_at)
+    write_manifest(folder, manifest.model_copy(update={"youtube": uploaded}))
     captions_id = None
     srt = folder / "subtitles.srt"
     if srt.is_file():
         captions_id = youtube.add_captions(video_id, srt, meta.language)
     thumbnail = folder / APPROVED_NAME
     youtube.set_thumbnail(video_id, thumbnail if thumbnail.is_file() else folder / "thumbnails" / "1.jpg")
-    record["youtube"]["captions_id"] = captions_id
-    save_video_record(folder, record)
+    manifest = read_manifest(folder)  # approval may have written it meanwhile
+    write_manifest(folder, manifest.model_copy(update={"youtube": uploaded.model_copy(update={"captions_id": captions_id})}))
     return Published(video_id, url, meta.privacy, captions_id)

@@ -10,11 +10,9 @@ from pathlib import Path
 import numpy as np
 from sqlmodel import Session, select
 
-from engine.abtest import (  # imported here so its tables exist in any Store opened after
-    ABTest,
-    ABTester,
-)
-from engine.store import JobRecord, StageRun, Store, TokenLedger, as_utc
+from engine.abtest import ABTester
+from engine.store import Store, as_utc
+from engine.tables import ABTest, Job, StageRun, TokenLedger
 
 
 @dataclass(frozen=True)
@@ -84,13 +82,13 @@ def gather(store: Store, days: int, now: datetime, budget_usd: float) -> Stats:
     """The figures of the last `days` days (tokens: this month's ledger)."""
     since = now - timedelta(days=days)
     with Session(store.engine) as session:
-        jobs = [j for j in session.exec(select(JobRecord)) if as_utc(j.created) >= since]
+        jobs = [j for j in session.exec(select(Job)) if as_utc(j.created) >= since]
         job_ids = {j.id for j in jobs}
         runs = [r for r in session.exec(select(StageRun)) if r.job_id in job_ids]
         ledger = list(session.exec(select(TokenLedger).order_by(TokenLedger.fingerprint)))
         tests = [t for t in session.exec(select(ABTest).where(ABTest.state == "done"))
                  if t.finished is not None and as_utc(t.finished) >= since]
-    done = [j for j in jobs if j.status == "done"]
+    done = [j for j in jobs if j.state == "done"]
     per_day = Counter(as_utc(j.finished or j.created).date() for j in done)
     per_preset = Counter(j.preset for j in done)
     stage_seconds: dict[str, list[float]] = defaultdict(list)

@@ -1,20 +1,25 @@
-"""The database: jobs and the record of every stage run (SQLite by default, PostgreSQL by URL)."""
+"""The database (SQLite by default, PostgreSQL by URL), brought to the newest schema when it is opened."""
 
 from __future__ import annotations
 
+import functools
+import threading
 from datetime import datetime, timezone
-from typing import overload
+from pathlib import Path
+from typing import TypeVar, overload
 
-from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Field, Session, SQLModel, create_engine, select
+from sqlmodel import Session, SQLModel, create_engine, select
 
 from engine.errors import OutputError
+from engine.tables import StageRun, utcnow
 
+__all__ = ["Store", "as_utc", "utcnow"]
 
-def utcnow() -> datetime:
-    """Now, in UTC, for timestamps in the database."""
-    return datetime.now(timezone.utc)
+Row = TypeVar("Row", bound=SQLModel)
+
+_MIGRATING = threading.Lock()
 
 
 @overload
@@ -26,107 +31,74 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
-class JobRecord(SQLModel, table=True):
-    """One requested video and how it ended."""
-
-    __tablename__ = "jobs"
-    id: int | None = Field(default=None, primary_key=True)
-    slug: str = Field(index=True)
-    topic: str
-    preset: str
-    status: str = "running"  # running, done, failed
-    created: datetime = Field(default_factory=utcnow)
-    finished: datetime | None = None
-    folder: str = ""
-    error: str | None = None
-    video_seconds: float | None = None
+def migrations_dir() -> Path:
+    """engine/migrations, where Alembic finds its environment and the revisions."""
+    return Path(__file__).resolve().parent / "migrations"
 
 
-class StageRun(SQLModel, table=True):
-    """One stage of one job run: backend, timing, outcome and how much came from the cache."""
+def _config():  # noqa: ANN202 - alembic's Config
+    from alembic.config import Config
 
-    __tablename__ = "stage_runs"
-    id: int | None = Field(default=None, primary_key=True)
-    job_id: int = Field(foreign_key="jobs.id", index=True)
-    stage: str = Field(index=True)
-    backend: str = ""
-    started: datetime = Field(default_factory=utcnow)
-    finished: datetime | None = None
-    outcome: str = "running"  # running, done, failed
-    error: str | None = None
-    cache_hit: bool = False
-    items_total: int = 0
-    items_cached: int = 0
-    items_computed: int = 0
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    return config
 
 
-class TokenLedger(SQLModel, table=True):
-    """What one token has done: calls, estimated spend, its last refusals and its state."""
+@functools.cache
+def newest_revision() -> str:
+    """The revision the code expects (read once per process)."""
+    from alembic.script import ScriptDirectory
 
-    __tablename__ = "hf_tokens"
-    key: str = Field(primary_key=True)  # sha256 of the token: never the token itself
-    fingerprint: str
-    month: str = ""  # the month the spend counts for, "2026-11"
-    calls: int = 0
-    spend_usd: float = 0.0
-    state: str = "ok"  # ok, throttled, exhausted, invalid
-    cooldown_until: datetime | None = None
-    last_402: datetime | None = None
-    last_429: datetime | None = None
-    last_401: datetime | None = None
-    count_402: int = 0  # refusals this month, by kind
-    count_429: int = 0
-    count_401: int = 0
-    images_ok: int = 0  # pictures made with this token this month
-    images_failed: int = 0  # picture attempts it did not make (refused, or a failure on the service's side)
+    return str(ScriptDirectory.from_config(_config()).get_current_head())
 
 
-class PausedJob(SQLModel, table=True):
-    """A job that stopped because its service tokens ran out, and when it can go on."""
+def current_revision(engine) -> str | None:  # noqa: ANN001 - a SQLAlchemy Engine
+    """The revision a database is at; None for a new one or one of release 0.1."""
+    from alembic.runtime.migration import MigrationContext
 
-    __tablename__ = "paused_jobs"
-    id: int | None = Field(default=None, primary_key=True)
-    job_id: int = Field(foreign_key="jobs.id", index=True)
-    request_json: str  # the JobRequest, to run it again
-    reason: str
-    resume_after: datetime | None = None
-    resumed: bool = False
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
-def _add_missing_columns(engine) -> None:
-    """Columns added to a table since its database was made, added to it (all of ours are nullable or defaulted).
+def upgrade(engine) -> None:  # noqa: ANN001 - a SQLAlchemy Engine
+    """Apply every migration the database lacks (a database of release 0.1 starts at the first)."""
+    from alembic import command
 
-    create_all makes missing tables but never alters existing ones; a full migration tool is more than
-    additive columns need.
-    """
-    existing = inspect(engine)
+    config = _config()
     with engine.begin() as connection:
-        for table in SQLModel.metadata.sorted_tables:
-            if not existing.has_table(table.name):
-                continue
-            have = {column["name"] for column in existing.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in have:
-                    continue
-                kind = column.type.compile(dialect=engine.dialect)
-                default = column.default.arg if column.default is not None and column.default.is_scalar else None
-                clause = f" DEFAULT {default!r}" if isinstance(default, int | float | str) and not isinstance(default, bool) else ""
-                if isinstance(default, bool):
-                    clause = f" DEFAULT {int(default)}"
-                connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{clause}'))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _sqlite_lock(url: str):  # noqa: ANN202 - a filelock.FileLock
+    """A lock file beside a SQLite database, so two processes opening it at once migrate it once."""
+    from filelock import FileLock
+
+    database = make_url(url).database
+    return FileLock(f"{database}.migrate.lock") if database else None
 
 
 class Store:
-    """Opens the database and hands out short sessions."""
+    """Opens the database, migrates it to the newest schema, and hands out short sessions."""
 
     def __init__(self, url: str) -> None:
-        connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
-        self.engine = create_engine(url, connect_args=connect_args)
+        sqlite = url.startswith("sqlite")
+        self.engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {})
         try:
-            SQLModel.metadata.create_all(self.engine)
-            _add_missing_columns(self.engine)
+            self._migrate(url, sqlite)
         except OperationalError as error:
             raise OutputError(f"cannot open the database: {error.orig}") from None
+
+    def _migrate(self, url: str, sqlite: bool) -> None:
+        if current_revision(self.engine) == newest_revision():
+            return
+        with _MIGRATING:
+            lock = _sqlite_lock(url) if sqlite else None
+            if lock is None:
+                upgrade(self.engine)
+                return
+            with lock:  # another process may have migrated it while this one waited: upgrade sees that
+                upgrade(self.engine)
 
     def add(self, row: SQLModel) -> SQLModel:
         """Insert or update a row and return it refreshed."""
@@ -136,19 +108,12 @@ class Store:
             session.refresh(row)
         return row
 
+    def get(self, model: type[Row], key: object) -> Row | None:
+        """One row by its primary key."""
+        with Session(self.engine) as session:
+            return session.get(model, key)
+
     def stage_runs(self, job_id: int) -> list[StageRun]:
         """Every stage run of a job, in the order they started."""
         with Session(self.engine) as session:
-            return list(
-                session.exec(select(StageRun).where(StageRun.job_id == job_id).order_by(StageRun.id))
-            )
-
-    def paused(self) -> list[PausedJob]:
-        """Paused jobs not resumed yet, oldest first."""
-        with Session(self.engine) as session:
-            return list(session.exec(select(PausedJob).where(PausedJob.resumed == False).order_by(PausedJob.id)))
-
-    def jobs(self) -> list[JobRecord]:
-        """All jobs, oldest first."""
-        with Session(self.engine) as session:
-            return list(session.exec(select(JobRecord).order_by(JobRecord.id)))
+            return list(session.exec(select(StageRun).where(StageRun.job_id == job_id).order_by(StageRun.id)))

@@ -34,20 +34,7 @@ def normalise_word(word: str) -> str:
 
 
 def slugify(text: str, limit: int = 60) -> str:
-    """A folder-safe name: ASCII letters, digits and dashes (Cyrillic transliterated loosely)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    if not ascii_text.strip():
-        ascii_text = "".join(_CYRILLIC.get(ch, ch) for ch in text.lower())
-        ascii_text = unicodedata.normalize("NFKD", ascii_text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:limit].rstrip("-") or "video"
+    """A folder-safe name: lower-case ASCII letters, digits and dashes; any script transliterated."""
+    from slugify import slugify as transliterated  # python-slugify, with text-unidecode's tables
 
-
-_CYRILLIC = dict(
-    zip(
-        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-        "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch - y - e yu ya".split(),
-        strict=True,
-    )
-)
-_CYRILLIC["ъ"] = _CYRILLIC["ь"] = ""
+    return transliterated(text, max_length=limit, word_boundary=True) or "video"

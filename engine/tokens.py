@@ -23,12 +23,13 @@ from pydantic import SecretStr
 from sqlmodel import Session
 
 from engine.errors import BackendError, ConfigError
-from engine.store import Store, TokenLedger, as_utc, utcnow
+from engine.store import Store, as_utc, utcnow
+from engine.tables import TokenLedger
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MAX_WAIT_SECONDS = 90.0  # a throttled pool waits this long at most before pausing the job
+MAX_WAIT_SECONDS = 90.0  # a throttled pool waits this long at most before pausing the job (VF_HF_MAX_WAIT_SECONDS)
 MAX_ATTEMPTS = 8  # server errors and timeouts are retried this often per call
 BACKOFF_SECONDS = 0.5
 PERSIST_EVERY = 1.0  # seconds between ledger writes for successful calls
@@ -103,13 +104,14 @@ class TokenPool:
     """Hands out the token with the most estimated budget left and books every answer."""
 
     def __init__(self, tokens: Sequence[Token], store: Store, budget_usd: float,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, max_wait_seconds: float = MAX_WAIT_SECONDS) -> None:
         if not tokens:
             raise ConfigError("no Hugging Face token configured (VF_HF_TOKENS or VF_HF_TOKENS_FILE)")
         self.tokens = {token.key: token for token in tokens}
         self.store = store
         self.budget_usd = budget_usd
         self.clock = clock
+        self.max_wait_seconds = max_wait_seconds
         self._lock = threading.Lock()
         self._db_lock = threading.Lock()
         self._dirty: set[str] = set()
@@ -178,7 +180,7 @@ class TokenPool:
 
     def acquire(self) -> Token:
         """The usable token with the most budget left (fewest calls in flight breaks ties); waits out short throttles."""
-        deadline = time.monotonic() + MAX_WAIT_SECONDS
+        deadline = time.monotonic() + self.max_wait_seconds
         while True:
             with self._lock:
                 now = self.clock()

@@ -45,6 +45,11 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60
     )
 
 
+def made_folder(result: subprocess.CompletedProcess) -> Path:
+    """The folder `videofactory make` printed first: each job's own, `<output>/<slug>-<id>`."""
+    return Path(result.stdout.splitlines()[0])
+
+
 @pytest.fixture
 def short_script(tmp_path: Path) -> Path:
     """A two-paragraph script of about 15 seconds of narration."""

@@ -1,5 +1,6 @@
 """An httplib2.Http stand-in that answers google-api-python-client the way YouTube does, by route:
-resumable uploads in chunks, captions, thumbnails.set, statistics and Analytics queries."""
+resumable uploads in chunks, captions, thumbnails.set, statistics and Analytics queries; and a recording
+HttpMockSequence for answers given one by one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,20 @@ import threading
 from dataclasses import dataclass, field
 
 import httplib2
+from googleapiclient.http import HttpMockSequence
+
+
+class RecordingSequence(HttpMockSequence):
+    """HttpMockSequence (google-api-python-client's own mock) that also keeps every request it answered."""
+
+    def __init__(self, iterable) -> None:
+        super().__init__(iterable)
+        self.sent: list[tuple[str, str, bytes]] = []
+
+    def request(self, uri, method="GET", body=None, headers=None, redirections=1, connection_type=None):
+        data = body if isinstance(body, bytes) else (body or "").encode() if isinstance(body, str) else b""
+        self.sent.append((method, uri, data))
+        return super().request(uri, method, body, headers, redirections, connection_type)
 
 
 @dataclass

@@ -13,10 +13,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from engine.cache import Cache, cache_key, moved, translate_os_errors
-from engine.hf import HFService, inference_client, translated
 from engine.models import Shot
 from engine.presets import Effects, Preset
-from engine.tokens import Token, TokenPool
 
 VERSION = 3
 SIZE = (1920, 1080)
@@ -205,45 +203,6 @@ def cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
                                          Image.LANCZOS)
     left, top = (scaled.width - width) // 2, (scaled.height - height) // 2
     return scaled.crop((left, top, left + width, top + height))
-
-
-class FluxImages:
-    """Text-to-image through Hugging Face inference (FLUX.1-schnell by default), one token-pool call per picture."""
-
-    name = "flux"
-
-    def __init__(self, pool: TokenPool, service: HFService, model: str, steps: int, seed: int | None,
-                 cost_usd: float, pixels: int = 1024 * 1024) -> None:
-        self.pool, self.service, self.model = pool, service, model
-        self.steps, self.seed, self.cost_usd, self.pixels = steps, seed, cost_usd, pixels
-        from huggingface_hub import InferenceClient  # noqa: F401 - loaded here (0.3 s), not by the first workers
-
-    def settings(self) -> dict[str, object]:
-        """Model, provider, steps and seed: what changes the picture."""
-        return {"backend": self.name, "model": self.model, "provider": self.service.provider,
-                "steps": self.steps, "seed": self.seed, "pixels": self.pixels, "version": VERSION}
-
-    def paint(self, prompt: str, preset: Preset, size: tuple[int, int], out: Path) -> None:
-        """Generate the picture for `prompt` (the preset's style is already in it) and fit it to `size`."""
-        width, height = generation_size(size, self.pixels)
-        # Without a fixed seed, one derived from the prompt: the same prompt gives the same picture.
-        seed = self.seed if self.seed is not None else int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16)
-
-        def generate(token: Token) -> Image.Image:
-            client = inference_client(self.service, token, self.model)
-            with translated(token):
-                return client.text_to_image(
-                    prompt, negative_prompt=preset.images.negative_prompt or None, width=width, height=height,
-                    num_inference_steps=self.steps, seed=seed,
-                )
-
-        image = self.pool.call(generate, self.cost_usd, f"image '{prompt[:40]}'", image=True)
-        with translate_os_errors(str(out)):
-            # Saved as generated: finishing fits it to the frame, so the picture is re-encoded once, not twice.
-            image.convert("RGB").save(out, "PNG", compress_level=1)
-
-
-PAINTERS: dict[str, Callable[..., ImageBackend]] = {"procedural": ProceduralPainter, "flux": FluxImages}
 
 
 def paint_shots(

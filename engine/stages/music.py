@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -179,9 +178,6 @@ class MusicLibrary:
             out = np.concatenate([out, samples[fade:]])[:total]
         peak = float(np.abs(out).max()) or 1.0
         return (out / peak * 0.8).astype(np.float32)
-
-
-SOURCES: dict[str, Callable[..., MusicSource]] = {"synth": SynthesisedBeds, "library": MusicLibrary}
 
 
 def make_source(library_dir: Path, tags: tuple[str, ...], work: Path) -> MusicSource:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from engine import cli
+from engine.jobs import JobBook
+from engine.store import Store
 from tests.conftest import run_cli
 
 
@@ -48,7 +50,8 @@ def test_output_folder_not_writable(cli_env, tmp_path: Path):
     blocker.write_text("a file where the output folder should be")
     result = run_cli(["make", "Rome", "--output", str(blocker / "videos")], cli_env, tmp_path)
     assert result.returncode == 2
-    assert f"error: cannot write {blocker / 'videos' / 'rome'}" in result.stderr
+    assert f"error: cannot write {blocker / 'videos'}" in result.stderr
+    assert JobBook(Store(f"sqlite:///{tmp_path / 'data' / 'videofactory.db'}")).find() == []  # no job was made
 
 
 def test_disk_full_during_a_run(monkeypatch, tmp_path: Path, capsys, short_script: Path):

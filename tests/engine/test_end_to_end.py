@@ -20,12 +20,12 @@ from engine.media import measure_loudness, probe, read_wav, run_ffmpeg
 from engine.presets import VoiceStyle
 from engine.stages.voice import PiperTTS
 from engine.text import normalise_word
-from tests.conftest import SHORT_SCRIPT, isolated_env, run_cli
+from tests.conftest import SHORT_SCRIPT, isolated_env, made_folder, run_cli
 
 TOPIC = "The Siege of Leningrad"
 ARGS = ["make", TOPIC, "--preset", "military-history", "--length", "short"]
 ONLY_MASTER = ["--export", "youtube"]  # the exports have a test of their own; other tests skip them
-SLUG = "the-siege-of-leningrad"
+FOLDER = "the-siege-of-leningrad-1"  # the slug and the job's number: each job has a folder of its own
 
 
 def _stage_runs(root: Path) -> list[dict]:
@@ -43,8 +43,8 @@ def uninterrupted(tmp_path_factory) -> Path:
 
 
 def test_topic_becomes_a_probed_video_with_subtitles_thumbnails_and_manifest(uninterrupted: Path):
-    folder = uninterrupted / "output" / SLUG
-    narration, rate = read_wav(uninterrupted / "data" / "work" / SLUG / "narration.wav")
+    folder = uninterrupted / "output" / FOLDER
+    narration, rate = read_wav(uninterrupted / "data" / "work" / FOLDER / "narration.wav")
     narration_seconds = len(narration) / rate
     assert 20 <= narration_seconds <= 40
 
@@ -110,11 +110,13 @@ def test_killed_run_resumes_without_recomputing_and_matches(uninterrupted: Path,
     process.wait()
     assert killed_after is not None, "the run finished before it could be killed"
     assert process.returncode == -signal.SIGKILL
-    assert not (tmp_path / "output" / SLUG / "video.mp4").exists()
+    assert not (tmp_path / "output" / FOLDER / "video.mp4").exists()
     first = _stage_runs(tmp_path)
 
     result = run_cli([*ARGS, *ONLY_MASTER], env, tmp_path)
     assert result.returncode == 0, result.stderr
+    assert made_folder(result) == tmp_path / "output" / FOLDER  # the same job taken up again, not a new one
+    assert "job 1 goes on from where it stopped" in result.stderr
     second = [r for r in _stage_runs(tmp_path) if r["id"] > first[-1]["id"]]
     by_stage = {r["stage"]: r for r in second}
     assert by_stage["voice"]["items_computed"] == 0 and by_stage["voice"]["items_cached"] == by_stage["voice"]["items_total"]
@@ -124,7 +126,7 @@ def test_killed_run_resumes_without_recomputing_and_matches(uninterrupted: Path,
     assert render["items_cached"] + render["items_computed"] == render["items_total"]
     assert render["items_computed"] <= render["items_total"] - killed_after
 
-    ours, reference = tmp_path / "output" / SLUG, uninterrupted / "output" / SLUG
+    ours, reference = tmp_path / "output" / FOLDER, uninterrupted / "output" / FOLDER
     assert json.loads((ours / "script.json").read_text()) == json.loads((reference / "script.json").read_text())
     for number in (1, 2, 3):
         path = Path("thumbnails") / f"{number}.jpg"
@@ -141,7 +143,8 @@ def test_own_script_with_own_voiceover(tmp_path: Path, short_script: Path):
     result = run_cli(["make", "--script-file", str(short_script), "--voiceover", str(voiceover), "--preset", "true-crime", *ONLY_MASTER],
                      isolated_env(tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr
-    folder = tmp_path / "output" / "night-train"
+    folder = made_folder(result)
+    assert folder == tmp_path / "output" / "night-train-1"
     manifest = json.loads((folder / "job.json").read_text())
     assert manifest["backends"]["voice"] == "voiceover" and manifest["backends"]["words"] == "faster-whisper+warp"
     info = probe(folder / "video.mp4")
@@ -163,7 +166,7 @@ def test_a_voiceover_without_a_script_is_transcribed_into_scenes(tmp_path: Path)
     spoken = PiperTTS(VoiceStyle()).speak(text, tmp_path / "take.wav")
     result = run_cli(["make", "Night Train", "--voiceover", str(spoken.audio), *ONLY_MASTER], isolated_env(tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr
-    folder = tmp_path / "output" / "night-train"
+    folder = made_folder(result)
     document = json.loads((folder / "script.json").read_text())
     assert document["source"] == "transcript" and len(document["scenes"]) >= 2
     transcript = " ".join(scene["narration"] for scene in document["scenes"]).split()
@@ -178,8 +181,8 @@ def test_a_voiceover_without_a_script_is_transcribed_into_scenes(tmp_path: Path)
 def test_thumbnails_are_regenerated_from_other_pictures_and_one_approved(uninterrupted: Path, tmp_path: Path):
     import shutil
 
-    folder = tmp_path / SLUG
-    shutil.copytree(uninterrupted / "output" / SLUG, folder)  # the module's video stays as it was
+    folder = tmp_path / FOLDER
+    shutil.copytree(uninterrupted / "output" / FOLDER, folder)  # the module's video stays as it was
     env = isolated_env(uninterrupted)
 
     def pixels() -> list[str]:

@@ -14,7 +14,8 @@ from engine.errors import BackendError
 from engine.hf import HFService, check_token, inference_client, translated
 from engine.models import Shot
 from engine.presets import load_preset
-from engine.stages.images import FluxImages, paint_shots
+from engine.hf import FluxImages
+from engine.stages.images import paint_shots
 from engine.stages.script import llm_script
 from engine.store import Store
 from engine.tokens import Token, TokenPool, TokensExhausted

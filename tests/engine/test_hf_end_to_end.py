@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.media import probe
-from tests.conftest import isolated_env, run_cli
+from tests.conftest import isolated_env, made_folder, run_cli
 from tests.hf_server import FakeHF
 
 A, B = "hf_aaaaaaaaaaaaaaaa1111", "hf_bbbbbbbbbbbbbbbb2222"
@@ -35,7 +35,7 @@ def _secret_free(*texts: str) -> bool:
 def test_a_job_with_tokens_uses_the_language_model_and_flux(fake, tmp_path: Path):
     result = run_cli(ARGS, _env(tmp_path, fake), tmp_path)
     assert result.returncode == 0, result.stderr
-    folder = tmp_path / "output" / "the-road-of-life"
+    folder = made_folder(result)
     manifest = json.loads((folder / "job.json").read_text())
     assert manifest["backends"]["script"] == "llm" and manifest["backends"]["images"] == "flux"
     script = json.loads((folder / "script.json").read_text())

@@ -14,7 +14,7 @@ from engine.media import probe
 from engine.presets import VoiceStyle
 from engine.stages.voice import PiperTTS
 from engine.text import split_words
-from tests.conftest import isolated_env, run_cli
+from tests.conftest import isolated_env, made_folder, run_cli
 
 TITLE = "Блокада Ленинграда"
 BODY = (
@@ -35,7 +35,8 @@ def test_a_russian_script_becomes_a_video_with_cyrillic_captions(russian: Path):
         ["make", "--script-file", "ru.txt", "--language", "ru", "--captions", "karaoke", "--export", "youtube"], isolated_env(russian), russian
     )
     assert result.returncode == 0, result.stderr
-    folder = russian / "output" / "ru"
+    folder = made_folder(result)
+    assert folder == russian / "output" / "ru-1"
     info = probe(folder / "video.mp4")
     assert (info.width, info.height, info.video_codec, info.audio_codec) == (1920, 1080, "h264", "aac")
     srt = pysubs2.load(str(folder / "subtitles.srt"))

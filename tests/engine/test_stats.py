@@ -8,21 +8,21 @@ from pathlib import Path
 import av
 import pytest
 
-from engine.abtest import ABSlot, ABTest
 from engine.stats import CHART_SIZE, gather, stats_chart, stats_text
-from engine.store import JobRecord, StageRun, Store, TokenLedger
+from engine.store import Store
+from engine.tables import ABSlot, ABTest, Job, StageRun, TokenLedger
 from tests.conftest import run_cli
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
 
 
-def _job(store: Store, preset: str, days_ago: float, seconds: float, status: str = "done") -> JobRecord:
+def _job(store: Store, preset: str, days_ago: float, seconds: float, state: str = "done") -> Job:
     created = NOW - timedelta(days=days_ago)
-    return store.add(JobRecord(slug="s", topic="t", preset=preset, status=status, created=created,  # type: ignore[return-value]
+    return store.add(Job(slug="s", topic="t", preset=preset, state=state, created=created,  # type: ignore[return-value]
                                finished=created + timedelta(seconds=seconds)))
 
 
-def _run(store: Store, job: JobRecord, stage: str, seconds: float, outcome: str = "done", error: str | None = None,
+def _run(store: Store, job: Job, stage: str, seconds: float, outcome: str = "done", error: str | None = None,
          backend: str = "ffmpeg", items: tuple[int, int] = (0, 0)) -> None:
     store.add(StageRun(job_id=job.id, stage=stage, backend=backend, started=job.created,  # type: ignore[arg-type]
                        finished=job.created + timedelta(seconds=seconds), outcome=outcome, error=error,
@@ -36,7 +36,7 @@ def seeded(tmp_path: Path) -> Store:
     second = _job(store, "science", 1.5, 200)
     third = _job(store, "true-crime", 1.4, 300)
     _job(store, "science", 30, 999)  # outside the week
-    failed = _job(store, "science", 0.2, 50, status="failed")
+    failed = _job(store, "science", 0.2, 50, state="failed")
     for job, seconds in ((first, 10), (second, 20), (third, 30)):
         _run(store, job, "render", seconds)
     _run(store, first, "images", 5, backend="flux", items=(10, 10))

@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from googleapiclient.http import HttpMockSequence
 from PIL import Image
 
 from engine.abtest import ABTester
@@ -17,22 +16,10 @@ from engine.media import run_ffmpeg
 from engine.publish import publish
 from engine.store import Store
 from engine.youtube import AuthError, QuotaError, VideoMeta, YouTube, YouTubeError
+from tests.youtube_http import RecordingSequence
 
 QUOTA = json.dumps({"error": {"code": 403, "message": "quota", "errors": [
     {"domain": "youtube.quota", "reason": "quotaExceeded", "message": "The request cannot be completed."}]}})
-
-
-class RecordingSequence(HttpMockSequence):
-    """HttpMockSequence that also keeps every request it answered."""
-
-    def __init__(self, iterable) -> None:
-        super().__init__(iterable)
-        self.sent: list[tuple[str, str, bytes]] = []
-
-    def request(self, uri, method="GET", body=None, headers=None, redirections=1, connection_type=None):
-        data = body if isinstance(body, bytes) else (body or "").encode() if isinstance(body, str) else b""
-        self.sent.append((method, uri, data))
-        return super().request(uri, method, body, headers, redirections, connection_type)
 
 
 def _ok(payload: object) -> tuple[dict, str]:

@@ -1,0 +1,113 @@
+"""Backends chosen by configuration: the token pool, the image backend by registry, the language model.
+
+Stages get the backend objects made here; none of them knows about tokens or settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from engine.cache import Cache, cache_key
+from engine.config import Settings
+from engine.errors import BackendError, ConfigError
+from engine.hf import FluxImages, HFService, check_token, inference_client, translated
+from engine.models import Script
+from engine.presets import Preset
+from engine.stages import script
+from engine.stages.images import ImageBackend, ProceduralPainter
+from engine.store import Store
+from engine.tokens import Token, TokenPool, TokensExhausted, read_tokens
+
+log = logging.getLogger(__name__)
+
+
+def hf_service(settings: Settings) -> HFService:
+    """Where the inference service is, from the settings."""
+    return HFService(settings.hf_base_url, settings.hf_provider, settings.hf_timeout, settings.hf_endpoint)
+
+
+def token_pool(settings: Settings, store: Store) -> TokenPool | None:
+    """The pool of configured Hugging Face tokens, each checked once; None when there are none."""
+    tokens = read_tokens(settings.hf_tokens, settings.hf_tokens_file)
+    if not tokens:
+        return None
+    pool = TokenPool(tokens, store, settings.hf_budget_usd, max_wait_seconds=settings.hf_max_wait_seconds)
+    pool.validate(check_token(hf_service(settings)))
+    return pool
+
+
+def wants_tokens(settings: Settings) -> bool:
+    """Whether the configuration may use Hugging Face at all."""
+    return settings.image_backend != "procedural" or settings.script_backend != "outline"
+
+
+def checked_pool(settings: Settings, store: Store) -> TokenPool | None:
+    """The pool when the configuration may use it; a ConfigError when a backend insists on one and none is set."""
+    pool = token_pool(settings, store) if wants_tokens(settings) else None
+    for backend, name in ((settings.image_backend, "VF_IMAGE_BACKEND=flux"), (settings.script_backend, "VF_SCRIPT_BACKEND=llm")):
+        if backend in ("flux", "llm") and pool is None:
+            raise ConfigError(f"{name} needs Hugging Face tokens: set VF_HF_TOKENS or VF_HF_TOKENS_FILE")
+    return pool
+
+
+def _procedural(settings: Settings, pool: TokenPool | None) -> ImageBackend:
+    return ProceduralPainter()
+
+
+def _flux(settings: Settings, pool: TokenPool | None) -> ImageBackend:
+    if pool is None:
+        raise ConfigError("VF_IMAGE_BACKEND=flux needs Hugging Face tokens: set VF_HF_TOKENS or VF_HF_TOKENS_FILE")
+    return FluxImages(pool, hf_service(settings), settings.image_model, settings.image_steps, settings.image_seed,
+                      settings.image_cost_usd, settings.image_pixels)
+
+
+IMAGE_BACKENDS: dict[str, Callable[[Settings, TokenPool | None], ImageBackend]] = {
+    "procedural": _procedural,
+    "flux": _flux,
+}
+
+
+def image_backend(settings: Settings, pool: TokenPool | None) -> ImageBackend:
+    """The image backend VF_IMAGE_BACKEND names; "auto" is FLUX with tokens, the procedural painter without."""
+    name = settings.image_backend
+    if name == "auto":
+        name = "flux" if pool is not None else "procedural"
+    return IMAGE_BACKENDS[name](settings, pool)
+
+
+def image_workers(settings: Settings, backend: ImageBackend) -> int:
+    """Pictures made at once: a remote service waits on the network, the painter on the CPU."""
+    return settings.image_workers if backend.name == "flux" else settings.render_workers
+
+
+def uses_llm(settings: Settings, pool: TokenPool | None) -> bool:
+    """Whether a topic's script is written by the language model."""
+    return pool is not None and settings.script_backend in ("auto", "llm")
+
+
+def llm_script(topic: str, preset: Preset, length: str, pool: TokenPool, settings: Settings, cache: Cache) -> Script:
+    """The language model's script (cached, so a resumed job never asks twice), or the outline if it cannot write one."""
+    service = hf_service(settings)
+
+    def ask(messages: list[dict[str, str]]) -> str:
+        def chat(token: Token) -> str:
+            client = inference_client(service, token, settings.llm_model)
+            with translated(token):
+                reply = client.chat_completion(messages, model=settings.llm_model, max_tokens=4096, temperature=0.7)
+            return reply.choices[0].message.content or ""
+
+        return pool.call(chat, settings.llm_cost_usd, "script")
+
+    key = cache_key("script.llm", script.VERSION, {
+        "topic": topic, "length": length, "template": preset.llm.script, "model": settings.llm_model,
+        "prefix": preset.images.prompt_prefix, "suffix": preset.images.prompt_suffix,
+    })
+    try:
+        written, _ = cache.remember(key, Script, lambda folder: script.llm_script(topic, preset, length, ask))
+    except TokensExhausted:
+        raise
+    except BackendError as error:
+        log.warning("the language model could not write the script (%s); using the preset's outline", error)
+        return script.outline_script(topic, preset, length)
+    return written

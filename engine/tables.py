@@ -1,0 +1,145 @@
+"""Every table of the factory's database, in one place; the schema changes through engine/migrations.
+
+Rows are plain records. What a row means (the job's state machine, the token pool's rules, the A/B
+test's decisions) lives in the modules that own it; they read and write these tables through a `Store`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, for timestamps in the database."""
+    return datetime.now(timezone.utc)
+
+
+class Job(SQLModel, table=True):
+    """One video someone asked for: who asked, what exactly, the preset as it was, where it stands."""
+
+    __tablename__ = "jobs"
+    id: int | None = Field(default=None, primary_key=True)
+    state: str = Field(default="queued", index=True)  # engine.jobs.JobState
+    origin: str = "cli"  # cli, telegram, web: who follows the job's events
+    chat_id: int | None = Field(default=None, index=True)  # the chat that asked (origin telegram)
+    message_id: int | None = None  # the chat's message that shows the job's progress
+    topic: str
+    preset: str  # the preset's name, for listings and statistics
+    slug: str = Field(index=True)
+    folder: str = ""  # <output>/<slug>-<id>: the job's own folder, never shared
+    request_json: str = "{}"  # engine.models.JobRequest, resolved: what the job makes
+    preset_json: str = "{}"  # engine.presets.Preset as it was when the job was made
+    created: datetime = Field(default_factory=utcnow)
+    started: datetime | None = None  # the first time it ran
+    finished: datetime | None = None
+    attempts: int = 0  # how often it was started (a resume is another attempt)
+    worker: str | None = None  # "host:pid" of the process running it now
+    cancel_requested: bool = False  # seen by the running job between two items
+    resume_after: datetime | None = None  # a paused job goes on from here (a token's cooldown or reset)
+    error: str | None = None  # why it failed or paused, in one sentence
+    stage: str | None = None  # progress: the running stage, how far, and the time left in it
+    stage_done: float = 0.0
+    stage_total: float = 0.0
+    stage_unit: str = ""
+    eta_seconds: float | None = None
+    delivered: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    thumbnail: int | None = None  # the approved thumbnail, 1-3
+    video_seconds: float | None = None
+
+
+class StageRun(SQLModel, table=True):
+    """One stage of one job run: backend, timing, outcome and how much came from the cache."""
+
+    __tablename__ = "stage_runs"
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="jobs.id", index=True)
+    stage: str = Field(index=True)
+    backend: str = ""
+    started: datetime = Field(default_factory=utcnow)
+    finished: datetime | None = None
+    outcome: str = "running"  # running, done, failed
+    error: str | None = None
+    cache_hit: bool = False
+    items_total: int = 0
+    items_cached: int = 0
+    items_computed: int = 0
+
+
+class TokenLedger(SQLModel, table=True):
+    """What one token has done: calls, estimated spend, its last refusals and its state."""
+
+    __tablename__ = "hf_tokens"
+    key: str = Field(primary_key=True)  # sha256 of the token: never the token itself
+    fingerprint: str
+    month: str = ""  # the month the spend counts for, "2026-11"
+    calls: int = 0
+    spend_usd: float = 0.0
+    state: str = "ok"  # ok, throttled, exhausted, invalid
+    cooldown_until: datetime | None = None
+    last_402: datetime | None = None
+    last_429: datetime | None = None
+    last_401: datetime | None = None
+    count_402: int = 0  # refusals this month, by kind
+    count_429: int = 0
+    count_401: int = 0
+    images_ok: int = 0  # pictures made with this token this month
+    images_failed: int = 0  # picture attempts it did not make (refused, or a failure on the service's side)
+
+
+class ABTest(SQLModel, table=True):
+    """One thumbnail test on one published video."""
+
+    __tablename__ = "ab_tests"
+    id: int | None = Field(default=None, primary_key=True)
+    video_id: str = Field(index=True)
+    folder: str  # the video's output folder, where thumbnails/1-3.jpg are
+    chat_id: int | None = None  # where reports go
+    variants: int = 3
+    started: datetime = Field(default_factory=utcnow)
+    slot_hours: float = 24.0
+    max_days: float = 7.0
+    adaptive: bool = False
+    state: str = "running"  # running, done, stopped
+    report_sent: bool = False
+    winner: int | None = None
+    decided_by: str | None = None  # statistics, time limit, hand
+    finished: datetime | None = None
+
+
+class ABSlot(SQLModel, table=True):
+    """A period one variant was the video's thumbnail, with the view counts at its two ends."""
+
+    __tablename__ = "ab_slots"
+    id: int | None = Field(default=None, primary_key=True)
+    test_id: int = Field(foreign_key="ab_tests.id", index=True)
+    variant: int
+    start: datetime
+    end: datetime | None = None
+    views_start: int = 0
+    views_end: int | None = None
+
+
+class ABDay(SQLModel, table=True):
+    """YouTube Analytics' thumbnail figures for one day of a test (re-read as they are corrected)."""
+
+    __tablename__ = "ab_days"
+    id: int | None = Field(default=None, primary_key=True)
+    test_id: int = Field(foreign_key="ab_tests.id", index=True)
+    day: date
+    impressions: int
+    click_rate: float
+
+
+class ChatSettings(SQLModel, table=True):
+    """A chat's own defaults, set with /settings; None means the preset's."""
+
+    __tablename__ = "bot_chat_settings"
+    chat_id: int = Field(primary_key=True)
+    preset: str | None = None
+    language: str | None = None
+    caption_style: str | None = None
+    stats_time: str | None = None  # "HH:MM" in VF_TIMEZONE: a daily /stats message
+    stats_sent_on: date | None = None  # the last day it was sent

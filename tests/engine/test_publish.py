@@ -1,0 +1,41 @@
+"""Publishing a finished video uses the preset as it was when the video was made, not as its file is now."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.config import load_settings
+from engine.models import JobRequest
+from engine.publish import publish, video_meta
+from engine.runner import make
+from engine.youtube import YouTube
+from tests.youtube_http import RecordingSequence
+
+CHANNEL = 'name = "channel"\ndescription = "a channel"\nextends = "science"\n[youtube]\n'
+
+
+def _ok(payload: object) -> tuple[dict, str]:
+    return {"status": "200"}, json.dumps(payload)
+
+
+def test_a_preset_edited_after_the_video_was_made_changes_nothing_it_is_published_with(tmp_path: Path, short_script: Path):
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "channel.toml").write_text(CHANNEL + 'category = "28"\ntags = ["as-made"]\n')
+    settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", presets_dir=presets)
+    made = make(JobRequest(topic="Night Train", preset="channel", script_file=short_script, exports=("youtube",)), settings)
+    # Afterwards the channel's owner edits the preset: another category, other tags, made for kids.
+    (presets / "channel.toml").write_text(CHANNEL + 'category = "24"\ntags = ["edited"]\nmade_for_kids = true\n')
+    http = RecordingSequence([
+        ({"status": "200", "location": "https://upload.example/session/1"}, ""),
+        _ok({"id": "vid9", "status": {"privacyStatus": "private"}}),
+        _ok({"id": "caption9"}),
+        _ok({"kind": "youtube#thumbnailSetResponse", "items": []}),
+    ])
+    publish(made.folder, settings, YouTube.connect(settings, http=http), "private")
+    snippet, status = (json.loads(http.sent[0][2])[part] for part in ("snippet", "status"))
+    assert snippet["categoryId"] == "28" and "as-made" in snippet["tags"] and "edited" not in snippet["tags"]
+    assert status["selfDeclaredMadeForKids"] is False
+    (presets / "channel.toml").unlink()  # even with the preset gone, the video knows what it was made with
+    assert video_meta(made.folder, settings, "private").category == "28"
