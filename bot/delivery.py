@@ -1,24 +1,63 @@
-"""Sending to Telegram: retried through flood control, videos fitted to the upload limit."""
+"""Sending to Telegram: network errors retried, uploads never sent twice, videos fitted to the upload limit.
+
+Flood control (429 with retry_after) is PTB's AIORateLimiter's job, set up in bot.app; these helpers
+handle what it does not: timeouts and dropped connections.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
+
+from PIL import Image
+from telegram import Bot, InputMediaPhoto
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
+
+from bot.keyboards import thumbnails_keyboard
+from engine.cache import translate_os_errors
+from engine.media import probe, run_ffmpeg
 
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 UPLOAD_LIMIT_BYTES = 50 * 1000 * 1000  # the Bot API's limit, unless a local Bot API server is used
+COVER_SIDE = 320  # the Bot API's limit for a video's thumbnail: a JPEG of at most 320 px a side…
+COVER_BYTES = 200 * 1000  # …and 200 kB
+
+
+class MaybeDelivered(Exception):
+    """An upload timed out after it was sent: Telegram may have it, so it is not sent again."""
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
+    """A Telegram call retried through timeouts and network errors (never through a refusal)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except (BadRequest, Forbidden):
+            raise  # a request Telegram will never accept: retrying cannot help
+        except (TimedOut, NetworkError):
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(min(30.0, 2.0 ** attempt))
+    raise AssertionError("unreachable")
+
+
+async def safely(action: Awaitable[object]) -> None:
+    """Await a Telegram call whose failure must not stop the job (a progress edit, say)."""
+    try:
+        await action
+    except TelegramError as error:
+        log.info("Telegram refused an update: %s", error)
 
 
 def fit_for_telegram(video: Path, limit_bytes: int, work: Path) -> Path:
     """`video` if it is small enough for the Bot API, else a copy re-encoded to fit (the original stays on disk)."""
-    from engine.media import probe, run_ffmpeg
-
     if video.stat().st_size <= limit_bytes:
         return video
     seconds = max(probe(video).duration, 1.0)
@@ -31,56 +70,32 @@ def fit_for_telegram(video: Path, limit_bytes: int, work: Path) -> Path:
     return out
 
 
-async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
-    """A Telegram call retried through flood control (its retry_after), timeouts and network errors."""
-    from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-
-    for attempt in range(1, attempts + 1):
-        try:
-            return await call()
-        except RetryAfter as error:
-            wait = error.retry_after
-            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-            log.info("Telegram flood control: waiting %.0f s", seconds)
-            if attempt == attempts:
-                raise
-            await asyncio.sleep(seconds)
-        except (BadRequest, Forbidden):
-            raise  # a request Telegram will never accept: retrying cannot help
-        except (TimedOut, NetworkError):
-            if attempt == attempts:
-                raise
-            await asyncio.sleep(min(30.0, 2.0 ** attempt))
-    raise AssertionError("unreachable")
+def cover_for_telegram(thumbnail: Path) -> bytes:
+    """A thumbnail as the Bot API takes a video's cover: a JPEG of at most 320 px a side and 200 kB."""
+    with Image.open(thumbnail) as opened:
+        image = opened.convert("RGB")
+    image.thumbnail((COVER_SIDE, COVER_SIDE), Image.LANCZOS)
+    for quality in (85, 70, 55, 40):
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=quality)
+        if buffer.tell() <= COVER_BYTES:
+            break
+    return buffer.getvalue()
 
 
-async def safely(action: Awaitable[object]) -> None:
-    """Await a Telegram call whose failure must not stop the job (a progress edit, say)."""
-    from telegram.error import TelegramError
-
-    try:
-        await action
-    except TelegramError as error:
-        log.info("Telegram refused an update: %s", error)
-
-
-async def send_thumbnails(bot, chat: int, job_id: int, paths: tuple[Path, ...]) -> None:
+async def send_thumbnails(bot: Bot, chat: int, job_id: int, paths: tuple[Path, ...]) -> None:
     """The thumbnails as one album, then buttons to approve one or design a new set."""
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
-
     photos = [InputMediaPhoto(path.read_bytes(), caption=f"Thumbnail {k}") for k, path in enumerate(paths, 1)]
     await with_retries(lambda: bot.send_media_group(chat, photos))
-    buttons = [[InlineKeyboardButton(f"Use {k}", callback_data=f"thumb:{job_id}:{k}") for k in range(1, len(paths) + 1)],
-               [InlineKeyboardButton("🔄 New designs", callback_data=f"regen:{job_id}")]]
     await with_retries(lambda: bot.send_message(chat, "Which thumbnail should the video use?",
-                                                reply_markup=InlineKeyboardMarkup(buttons)))
+                                                reply_markup=thumbnails_keyboard(job_id, len(paths))))
 
 
-async def send_video(bot, chat: int, original: Path, cover: Path | None, local_mode: bool, work: Path) -> None:
-    """A video with its duration, size, cover and streaming; over the limit, a smaller copy and the full path."""
-    from engine.cache import translate_os_errors
-    from engine.media import probe
+async def send_video(bot: Bot, chat: int, original: Path, cover: Path | None, local_mode: bool, work: Path) -> None:
+    """A video with its duration, size, cover and streaming; over the limit, a smaller copy and the full path.
 
+    An upload that times out is not sent again (Telegram may have it): MaybeDelivered says so.
+    """
     if not local_mode:
         with translate_os_errors(str(work)):
             work.mkdir(parents=True, exist_ok=True)
@@ -88,11 +103,16 @@ async def send_video(bot, chat: int, original: Path, cover: Path | None, local_m
     if video != original:
         await with_retries(lambda: bot.send_message(
             chat, f"{original.name} is over Telegram's 50 MB: here is a smaller copy; the full file is at {original}"))
-    info = probe(video)
-    movie = video.read_bytes()  # bytes, not a file handle: a retry re-sends them whole
-    thumbnail = cover.read_bytes() if cover is not None and cover.is_file() else None
-    await with_retries(lambda: bot.send_video(
-        chat, movie, duration=round(info.duration), width=info.width, height=info.height,
-        thumbnail=thumbnail, supports_streaming=True, caption=original.name, filename=video.name,
-        read_timeout=600, write_timeout=600,
-    ))
+    info = await asyncio.to_thread(probe, video)
+    # A local Bot API server reads the file from disk; the public one gets bytes, which a retry re-sends whole.
+    movie: Path | bytes = video if local_mode else video.read_bytes()
+    thumbnail = cover_for_telegram(cover) if cover is not None and cover.is_file() else None
+    try:
+        await bot.send_video(
+            chat, movie, duration=round(info.duration), width=info.width, height=info.height,
+            thumbnail=thumbnail, supports_streaming=True, caption=original.name, filename=video.name,
+            read_timeout=600, write_timeout=600,
+        )
+    except (TimedOut, NetworkError):
+        # Sent, perhaps whole, with no answer: a second try could post the video twice.
+        raise MaybeDelivered(original.name) from None

@@ -4,66 +4,56 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
+import socket
+import subprocess
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from telegram import Update
-
+from bot import abtests
 from bot.app import build_application
+from engine.jobs import JobState
 from engine.media import probe
+from engine.models import JobRequest
+from engine.presets import load_preset
+from engine.store import Store
+from engine.tables import Job
 from engine.youtube import YouTube
-from tests.bot.fake_telegram import (
-    OWNER,
-    TOKEN,
-    FakeTelegram,
-    message_update,
-    tap_update,
-)
+from tests.bot.fake_telegram import OWNER, TOKEN, FakeTelegram, message_update, tap_update
+from tests.bot.talk import all_told, feed, jobs_of, until
 from tests.youtube_http import YouTubeHttp
 
 STRANGER = 666
 
 
-async def _feed(app, *updates: dict) -> None:
-    for data in updates:
-        await app.process_update(Update.de_json(data, app.bot))
-
-
-async def _until(condition, seconds: float = 300) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)
-
-
 def test_topic_preset_progress_album_and_video_then_published_and_ab_tested(settings):
     fake = FakeTelegram(flood={"sendVideo": 1})  # Telegram's flood control answers the first upload
     youtube_http = YouTubeHttp(views=40)
+    made: list[Job] = []
 
     async def conversation() -> None:
-        app = build_application(settings, request=fake,
-                                youtube=lambda: YouTube.connect(settings, http=youtube_http))
+        app = build_application(settings, request=fake, youtube=lambda: YouTube.connect(settings, http=youtube_http))
         await app.initialize()
-        await _feed(app, message_update(1, OWNER, "/start"))
+        await feed(app, message_update(1, OWNER, "/start"))
         assert "topic" in fake.calls[-1].params["text"]
-        await _feed(app, message_update(2, OWNER, "Why the sky is blue"))
+        await feed(app, message_update(2, OWNER, "Why the sky is blue"))
         keyboard = fake.calls[-1].params["reply_markup"]
         assert "quick" in str(keyboard) and "preset:quick" in str(keyboard)
-        await _feed(app, tap_update(3, OWNER, "preset:quick"))
+        await feed(app, tap_update(3, OWNER, "preset:quick"))
         options = fake.calls[-1].params
         assert "How long?" in options["text"] and "go:short" in str(options["reply_markup"])
-        await _feed(app, tap_update(4, OWNER, "go:short"))
-        await _until(lambda: not app.bot_data["runner"].queued.get(OWNER))  # made and delivered
-        job = app.bot_data["runner"].jobs_of(OWNER)[0]
+        await feed(app, tap_update(4, OWNER, "go:short"))
+        await until(lambda: jobs_of(app, OWNER)[0].state == JobState.DONE and all_told(app, OWNER))
+        job = jobs_of(app, OWNER)[0]
+        made.append(job)
         buttons = next(c for c in fake.calls if "Which thumbnail" in c.params.get("text", ""))
         assert f"thumb:{job.id}:2" in str(buttons.params["reply_markup"]) and f"regen:{job.id}" in str(buttons.params)
-        await _feed(app, tap_update(5, OWNER, f"thumb:{job.id}:2"))
+        await feed(app, tap_update(5, OWNER, f"thumb:{job.id}:2"))
         assert f"pub:{job.id}:public" in str(fake.calls[-1].params["reply_markup"])
-        await _feed(app, tap_update(6, OWNER, f"pub:{job.id}:public"))
+        await feed(app, tap_update(6, OWNER, f"pub:{job.id}:public"))
         youtube_http.views = 400
-        await app.bot_data["abtest_tick"](datetime.now(timezone.utc) + timedelta(hours=25))
-        await _feed(app, message_update(7, OWNER, "/abtest pick 1 2"))
-        await _feed(app, tap_update(8, OWNER, f"regen:{job.id}"))
+        await abtests.check_tests(app.services, app.bot, datetime.now(timezone.utc) + timedelta(hours=25))
+        await feed(app, message_update(7, OWNER, "/abtest pick 1 2"))
+        await feed(app, tap_update(8, OWNER, f"regen:{job.id}"))
         await app.shutdown()
 
     asyncio.run(conversation())
@@ -78,11 +68,12 @@ def test_topic_preset_progress_album_and_video_then_published_and_ab_tested(sett
     assert video.params["supports_streaming"] is True and video.params["width"] == 1920
     assert video.files.get("video", 0) > 100_000
     attached = video.params["thumbnail"].removeprefix("attach://")  # the Bot API's way to upload a cover
-    assert video.files.get(attached, 0) > 10_000
+    assert 5_000 < video.files.get(attached, 0) <= 200_000  # a JPEG of at most 320 px and 200 kB
     assert methods.index("sendMediaGroup") < methods.index("sendVideo")
     assert methods.count("sendVideo") == 2  # refused once with retry_after, sent again after waiting
     assert any("Thumbnail 2 is the one" in c.params.get("text", "") for c in fake.calls)
-    folder = settings.output_dir / "why-the-sky-is-blue"
+    folder = Path(made[0].folder)
+    assert folder == settings.output_dir / f"why-the-sky-is-blue-{made[0].id}"
     assert probe(folder / "video.mp4").duration > 5
     assert (folder / "thumbnail.jpg").stat().st_size > 10_000  # the approved one, kept for publishing
     assert methods.count("sendMediaGroup") == 2  # the new designs came as a second album
@@ -108,12 +99,17 @@ def test_a_stranger_is_refused_politely_and_nothing_runs(settings):
     async def conversation() -> None:
         app = build_application(settings, request=fake)
         await app.initialize()
-        await _feed(app, message_update(1, STRANGER, "The Siege of Leningrad"), tap_update(2, STRANGER, "preset:quick"))
+        await feed(app, message_update(1, STRANGER, "The Siege of Leningrad"), tap_update(2, STRANGER, "preset:quick"),
+                   tap_update(3, STRANGER, "go:-"), tap_update(4, STRANGER, "thumb:1:2"), message_update(5, STRANGER, "/jobs"))
+        assert jobs_of(app) == []
         await app.shutdown()
 
     asyncio.run(conversation())
     texts = [c.params.get("text", "") for c in fake.calls]
     assert any("Sorry, this bot is private" in t and str(STRANGER) in t for t in texts)
+    answers = [c.params.get("text") for c in fake.calls if c.method == "answerCallbackQuery"]
+    assert answers == ["This bot is private."] * 3  # every button, answered and refused before any handler
+    assert len([t for t in texts if "Sorry, this bot is private" in t]) == 2
     assert "sendVideo" not in fake.methods() and not (settings.output_dir).exists()
 
 
@@ -123,7 +119,7 @@ def test_an_overlong_topic_gets_a_clear_answer(settings):
     async def conversation() -> None:
         app = build_application(settings, request=fake)
         await app.initialize()
-        await _feed(app, message_update(1, OWNER, "x" * 600))
+        await feed(app, message_update(1, OWNER, "x" * 600))
         await app.shutdown()
 
     asyncio.run(conversation())
@@ -131,30 +127,34 @@ def test_an_overlong_topic_gets_a_clear_answer(settings):
     assert "reply_markup" not in fake.calls[-1].params
 
 
-def test_a_job_in_flight_when_the_bot_stopped_is_finished_after_a_restart(settings):
-    from bot.jobs import BotJob
-    from engine.models import JobRequest
-    from engine.pipeline import request_json
-    from engine.store import Store
+def _dead_worker() -> str:
+    """"host:pid" of a process of this machine that has ended, as a killed bot leaves on its running job."""
+    process = subprocess.Popen(["true"])
+    process.wait()  # reaped: its number names no process now
+    return f"{socket.gethostname()}:{process.pid}"
 
+
+def test_a_job_in_flight_when_the_bot_stopped_is_finished_after_a_restart(settings):
     # What a bot killed mid-render leaves behind: a running job in the database, whose thumbnails
     # had already reached the chat.
     settings.data_dir.mkdir(parents=True)
     store = Store(settings.resolved_database_url)
-    album = settings.output_dir / "tides" / "thumbnails" / "1.jpg"
-    store.add(BotJob(chat_id=OWNER, request_json=request_json(JobRequest(topic="Tides", preset="quick")),
-                     status_message_id=55, state="running", delivered=f"thumbnails:{album}"))
+    preset = load_preset("quick", settings.user_presets_dir)
+    request = JobRequest(topic="Tides", preset="quick", length="short", language="en", exports=("youtube",))
+    store.add(Job(state="running", origin="telegram", chat_id=OWNER, message_id=55, topic="Tides", preset="quick",
+                  slug="tides", folder=str(settings.output_dir / "tides-1"), request_json=request.model_dump_json(),
+                  preset_json=preset.model_dump_json(), attempts=1, worker=_dead_worker(), delivered=["thumbnails"]))
     fake = FakeTelegram()
 
     async def restart() -> None:
         app = build_application(settings, request=fake)
         await app.initialize()
         await app.post_init(app)  # what run_polling calls on start
-        job = app.bot_data["scheduler"].get_job("abtests")  # the A/B tests are looked at from the start on
-        assert job is not None and job.trigger.interval.total_seconds() == settings.abtest_check_minutes * 60
-        await _until(lambda: not app.bot_data["runner"].queued.get(OWNER))
-        await app.bot_data["stop_schedule"](app)
-        await _feed(app, message_update(9, OWNER, "/jobs"))
+        check = app.services.schedule.scheduler.get_job("abtests")  # the A/B tests are looked at from the start on
+        assert check is not None and check.trigger.interval.total_seconds() == settings.abtest_check_minutes * 60
+        await until(lambda: jobs_of(app, OWNER)[0].state == JobState.DONE and all_told(app, OWNER))
+        await app.post_shutdown(app)
+        await feed(app, message_update(9, OWNER, "/jobs"))
         await app.shutdown()
 
     asyncio.run(restart())
@@ -162,7 +162,8 @@ def test_a_job_in_flight_when_the_bot_stopped_is_finished_after_a_restart(settin
     assert any("The bot restarted; «Tides» continues" in t for t in texts)
     assert "sendVideo" in fake.methods()
     assert "sendMediaGroup" not in fake.methods()  # not sent twice
-    assert "Tides: done" in texts[-1]
+    assert "#1 Tides: done" in texts[-1]
+    assert (settings.output_dir / "tides-1" / "video.mp4").is_file()
 
 
 def test_cancel_stops_the_job_and_status_tells_what_runs(settings):
@@ -171,15 +172,16 @@ def test_cancel_stops_the_job_and_status_tells_what_runs(settings):
     async def conversation() -> None:
         app = build_application(settings, request=fake)
         await app.initialize()
-        await _feed(app, message_update(1, OWNER, "/status"))
+        await feed(app, message_update(1, OWNER, "/status"))
         assert "Nothing is running" in fake.calls[-1].params["text"]
-        await _feed(app, message_update(2, OWNER, "Volcanoes"), tap_update(3, OWNER, "preset:quick"),
-                    tap_update(30, OWNER, "go:-"))
-        await _until(lambda: app.bot_data["runner"].current.get(OWNER))
-        await _feed(app, message_update(4, OWNER, "/status"))
-        assert "Working on it:" in fake.calls[-1].params["text"]
-        await _feed(app, message_update(5, OWNER, "/cancel"))
-        await _until(lambda: not app.bot_data["runner"].queued.get(OWNER))
+        await feed(app, message_update(2, OWNER, "Volcanoes"), tap_update(3, OWNER, "preset:quick"),
+                   tap_update(30, OWNER, "go:-"))
+        await until(lambda: jobs_of(app, OWNER)[0].stage)
+        await feed(app, message_update(4, OWNER, "/status"))
+        assert "Working on it: «Volcanoes»" in fake.calls[-1].params["text"]
+        await feed(app, message_update(5, OWNER, "/cancel"))
+        await until(lambda: all_told(app, OWNER))
+        assert jobs_of(app, OWNER)[0].state == JobState.CANCELLED
         await app.shutdown()
 
     asyncio.run(conversation())

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
-from telegram import Update
-
 from bot.app import build_application
+from bot.services import Draft
+from engine.jobs import request_of
 from engine.media import run_ffmpeg
 from tests.bot.fake_telegram import (
     OWNER,
@@ -18,24 +17,24 @@ from tests.bot.fake_telegram import (
     tap_update,
     voice_update,
 )
+from tests.bot.talk import all_told, feed, jobs_of, until
 
 
-def _talk(settings, fake: FakeTelegram, *updates: dict, after=None) -> dict:
-    """Feed updates through the real application; returns the chat's data at the end."""
-    seen: dict = {}
+def _talk(settings, fake: FakeTelegram, *updates: dict, after=None) -> Draft:
+    """Feed updates through the real application; returns the chat's draft at the end."""
+    seen: list[Draft] = []
 
     async def conversation() -> None:
         app = build_application(settings, request=fake)
         await app.initialize()
-        for data in updates:
-            await app.process_update(Update.de_json(data, app.bot))
+        await feed(app, *updates)
         if after is not None:
             await after(app)
-        seen.update(app.chat_data[OWNER])
+        seen.append(app.chat_data[OWNER].draft)
         await app.shutdown()
 
     asyncio.run(conversation())
-    return seen
+    return seen[0]
 
 
 def _texts(fake: FakeTelegram) -> list[str]:
@@ -45,10 +44,9 @@ def _texts(fake: FakeTelegram) -> list[str]:
 def test_a_text_document_becomes_the_script_and_its_first_line_the_topic(settings):
     script = "The Colour of the Sea\n\nWater absorbs red light first.\n\nSo the deep sea looks blue.\n"
     fake = FakeTelegram(uploads={"doc1": script.encode()})
-    chat = _talk(settings, fake, document_update(1, OWNER, "doc1", "sea.txt", "text/plain", len(script)),
-                 tap_update(2, OWNER, "preset:quick"))
-    draft = chat["draft"]
-    assert draft["topic"] == "The Colour of the Sea" and Path(draft["script_file"]).read_text() == script
+    draft = _talk(settings, fake, document_update(1, OWNER, "doc1", "sea.txt", "text/plain", len(script)),
+                  tap_update(2, OWNER, "preset:quick"))
+    assert draft.topic == "The Colour of the Sea" and draft.script_file.read_text() == script
     assert "download" in fake.methods()  # fetched through getFile and the file URL
     texts = _texts(fake)
     assert any("Script received: 16 words" in t for t in texts)
@@ -83,12 +81,12 @@ def test_a_voice_message_becomes_the_voiceover_and_the_topic_is_asked_for(settin
     voice = tmp_path / "voice.ogg"
     run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=220:duration=2.5", "-c:a", "libopus", str(voice)], what="voice")
     fake = FakeTelegram(uploads={"v1": voice.read_bytes()})
-    chat = _talk(settings, fake, voice_update(1, OWNER, "v1", seconds=3, size=voice.stat().st_size),
-                 message_update(2, OWNER, "My trip to Iceland"), tap_update(3, OWNER, "preset:quick"))
+    draft = _talk(settings, fake, voice_update(1, OWNER, "v1", seconds=3, size=voice.stat().st_size),
+                  message_update(2, OWNER, "My trip to Iceland"), tap_update(3, OWNER, "preset:quick"))
     texts = _texts(fake)
     assert any("Voice-over received: 2 s" in t or "Voice-over received: 3 s" in t for t in texts)
     assert any("Now send me the topic" in t for t in texts)
-    assert chat["draft"]["topic"] == "My trip to Iceland" and chat["draft"]["voiceover"].endswith(".ogg")
+    assert draft.topic == "My trip to Iceland" and draft.voiceover.suffix == ".ogg"
     assert "using your voice-over" in texts[-1]
 
 
@@ -96,14 +94,11 @@ def test_settings_are_kept_per_chat_and_used_for_the_next_video(settings):
     fake = FakeTelegram()
 
     async def check_request(app) -> None:
-        runner = app.bot_data["runner"]
-        job = runner.jobs_of(OWNER)[0]
-        runner.cancelled.add(job.id)  # what was asked is all this test needs
-        request = json.loads(job.request_json)
-        assert (request["language"], request["caption_style"], request["preset"]) == ("ru", "karaoke", "quick")
-        assert request["length"] == "long"
-        while runner.queued.get(OWNER):
-            await asyncio.sleep(0.1)
+        [job] = jobs_of(app, OWNER)
+        app.services.runner.cancel(job.id)  # what was asked is all this test needs
+        request = request_of(job)
+        assert (request.language, request.caption_style, request.preset, request.length) == ("ru", "karaoke", "quick", "long")
+        await until(lambda: all_told(app, OWNER))
 
     _talk(
         settings, fake,

@@ -6,12 +6,13 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from telegram import Update
-
 from bot.app import build_application
+from bot.statistics import send_daily, send_missed
 from engine.config import load_settings
-from engine.store import JobRecord, StageRun, Store
+from engine.store import Store
+from engine.tables import Job, StageRun
 from tests.bot.fake_telegram import FakeTelegram, message_update
+from tests.bot.talk import feed
 
 OWNER = 1001
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
@@ -26,24 +27,24 @@ def test_stats_text_and_chart_then_a_daily_message_at_the_chosen_time(tmp_path: 
         app = build_application(settings, request=fake)
         await app.initialize()
         for number, text in enumerate(("/stats", "/stats daily 25:00", "/stats daily 9:30"), 1):
-            await app.process_update(Update.de_json(message_update(number, OWNER, text), app.bot))
+            await feed(app, message_update(number, OWNER, text))
         # A video is made; then the clock moves (09:30 in Berlin is 08:30 UTC in November).
         store = Store(settings.resolved_database_url)
-        made = store.add(JobRecord(slug="s", topic="t", preset="science", status="done",
+        made = store.add(Job(slug="s", topic="t", preset="science", state="done",
                                    created=datetime.now(timezone.utc) - timedelta(minutes=3),
                                    finished=datetime.now(timezone.utc)))
         store.add(StageRun(job_id=made.id, stage="render", started=made.created, finished=made.finished, outcome="done"))
-        tick = app.bot_data["stats_tick"]
-        await tick(datetime(2026, 11, 24, 8, 29, tzinfo=timezone.utc))  # a minute early: nothing
+        services = app.services
+        await send_daily(services, app.bot, OWNER, datetime(2026, 11, 24, 8, 29, tzinfo=timezone.utc))  # early: nothing
         assert "sendPhoto" not in fake.methods()
-        await tick(datetime(2026, 11, 24, 8, 30, tzinfo=timezone.utc))
-        await tick(datetime(2026, 11, 24, 8, 31, tzinfo=timezone.utc))  # once a day, not once a minute
+        await send_daily(services, app.bot, OWNER, datetime(2026, 11, 24, 8, 30, tzinfo=timezone.utc))
+        await send_daily(services, app.bot, OWNER, datetime(2026, 11, 24, 8, 31, tzinfo=timezone.utc))  # once a day
         await app.shutdown()
 
     async def after_a_restart() -> None:  # down at 09:30 the next day; started again at 11:00 Berlin time
         app = build_application(settings, request=fake)
         await app.initialize()
-        await app.bot_data["stats_tick"](datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc))
+        await send_missed(app.services, app.bot, datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc))
         await app.shutdown()
 
     asyncio.run(first_day())

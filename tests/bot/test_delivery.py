@@ -1,15 +1,18 @@
-"""What the bot does with videos over Telegram's upload limit, and how it shows progress."""
+"""What the bot does with videos over Telegram's upload limit, their covers, and how it shows progress."""
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from bot.delivery import fit_for_telegram
-from bot.jobs import ChatProgress
+from bot.delivery import COVER_BYTES, COVER_SIDE, cover_for_telegram, fit_for_telegram
+from bot.notifier import Throttle, progress_text
 from engine.media import probe, run_ffmpeg
+from engine.runner import JobProgressed
 
 
 def test_a_video_over_the_limit_gets_a_smaller_playable_copy(tmp_path: Path):
@@ -26,15 +29,30 @@ def test_a_video_over_the_limit_gets_a_smaller_playable_copy(tmp_path: Path):
     assert big.is_file()  # the full file stays
 
 
-def test_progress_shows_stage_share_and_time_left_but_not_too_often(monkeypatch: pytest.MonkeyPatch):
+def test_the_cover_is_a_jpeg_the_bot_api_takes(tmp_path: Path):
+    thumbnail = tmp_path / "1.jpg"
+    noise = Image.effect_noise((1280, 720), 120).convert("RGB")  # noise: the hardest picture to compress
+    noise.save(thumbnail, "JPEG", quality=98)
+    assert thumbnail.stat().st_size > COVER_BYTES
+    cover = cover_for_telegram(thumbnail)
+    with Image.open(io.BytesIO(cover)) as image:
+        assert image.format == "JPEG" and max(image.size) <= COVER_SIDE and image.size == (320, 180)
+    assert len(cover) <= COVER_BYTES
+
+
+def test_progress_shows_stage_share_and_time_left():
+    text = progress_text(JobProgressed(7, "render", 5, 10, "segment", elapsed=42, eta=12.4))
+    assert text == "⏳ render: 5/10 segment (50%), about 12 s left in this step; 42 s so far"
+    assert "left" not in progress_text(JobProgressed(7, "render", 0, 10, "segment", elapsed=1, eta=None))
+
+
+def test_progress_is_not_shown_too_often_even_just_after_boot(monkeypatch: pytest.MonkeyPatch):
     clock = [20.0]  # a machine booted 20 s ago: monotonic time is small, and the first message still goes
     monkeypatch.setattr(time, "monotonic", lambda: clock[0])
-    posted: list[str] = []
-    progress = ChatProgress(posted.append, every=3600, began=clock[0], stage_began=clock[0])
-    progress.started("render", 10, "segment")
+    throttle = Throttle(every=3600)
+    assert throttle.due(7)
     clock[0] += 10
-    progress.advanced("render", 5)  # inside the throttle window: not posted
-    assert len(posted) == 1 and posted[0].startswith("⏳ render: 0/10 segment (0%)")
+    assert not throttle.due(7)  # inside the window
+    assert throttle.due(8)  # another job has its own window
     clock[0] += 3600
-    progress.advanced("render", 5)
-    assert "5/10 segment (50%)" in posted[-1] and "left in this step" in posted[-1]
+    assert throttle.due(7)

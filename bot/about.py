@@ -1,0 +1,28 @@
+"""/start, /help and /presets: what the bot does and which presets it has."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.services import FactoryContext
+
+HELP = (
+    "I turn a topic into a finished video: script, narration, subtitles, pictures, music and thumbnails.\n\n"
+    "Send me a topic (for example: The Siege of Leningrad), or /new, then pick a channel preset and a length.\n"
+    "Your own script: send it as a .txt file. Your own voice: send a voice or audio message (up to 30 min).\n"
+    "/presets lists the presets, /settings sets your defaults (preset, language, captions), "
+    "/status shows what is running, /jobs your latest videos, /cancel stops yours, /abtest your thumbnail tests, "
+    "/stats how the factory is doing (/stats daily 09:00 for a daily message); "
+    "/help shows this again."
+)
+
+
+async def on_help(update: Update, context: FactoryContext) -> None:
+    """/start and /help."""
+    await update.effective_message.reply_text(HELP)
+
+
+async def on_presets(update: Update, context: FactoryContext) -> None:
+    """/presets: each preset with its description."""
+    presets = context.services.presets()
+    await update.effective_message.reply_text("\n".join(f"• {name}: {text}" for name, text in presets.items()))

@@ -1,0 +1,138 @@
+"""What every handler may use, built once at start and handed in: the typed `Services` and the context that carries them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.schedule import Schedule
+from engine.abtest import ABTester
+from engine.config import Settings
+from engine.errors import ConfigError, VideoFactoryError
+from engine.jobs import JobBook
+from engine.presets import load_preset_file, preset_files
+from engine.runner import JobRunner
+from engine.store import Store
+from engine.youtube import YouTube
+
+
+def id_list(value: str, name: str) -> frozenset[int]:
+    """Telegram user or chat IDs from a comma-separated setting; empty means none."""
+    ids: set[int] = set()
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            ids.add(int(part))
+        except ValueError:
+            raise ConfigError(f"{name}: '{part}' is not a Telegram user or chat ID") from None
+    return frozenset(ids)
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may use the bot (VF_TELEGRAM_ALLOWED, users or chats) and who may act on every chat's jobs (admins)."""
+
+    allowed: frozenset[int]
+    admins: frozenset[int]
+
+    @staticmethod
+    def of(settings: Settings) -> Access:
+        """The lists from the settings; the admins are always allowed."""
+        admins = id_list(settings.telegram_admins, "VF_TELEGRAM_ADMINS")
+        return Access(id_list(settings.telegram_allowed, "VF_TELEGRAM_ALLOWED") | admins, admins)
+
+    def permits(self, user: int | None, chat: int | None) -> bool:
+        """Whether this user, or everyone in this chat, may use the bot."""
+        return user in self.allowed or chat in self.allowed
+
+    def is_admin(self, user: int | None) -> bool:
+        """Whether this user may see and stop every chat's jobs."""
+        return user in self.admins
+
+
+@dataclass(frozen=True)
+class Services:
+    """The engine's services the bot talks to."""
+
+    settings: Settings
+    store: Store
+    jobs: JobBook  # reading jobs; changing them goes through the runner
+    runner: JobRunner
+    access: Access
+    youtube: Callable[[], YouTube]  # connects (and may refresh the authorisation over the network)
+    publish_ready: Callable[[], bool]  # whether YouTube is authorised, so the Publish buttons can work
+    tester: ABTester
+    schedule: Schedule
+
+    def presets(self) -> dict[str, str]:
+        """Preset name -> one-line description, for keyboards and lists (broken files left out)."""
+        found = {}
+        for name, path in preset_files(self.settings.user_presets_dir).items():
+            try:
+                found[name] = load_preset_file(path, self.settings.user_presets_dir).description
+            except VideoFactoryError:
+                continue  # a broken file is reported by `videofactory presets`; the chat sees the good ones
+        return found
+
+    @property
+    def inputs_dir(self) -> Path:
+        """Where files users send are kept, so a queued job can use them after a restart."""
+        return self.settings.data_dir / "bot" / "inputs"
+
+
+@dataclass
+class Draft:
+    """A video being asked for in a chat, before it is queued."""
+
+    topic: str | None = None
+    preset: str | None = None
+    script_file: Path | None = None
+    voiceover: Path | None = None
+
+
+@dataclass
+class ChatData:
+    """What the bot keeps per chat between two messages."""
+
+    draft: Draft = field(default_factory=Draft)
+
+
+class FactoryApplication(Application):
+    """python-telegram-bot's Application with the factory's services attached."""
+
+    def __init__(self, *, services: Services, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.services = services
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.notifier: Callable[[object], None] | None = None  # bot.notifier.ChatNotifier, set when built
+
+    async def initialize(self) -> None:
+        """Start up, noting the event loop: the runner's worker threads hand their news over to it."""
+        self.loop = asyncio.get_running_loop()
+        await super().initialize()
+
+    def event_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the application runs in."""
+        if self.loop is None:
+            raise RuntimeError("the application is not initialised")
+        return self.loop
+
+
+class FactoryContext(CallbackContext[ExtBot, dict, ChatData, dict]):
+    """The context every handler gets: `services` and a typed `chat_data`."""
+
+    @property
+    def services(self) -> Services:
+        """The services built at start."""
+        return self.application.services  # type: ignore[attr-defined]
+
+    @property
+    def draft(self) -> Draft:
+        """This chat's video in the making."""
+        return self.chat_data.draft  # type: ignore[union-attr]
