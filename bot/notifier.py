@@ -76,12 +76,18 @@ class ChatNotifier:
         self.lock = threading.Lock()
         self.chains: dict[int, concurrent.futures.Future] = {}
         self.progress = Throttle()
+        self.ended: set[int] = set()  # jobs whose last news was the end of a run
 
     def __call__(self, event: JobEvent) -> None:
         """One event, from a worker thread: queued as a coroutine in the loop, in the job's order."""
         job = self.services.jobs.get(event.job_id)
         if job is None or job.origin != "telegram" or job.chat_id is None:
             return
+        with self.lock:
+            if isinstance(event, JobEnded):
+                self.ended.add(event.job_id)
+            else:
+                self.ended.discard(event.job_id)
         if isinstance(event, JobProgressed) and not self.progress.due(event.job_id):
             return
         self._then(event.job_id, lambda: tell(self.services, self.bot, event))
@@ -100,10 +106,10 @@ class ChatNotifier:
 
             self.chains[job_id] = asyncio.run_coroutine_threadsafe(step(), self.loop())
 
-    def settled(self) -> bool:
-        """Whether every event so far has been told."""
+    def settled(self, job_ids: list[int]) -> bool:
+        """Whether these jobs' runs have ended and everything about them has been told in their chats."""
         with self.lock:
-            return all(future.done() for future in self.chains.values())
+            return set(job_ids) <= self.ended and all(future.done() for future in self.chains.values())
 
 
 async def tell(services: Services, bot: Bot, event: JobEvent) -> None:

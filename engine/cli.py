@@ -316,12 +316,8 @@ def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="videofactory", description="Turn a topic into a finished video.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def _add_making(commands: argparse._SubParsersAction) -> None:
+    """`make`, `words` and `resume`: the commands that make things."""
     make = commands.add_parser("make", help="make a video from a topic, a script file or a voice-over")
     make.add_argument("topic", nargs="?", default="", help="what the video is about (at most 500 characters)")
     make.add_argument("--preset", default="military-history", help="channel preset (see `videofactory presets`)")
@@ -344,14 +340,17 @@ def build_parser() -> argparse.ArgumentParser:
     timing.add_argument("--json", action="store_true", help="JSON instead of a table")
     timing.set_defaults(handler=_cmd_words)
 
+    resume = commands.add_parser("resume", help="go on with jobs paused (tokens ran out) or interrupted (killed)")
+    resume.add_argument("--wait", action="store_true", help="wait until a token is back, then go on")
+    resume.set_defaults(handler=_cmd_resume)
+
+
+def _add_managing(commands: argparse._SubParsersAction) -> None:
+    """`presets`, `tokens`, `thumbnails`, `youtube`, `abtest` and `stats`: looking after what was made."""
     presets = commands.add_parser("presets", help="list the channel presets, or check one file")
     presets.add_argument("action", nargs="?", choices=("list", "validate"), default="list")
     presets.add_argument("file", nargs="?", type=Path, help="with validate: the preset file to check")
     presets.set_defaults(handler=_cmd_presets)
-
-    resume = commands.add_parser("resume", help="go on with jobs paused (tokens ran out) or interrupted (killed)")
-    resume.add_argument("--wait", action="store_true", help="wait until a token is back, then go on")
-    resume.set_defaults(handler=_cmd_resume)
 
     tokens = commands.add_parser("tokens", help="check the Hugging Face tokens and show their ledger")
     tokens.set_defaults(handler=_cmd_tokens)
@@ -382,6 +381,14 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--chart", type=Path, help="also draw the chart into this PNG file")
     stats.set_defaults(handler=_cmd_stats)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand, the front ends' included."""
+    parser = argparse.ArgumentParser(prog="videofactory", description="Turn a topic into a finished video.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_making(commands)
+    _add_managing(commands)
     for front_end in entry_points(group="videofactory.commands"):
         front_end.load()(commands)  # e.g. `bot`: the engine never imports a front end
     return parser

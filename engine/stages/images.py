@@ -71,82 +71,111 @@ class ProceduralPainter:
         """Gradient sky, glows, a silhouette horizon and prompt motifs (the preset's look comes after)."""
         seed = int.from_bytes(hashlib.sha256(f"{prompt}|{preset.images.palette}".encode()).digest()[:8], "big")
         rng = np.random.default_rng(seed)
-        width, height = size
         palette = [_rgb(c) for c in preset.images.palette]
         dark, light = palette[0], palette[int(rng.integers(2, len(palette)))]
         accent = palette[int(rng.integers(1, len(palette)))]
         words = set(prompt.lower().replace(",", " ").split())
-
-        # Small canvas for the soft layers, blurred and scaled up: cheap and smooth.
-        small_w, small_h = width // 4, height // 4
-        ys, xs = np.mgrid[0:small_h, 0:small_w].astype(np.float32)
-        angle = rng.uniform(0, np.pi)
-        ramp = (np.cos(angle) * xs / small_w + np.sin(angle) * ys / small_h)
-        ramp = (ramp - ramp.min()) / (np.ptp(ramp) + 1e-6)
-        sky = dark[None, None, :] * (1 - ramp[..., None]) + light[None, None, :] * ramp[..., None] * 0.8
-        for _ in range(int(rng.integers(2, 5))):
-            cx, cy = rng.uniform(0, small_w), rng.uniform(0, small_h * 0.7)
-            radius = rng.uniform(0.15, 0.45) * small_w
-            glow = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * radius**2))[..., None]
-            colour = palette[int(rng.integers(1, len(palette)))]
-            sky = sky * (1 - 0.55 * glow) + colour[None, None, :] * 0.55 * glow
-        base = Image.fromarray(np.clip(sky, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(3))
-        image = base.resize(size, Image.BICUBIC)
-        draw = ImageDraw.Draw(image, "RGBA")
-
-        def tone(colour: np.ndarray, alpha: int) -> tuple[int, int, int, int]:
-            return (*(int(v) for v in colour), alpha)
-
         motifs = [name for name, cues in _MOTIFS.items() if words & set(cues)]
-        if "stars" in motifs:
-            for x, y, r in zip(rng.uniform(0, width, 300), rng.uniform(0, height * 0.6, 300), rng.uniform(1, 3.5, 300)):
-                draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 240, int(rng.integers(90, 230))))
-        if "grid" in motifs:
-            step = int(rng.integers(60, 140))
-            for x in range(0, width, step):
-                draw.line((x, 0, x, height), fill=tone(accent, 40), width=2)
-            for y in range(0, height, step):
-                draw.line((0, y, width, y), fill=tone(accent, 40), width=2)
-            for _ in range(int(rng.integers(4, 9))):
-                x, y, r = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(20, 80)
-                draw.ellipse((x - r, y - r, x + r, y + r), outline=tone(accent, 170), width=5)
-        # Geometric accents: rings and shards seeded by the prompt.
-        for _ in range(int(rng.integers(2, 6))):
-            x, y, r = rng.uniform(0, width), rng.uniform(0, height * 0.7), rng.uniform(40, 260)
-            if rng.random() < 0.5:
-                draw.ellipse((x - r, y - r, x + r, y + r), outline=tone(light, int(rng.integers(40, 110))), width=int(rng.integers(3, 12)))
-            else:
-                points = [(x + r * np.cos(a), y + r * np.sin(a)) for a in np.sort(rng.uniform(0, 2 * np.pi, 3))]
-                draw.polygon(points, fill=tone(accent, int(rng.integers(40, 120))))
+        image = _sky(rng, palette, dark, light, size)
+        draw = ImageDraw.Draw(image, "RGBA")
+        # The drawing order is the random draws' order: it must stay, or the same prompt paints another picture.
+        _stars_and_grid(draw, rng, motifs, accent, size)
+        _accents(draw, rng, light, accent, size)
         if "fire" in motifs:
+            width, height = size
             for _ in range(40):
                 x, y, r = rng.uniform(0, width), rng.uniform(height * 0.45, height), rng.uniform(20, 120)
                 draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, int(rng.integers(80, 170)), 30, int(rng.integers(20, 60))))
-        # Horizon silhouettes in two depths; a skyline when the prompt mentions a city.
-        for depth, shade in ((0.62, 0.55), (0.78, 0.2)):
-            colour = tone(dark * shade + light * (1 - shade) * 0.25, 255)
-            horizon = height * (depth + rng.uniform(-0.06, 0.06))
-            if "city" in motifs:
-                x, points = 0.0, [(0.0, float(height))]
-                while x < width:
-                    w, h = rng.uniform(40, 160), rng.uniform(40, 260)
-                    points += [(x, horizon - h), (x + w, horizon - h)]
-                    x += w
-                points += [(float(width), float(height))]
-            else:
-                steps = np.cumsum(rng.normal(0, 14, 97))
-                xs_line = np.linspace(0, width, 97)
-                points = [(0.0, float(height))] + [(float(a), float(horizon + b)) for a, b in zip(xs_line, steps)] + [(float(width), float(height))]
-            draw.polygon(points, fill=colour)
-        if "water" in motifs:
-            for y in np.linspace(height * 0.8, height, 24):
-                draw.line((0, y, width, y + rng.uniform(-4, 4)), fill=tone(light, int(rng.integers(25, 70))), width=3)
-        if "snow" in motifs:
-            for x, y, r in zip(rng.uniform(0, width, 500), rng.uniform(0, height, 500), rng.uniform(1.5, 5, 500)):
-                draw.ellipse((x - r, y - r, x + r, y + r), fill=(245, 248, 255, int(rng.integers(110, 220))))
-
+        _horizons(draw, rng, "city" in motifs, dark, light, size)
+        _water_and_snow(draw, rng, motifs, light, size)
         with translate_os_errors(str(out)):
             image.convert("RGB").save(out, "PNG", compress_level=1)
+
+
+def _tone(colour: np.ndarray, alpha: int) -> tuple[int, int, int, int]:
+    return (*(int(v) for v in colour), alpha)
+
+
+def _sky(rng: np.random.Generator, palette: list[np.ndarray], dark: np.ndarray, light: np.ndarray,
+         size: tuple[int, int]) -> Image.Image:
+    """A gradient with soft glows, painted small, blurred and scaled up: cheap and smooth."""
+    width, height = size
+    small_w, small_h = width // 4, height // 4
+    ys, xs = np.mgrid[0:small_h, 0:small_w].astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    ramp = (np.cos(angle) * xs / small_w + np.sin(angle) * ys / small_h)
+    ramp = (ramp - ramp.min()) / (np.ptp(ramp) + 1e-6)
+    sky = dark[None, None, :] * (1 - ramp[..., None]) + light[None, None, :] * ramp[..., None] * 0.8
+    for _ in range(int(rng.integers(2, 5))):
+        cx, cy = rng.uniform(0, small_w), rng.uniform(0, small_h * 0.7)
+        radius = rng.uniform(0.15, 0.45) * small_w
+        glow = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * radius**2))[..., None]
+        colour = palette[int(rng.integers(1, len(palette)))]
+        sky = sky * (1 - 0.55 * glow) + colour[None, None, :] * 0.55 * glow
+    base = Image.fromarray(np.clip(sky, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(3))
+    return base.resize(size, Image.BICUBIC)
+
+
+def _stars_and_grid(draw: ImageDraw.ImageDraw, rng: np.random.Generator, motifs: list[str], accent: np.ndarray,
+                    size: tuple[int, int]) -> None:
+    width, height = size
+    if "stars" in motifs:
+        for x, y, r in zip(rng.uniform(0, width, 300), rng.uniform(0, height * 0.6, 300), rng.uniform(1, 3.5, 300)):
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 240, int(rng.integers(90, 230))))
+    if "grid" in motifs:
+        step = int(rng.integers(60, 140))
+        for x in range(0, width, step):
+            draw.line((x, 0, x, height), fill=_tone(accent, 40), width=2)
+        for y in range(0, height, step):
+            draw.line((0, y, width, y), fill=_tone(accent, 40), width=2)
+        for _ in range(int(rng.integers(4, 9))):
+            x, y, r = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(20, 80)
+            draw.ellipse((x - r, y - r, x + r, y + r), outline=_tone(accent, 170), width=5)
+
+
+def _accents(draw: ImageDraw.ImageDraw, rng: np.random.Generator, light: np.ndarray, accent: np.ndarray,
+             size: tuple[int, int]) -> None:
+    """Geometric accents: rings and shards seeded by the prompt."""
+    width, height = size
+    for _ in range(int(rng.integers(2, 6))):
+        x, y, r = rng.uniform(0, width), rng.uniform(0, height * 0.7), rng.uniform(40, 260)
+        if rng.random() < 0.5:
+            draw.ellipse((x - r, y - r, x + r, y + r), outline=_tone(light, int(rng.integers(40, 110))), width=int(rng.integers(3, 12)))
+        else:
+            points = [(x + r * np.cos(a), y + r * np.sin(a)) for a in np.sort(rng.uniform(0, 2 * np.pi, 3))]
+            draw.polygon(points, fill=_tone(accent, int(rng.integers(40, 120))))
+
+
+def _horizons(draw: ImageDraw.ImageDraw, rng: np.random.Generator, city: bool, dark: np.ndarray, light: np.ndarray,
+              size: tuple[int, int]) -> None:
+    """Horizon silhouettes in two depths; a skyline when the prompt mentions a city."""
+    width, height = size
+    for depth, shade in ((0.62, 0.55), (0.78, 0.2)):
+        colour = _tone(dark * shade + light * (1 - shade) * 0.25, 255)
+        horizon = height * (depth + rng.uniform(-0.06, 0.06))
+        if city:
+            x, points = 0.0, [(0.0, float(height))]
+            while x < width:
+                w, h = rng.uniform(40, 160), rng.uniform(40, 260)
+                points += [(x, horizon - h), (x + w, horizon - h)]
+                x += w
+            points += [(float(width), float(height))]
+        else:
+            steps = np.cumsum(rng.normal(0, 14, 97))
+            xs_line = np.linspace(0, width, 97)
+            points = [(0.0, float(height))] + [(float(a), float(horizon + b)) for a, b in zip(xs_line, steps)] + [(float(width), float(height))]
+        draw.polygon(points, fill=colour)
+
+
+def _water_and_snow(draw: ImageDraw.ImageDraw, rng: np.random.Generator, motifs: list[str], light: np.ndarray,
+                    size: tuple[int, int]) -> None:
+    width, height = size
+    if "water" in motifs:
+        for y in np.linspace(height * 0.8, height, 24):
+            draw.line((0, y, width, y + rng.uniform(-4, 4)), fill=_tone(light, int(rng.integers(25, 70))), width=3)
+    if "snow" in motifs:
+        for x, y, r in zip(rng.uniform(0, width, 500), rng.uniform(0, height, 500), rng.uniform(1.5, 5, 500)):
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=(245, 248, 255, int(rng.integers(110, 220))))
 
 
 # Colour grades as 3x3 matrices on RGB (rows: output channel), then a lift of the blacks.

@@ -278,6 +278,42 @@ def _expected_cost(segment: Segment) -> float:
     return sum(p.frames * (1.0 if p.shot.motion.startswith("pan") else 1.5) for p in segment.parts)
 
 
+def _cached_segment(segment: Segment, stills: dict[int, Path], subs: pysubs2.SSAFile, effects: Effects,
+                    options: RenderOptions, cache: Cache, on_item: Callable[[bool], None]) -> RenderedSegment:
+    """One segment, rendered or taken from the cache."""
+    captions = _segment_subtitles(subs, segment, options.fps)
+    key = cache_key("render.segment", VERSION, {
+        "frames": [segment.start_frame, segment.end_frame],
+        "parts": [[p.shot.motion, p.clip_frames, p.offset, p.frames, stills[p.shot.index].parent.name]
+                  for p in segment.parts],
+        "captions": captions.to_string("ass"), "zoom": effects.zoom, "transition": effects.transition_style,
+        "options": options.__dict__,
+    })
+    result, cached = cache.remember(
+        key, RenderedSegment,
+        lambda folder: RenderedSegment(segment.index, render_segment(segment, stills, captions, effects, options, folder)),
+        relocate=lambda r, old, new: RenderedSegment(r.index, moved(r.path, old, new)),
+    )
+    on_item(cached)
+    return result
+
+
+def _join(rendered: list[RenderedSegment], audio: Path, listing: Path, partial: Path, out: Path) -> None:
+    """The segments and the soundtrack into one file by stream copy, appearing at `out` whole or not at all."""
+    with translate_os_errors(str(out.parent)):
+        listing.write_text(
+            "ffconcat version 1.0\n" + "".join(f"file {_quoted(r.path)}\n" for r in rendered),
+            encoding="utf-8",
+        )
+    run_ffmpeg(
+        ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
+         "-map", "0:v", "-map", "1:a", "-c", "copy", "-movflags", "+faststart", str(partial)],
+        what=str(out),
+    )
+    with translate_os_errors(str(out)):
+        os.replace(partial, out)
+
+
 def render_master(
     segments: tuple[Segment, ...],
     stills: dict[int, Path],
@@ -290,26 +326,6 @@ def render_master(
     on_item: Callable[[bool], None] = lambda cached: None,
 ) -> Path:
     """Render (or take from the cache) every segment, then join them with the audio into `out`."""
-
-    def one(segment: Segment) -> RenderedSegment:
-        captions = _segment_subtitles(subs, segment, options.fps)
-        key = cache_key("render.segment", VERSION, {
-            "frames": [segment.start_frame, segment.end_frame],
-            "parts": [[p.shot.motion, p.clip_frames, p.offset, p.frames, stills[p.shot.index].parent.name]
-                      for p in segment.parts],
-            "captions": captions.to_string("ass"), "zoom": effects.zoom, "transition": effects.transition_style,
-            "options": options.__dict__,
-        })
-        result, cached = cache.remember(
-            key, RenderedSegment,
-            lambda folder: RenderedSegment(
-                segment.index, render_segment(segment, stills, captions, effects, options, folder)
-            ),
-            relocate=lambda r, old, new: RenderedSegment(r.index, moved(r.path, old, new)),
-        )
-        on_item(cached)
-        return result
-
     with translate_os_errors(str(out.parent)):
         out.parent.mkdir(parents=True, exist_ok=True)
     audio = out.with_name(f".{out.stem}.audio.m4a")
@@ -323,7 +339,8 @@ def render_master(
                 run_ffmpeg, ["-i", str(mix_wav), "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-y", str(audio)],
                 what=f"soundtrack of {out.name}",
             )
-            jobs = {s.index: pool.submit(one, s) for s in sorted(segments, key=_expected_cost, reverse=True)}
+            jobs = {s.index: pool.submit(_cached_segment, s, stills, subs, effects, options, cache, on_item)
+                    for s in sorted(segments, key=_expected_cost, reverse=True)}
             try:
                 rendered = [jobs[s.index].result() for s in segments]
                 audio_done.result()
@@ -331,18 +348,7 @@ def render_master(
                 for job in jobs.values():  # one failure fails the render: don't encode the rest for nothing
                     job.cancel()
                 raise
-        with translate_os_errors(str(out.parent)):
-            listing.write_text(
-                "ffconcat version 1.0\n" + "".join(f"file {_quoted(r.path)}\n" for r in rendered),
-                encoding="utf-8",
-            )
-        run_ffmpeg(
-            ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
-             "-map", "0:v", "-map", "1:a", "-c", "copy", "-movflags", "+faststart", str(partial)],
-            what=str(out),
-        )
-        with translate_os_errors(str(out)):
-            os.replace(partial, out)
+        _join(rendered, audio, listing, partial, out)
     finally:
         for scratch in (partial, listing, audio):
             scratch.unlink(missing_ok=True)

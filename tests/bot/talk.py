@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 from telegram import Update
 
-from engine.jobs import FINAL
 from engine.tables import Job
 
 
@@ -33,4 +32,4 @@ def jobs_of(app, chat: int | None = None) -> list[Job]:
 
 def all_told(app, chat: int | None = None) -> bool:
     """Every job of the chat has ended (or paused) and everything about it has been said in the chat."""
-    return all(job.state in (*FINAL, "paused") for job in jobs_of(app, chat)) and app.notifier.settled()
+    return app.notifier.settled([int(job.id) for job in jobs_of(app, chat)])
