@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -18,6 +19,7 @@ from pydantic import TypeAdapter
 from engine.errors import DiskFullError, OutputError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 RESULT_FILE = "result.json"
 
 
@@ -72,8 +74,50 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
 
 
+FILES_FILE = "files.json"  # every file of an entry with its size and SHA-256, checked before the entry is used
+ENTRY_MARK = "@entry"  # how a stored result names its entry's folder: entries move with the data dir
+
+
+def _files_of(folder: Path) -> dict[str, list]:
+    """Each file in an entry folder (by name within it) with its size and digest."""
+    listed = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name not in (RESULT_FILE, FILES_FILE):
+            listed[path.relative_to(folder).as_posix()] = [path.stat().st_size, file_digest(path)]
+    return listed
+
+
+def _intact(folder: Path) -> bool:
+    """Whether every file an entry recorded is there with its size and digest."""
+    try:
+        listed = json.loads((folder / FILES_FILE).read_text(encoding="utf-8"))
+        for name, (size, digest) in listed.items():
+            path = folder / name
+            if path.stat().st_size != size or file_digest(path) != digest:
+                return False
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
+
+
+def _rerooted(value: Any, old: str, new: str) -> Any:
+    """`value` (plain JSON data) with every path string under `old` moved under `new`."""
+    if isinstance(value, str):
+        return new + value[len(old):] if value == old or value.startswith(old + "/") else value
+    if isinstance(value, list):
+        return [_rerooted(item, old, new) for item in value]
+    if isinstance(value, dict):
+        return {key: _rerooted(item, old, new) for key, item in value.items()}
+    return value
+
+
 class Cache:
-    """Folders keyed by content hash; a folder exists only once its result is complete."""
+    """Folders keyed by content hash; a folder exists only once its result is complete, and is used only intact.
+
+    A result names its files relative to its entry, so a data dir that is moved or restored elsewhere
+    keeps its cache; each file's size and digest are recorded, so a truncated or altered file is found
+    before it is used, and its entry is made again.
+    """
 
     def __init__(self, root: Path, read: bool = True) -> None:
         self.root = root
@@ -83,11 +127,17 @@ class Cache:
         return self.root / key[:2] / key
 
     def lookup(self, key: str) -> Path | None:
-        """The folder of a finished entry, or None when absent or reading is off."""
+        """The folder of a finished, intact entry, or None when absent, damaged or reading is off."""
         folder = self._folder(key)
-        if self.read and (folder / RESULT_FILE).is_file():
-            return folder
-        return None
+        if not self.read or not (folder / RESULT_FILE).is_file():
+            return None
+        if not (folder / FILES_FILE).is_file():
+            log.info("cache entry %s predates file checks; making it again", key[:12])
+            return None
+        if not _intact(folder):
+            log.warning("cache entry %s is damaged (a file is missing, truncated or changed); making it again", key[:12])
+            return None
+        return folder
 
     @contextmanager
     def writing(self, key: str) -> Iterator[Path]:
@@ -99,6 +149,7 @@ class Cache:
         try:
             yield scratch
             with translate_os_errors(f"the cache in {self.root}"):
+                (scratch / FILES_FILE).write_text(json.dumps(_files_of(scratch)), encoding="utf-8")
                 if final.exists():
                     shutil.rmtree(final)
                 os.replace(scratch, final)
@@ -106,33 +157,21 @@ class Cache:
             if scratch.exists():
                 shutil.rmtree(scratch, ignore_errors=True)
 
-    def remember(
-        self,
-        key: str,
-        result_type: type[T],
-        compute: Callable[[Path], T],
-        relocate: Callable[[T, Path, Path], T] | None = None,
-    ) -> tuple[T, bool]:
-        """Return (result, was_cached); `compute` writes its files into the folder it is given.
-
-        Results name files by absolute path; `relocate` rewrites paths from the scratch
-        folder to the final one before the result is stored.
-        """
+    def remember(self, key: str, result_type: type[T], compute: Callable[[Path], T]) -> tuple[T, bool]:
+        """Return (result, was_cached); `compute` writes its files into the folder it is given."""
         adapter = TypeAdapter(result_type)
         folder = self.lookup(key)
         if folder is not None:
             try:
-                return adapter.validate_json((folder / RESULT_FILE).read_bytes()), True
+                stored = json.loads((folder / RESULT_FILE).read_bytes())
+                return adapter.validate_python(_rerooted(stored, ENTRY_MARK, str(folder))), True
             except ValueError:
                 pass  # an entry from an older layout: recompute it
         with self.writing(key) as scratch:
             result = compute(scratch)
-            stored = relocate(result, scratch, self._folder(key)) if relocate else result
+            stored = _rerooted(adapter.dump_python(result, mode="json"), str(scratch), ENTRY_MARK)
             with translate_os_errors(f"the cache in {self.root}"):
-                (scratch / RESULT_FILE).write_bytes(adapter.dump_json(stored, indent=1))
-        return stored, False
+                (scratch / RESULT_FILE).write_text(json.dumps(stored, indent=1), encoding="utf-8")
+        return adapter.validate_python(_rerooted(stored, ENTRY_MARK, str(self._folder(key)))), False
 
 
-def moved(path: Path, old_root: Path, new_root: Path) -> Path:
-    """`path` re-rooted from a scratch folder to its final cache folder."""
-    return new_root / path.relative_to(old_root)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
-from engine.cache import Cache, cache_key, file_digest, moved, translate_os_errors
+from engine.cache import Cache, cache_key, file_digest, translate_os_errors
 from engine.errors import InputError
 from engine.media import read_wav, write_wav
 from engine.models import CaptionKind, Shot, Timeline, Word
@@ -131,7 +131,7 @@ def recompose(still: Path, profile: ExportProfile, cache: Cache) -> Path:
             canvas.save(out, "PNG", compress_level=1)
         return Still(0, out, profile.layout)
 
-    made, _ = cache.remember(key, Still, compute, relocate=lambda s, old, new: Still(s.shot, moved(s.path, old, new), s.backend))
+    made, _ = cache.remember(key, Still, compute)
     return made.path
 
 

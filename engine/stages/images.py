@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from engine.cache import Cache, cache_key, moved, translate_os_errors
+from engine.cache import Cache, cache_key, translate_os_errors
 from engine.models import Shot
 from engine.presets import Effects, Preset
 
@@ -255,9 +255,7 @@ def paint_shots(
             finish_still(path, preset.effects, seed=int(hashlib.sha256(shot.prompt.encode()).hexdigest()[:8], 16))
             return Still(shot.index, path, backend.name)
 
-        still, cached = cache.remember(
-            key, Still, compute, relocate=lambda s, old, new: Still(s.shot, moved(s.path, old, new), s.backend)
-        )
+        still, cached = cache.remember(key, Still, compute)
         on_item(cached)
         return Still(shot.index, still.path, still.backend)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pysubs2
 
-from engine.cache import Cache, cache_key, moved, translate_os_errors
+from engine.cache import Cache, cache_key, translate_os_errors
 from engine.media import run_ffmpeg
 from engine.models import Shot, Timeline
 from engine.presets import Effects
@@ -292,7 +292,6 @@ def _cached_segment(segment: Segment, stills: dict[int, Path], subs: pysubs2.SSA
     result, cached = cache.remember(
         key, RenderedSegment,
         lambda folder: RenderedSegment(segment.index, render_segment(segment, stills, captions, effects, options, folder)),
-        relocate=lambda r, old, new: RenderedSegment(r.index, moved(r.path, old, new)),
     )
     on_item(cached)
     return result

@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from engine.align import fill_gaps, match_indices, monotonic
-from engine.cache import Cache, cache_key, file_digest, moved
+from engine.cache import Cache, cache_key, file_digest
 from engine.errors import BackendError, InputError
 from engine.media import decode_audio, read_wav, write_wav
 from engine.models import Narration, Script, Word
@@ -173,11 +173,7 @@ def make_voice(name: str, style: VoiceStyle, language: str) -> Voice:
 def speak_cached(text: str, voice: Voice, cache: Cache) -> tuple[SpokenText, bool]:
     """`text` spoken by `voice`, once per text and voice settings; also whether it came from the cache."""
     key = cache_key("voice.scene", VERSION, {"text": text, **voice.settings()})
-    return cache.remember(key, SpokenText, lambda folder: voice.speak(text, folder / "speech.wav"), relocate=_relocate)
-
-
-def _relocate(spoken: SpokenText, old: Path, new: Path) -> SpokenText:
-    return SpokenText(moved(spoken.audio, old, new), spoken.duration, spoken.sample_rate, spoken.words)
+    return cache.remember(key, SpokenText, lambda folder: voice.speak(text, folder / "speech.wav"))
 
 
 def narrate(
@@ -229,8 +225,5 @@ def import_voiceover(source: Path, cache: Cache) -> Narration:
             raise InputError(f"voice-over file {source} is longer than 3 hours")
         return Narration(wav, duration, rate, "voiceover", None)
 
-    narration, _ = cache.remember(
-        key, Narration, decode,
-        relocate=lambda n, old, new: Narration(moved(n.audio, old, new), n.duration, n.sample_rate, n.backend, None),
-    )
+    narration, _ = cache.remember(key, Narration, decode)
     return narration

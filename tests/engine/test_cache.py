@@ -1,4 +1,5 @@
 import errno
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,21 +14,61 @@ def test_key_depends_on_stage_version_and_canonical_inputs():
     assert cache_key("s", 1, {"a": 1}) != cache_key("t", 1, {"a": 1})
 
 
-def test_remember_computes_once_and_relocates_files(tmp_path: Path):
-    cache = Cache(tmp_path)
-    calls = []
+class Writes:
+    """A compute that writes one file and names it by path, counting its calls."""
 
-    def compute(folder: Path) -> str:
-        calls.append(folder)
-        (folder / "x.txt").write_text("hi")
-        return str(folder / "x.txt")
+    def __init__(self, text: str = "hello, cache") -> None:
+        self.text, self.calls = text, 0
 
+    def __call__(self, folder: Path) -> Path:
+        self.calls += 1
+        (folder / "x.txt").write_text(self.text)
+        return folder / "x.txt"
+
+
+def test_remember_computes_once_and_names_files_relative_to_the_entry(tmp_path: Path):
+    cache, compute = Cache(tmp_path), Writes()
     key = cache_key("t", 1, {})
-    first, cached_first = cache.remember(key, str, compute, relocate=lambda r, old, new: str(new / "x.txt"))
-    second, cached_second = cache.remember(key, str, compute)
-    assert (cached_first, cached_second) == (False, True)
-    assert len(calls) == 1
-    assert first == second and Path(second).read_text() == "hi"
+    first, cached_first = cache.remember(key, Path, compute)
+    second, cached_second = cache.remember(key, Path, compute)
+    assert (cached_first, cached_second, compute.calls) == (False, True, 1)
+    assert first == second and second.read_text() == "hello, cache" and second.parent.name == key
+    assert (second.parent / "result.json").read_text() == '"@entry/x.txt"'  # no absolute path is stored
+
+
+def test_a_moved_data_dir_keeps_its_cache(tmp_path: Path):
+    key = cache_key("t", 1, {})
+    Cache(tmp_path / "old").remember(key, Path, Writes())
+    shutil.move(tmp_path / "old", tmp_path / "restored")
+    compute = Writes()
+    path, cached = Cache(tmp_path / "restored").remember(key, Path, compute)
+    assert cached and compute.calls == 0
+    assert path.is_relative_to(tmp_path / "restored") and path.read_text() == "hello, cache"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "changed", "missing"])
+def test_a_damaged_entry_is_made_again_not_used(tmp_path: Path, damage: str, caplog):
+    cache, key = Cache(tmp_path), cache_key("t", 1, {})
+    path, _ = cache.remember(key, Path, Writes())
+    if damage == "truncated":
+        path.write_text("hello")
+    elif damage == "changed":
+        path.write_text("HELLO, CACHE")  # same size, other bytes
+    else:
+        path.unlink()
+    compute = Writes()
+    again, cached = cache.remember(key, Path, compute)
+    assert (cached, compute.calls) == (False, 1) and again.read_text() == "hello, cache"
+    assert "is damaged" in caplog.text
+    assert cache.remember(key, Path, Writes()) == (again, True)  # and the new entry is used again
+
+
+def test_an_entry_of_an_older_layout_is_made_again(tmp_path: Path):
+    cache, key = Cache(tmp_path), cache_key("t", 1, {})
+    path, _ = cache.remember(key, Path, Writes())
+    (path.parent / "files.json").unlink()  # as release 0.1 wrote its entries
+    compute = Writes()
+    assert cache.remember(key, Path, compute)[1] is False and compute.calls == 1
 
 
 def test_failed_compute_leaves_no_entry(tmp_path: Path):

@@ -208,3 +208,26 @@ def test_thumbnails_are_regenerated_from_other_pictures_and_one_approved(uninter
 
     missing = run_cli(["thumbnails", str(tmp_path), "--again"], env, uninterrupted)
     assert missing.returncode == 2 and "not a finished video's folder" in missing.stderr
+
+
+def test_a_restored_data_dir_with_damaged_entries_remakes_only_those(uninterrupted: Path, tmp_path: Path):
+    import shutil
+
+    shutil.copytree(uninterrupted / "data", tmp_path / "data", symlinks=True)  # restored elsewhere…
+    cache = tmp_path / "data" / "cache"
+    speech = sorted(cache.rglob("speech.wav"))[1]
+    speech.write_bytes(speech.read_bytes()[: speech.stat().st_size // 2])  # a scene's narration, cut short
+    still = sorted(cache.rglob("still.png"))[0]
+    still.write_bytes(still.read_bytes()[:1000])
+    (uninterrupted / "data").rename(uninterrupted / "data.away")  # …and the old place is gone
+    try:
+        result = run_cli([*ARGS, *ONLY_MASTER], isolated_env(tmp_path), tmp_path)
+    finally:
+        (uninterrupted / "data.away").rename(uninterrupted / "data")
+    assert result.returncode == 0, result.stderr
+    runs = {r["stage"]: r for r in _stage_runs(tmp_path) if r["job_id"] == 2}  # job 1 is the restored one
+    assert runs["voice"]["items_computed"] == 1 and runs["voice"]["items_cached"] == runs["voice"]["items_total"] - 1
+    assert runs["images"]["items_computed"] == 1  # the rest came from the moved cache
+    made, reference = made_folder(result), uninterrupted / "output" / FOLDER
+    assert abs(probe(made / "video.mp4").duration - probe(reference / "video.mp4").duration) < 0.05
+    assert json.loads((made / "script.json").read_text())["scenes"] == json.loads((reference / "script.json").read_text())["scenes"]
