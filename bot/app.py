@@ -35,9 +35,8 @@ from engine.abtest import ABTester
 from engine.config import Settings
 from engine.errors import ConfigError
 from engine.jobs import JobBook
-from engine.pipeline import check_writable
 from engine.runner import EmbeddedRunner
-from engine.store import Store
+from engine.store import open_store
 from engine.youtube import YouTube, credentials_file
 
 log = logging.getLogger(__name__)
@@ -47,8 +46,7 @@ FLOOD_RETRIES = 3  # answers of 429 waited out (their retry_after) and sent agai
 
 def build_services(settings: Settings, youtube: Callable[[], YouTube] | None = None) -> Services:
     """The engine's services for the bot; `youtube` replaces the real connection in tests."""
-    check_writable(settings.data_dir)
-    store = Store(settings.resolved_database_url)
+    store = open_store(settings)
     connect = youtube or (lambda: YouTube.connect(settings))
     return Services(
         settings=settings, store=store, jobs=JobBook(store),

@@ -42,6 +42,14 @@ def wants_tokens(settings: Settings) -> bool:
     return settings.image_backend != "procedural" or settings.script_backend != "outline"
 
 
+def check_configuration(settings: Settings) -> None:
+    """The backends' configuration is usable (tokens well-formed, a backend that needs tokens has them); no network."""
+    tokens = read_tokens(settings.hf_tokens, settings.hf_tokens_file)
+    for backend, name in ((settings.image_backend, "VF_IMAGE_BACKEND=flux"), (settings.script_backend, "VF_SCRIPT_BACKEND=llm")):
+        if backend in ("flux", "llm") and not tokens:
+            raise ConfigError(f"{name} needs Hugging Face tokens: set VF_HF_TOKENS or VF_HF_TOKENS_FILE")
+
+
 def checked_pool(settings: Settings, store: Store) -> TokenPool | None:
     """The pool when the configuration may use it; a ConfigError when a backend insists on one and none is set."""
     pool = token_pool(settings, store) if wants_tokens(settings) else None

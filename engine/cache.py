@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +54,15 @@ def translate_os_errors(what: str) -> Iterator[None]:
         if error.errno == errno.ENOSPC:
             raise DiskFullError(f"disk full while writing {what}") from None
         raise OutputError(f"cannot write {what}: {error.strerror or error}") from None
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before any work if `folder` cannot be created or written."""
+    with translate_os_errors(str(folder)):
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}-{threading.get_ident()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

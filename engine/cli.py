@@ -70,12 +70,10 @@ class BarProgress:
 
 
 def open_store(settings: Settings):  # noqa: ANN201 - engine.store.Store
-    """The database in the data folder (made if missing; a clear error if it cannot be written)."""
-    from engine.pipeline import check_writable
-    from engine.store import Store
+    """The configured database (engine.store's, loaded only when a command needs it)."""
+    from engine.store import open_store as opened
 
-    check_writable(settings.data_dir)
-    return Store(settings.resolved_database_url)
+    return opened(settings)
 
 
 def follow(runner, job_id: int, progress: BarProgress) -> int:  # noqa: ANN001 - an engine.runner.EmbeddedRunner
@@ -410,6 +408,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume where it stopped", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("error: out of memory; the input is too large for this machine", file=sys.stderr)
+        return 2
+    except Exception as error:  # the edge: anything we did not foresee is one line here, the traceback with -v
+        if args.verbose:
+            log.error("unexpected error", exc_info=error)
+        print(f"error: something went wrong on our side ({type(error).__name__}); run with -v to see the details",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from engine.errors import ConfigError
 
@@ -26,6 +27,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir)
     output_dir: Path = Path("output")
     database_url: str | None = None
+    database_busy_seconds: float = Field(30.0, gt=0, le=3600)  # SQLite: how long to wait for another process's write
     presets_dir: Path | None = None  # user presets; default <data_dir>/presets
 
     # Backends
@@ -34,7 +36,7 @@ class Settings(BaseSettings):
     # faster-whisper: a CTranslate2 model folder (default: bundled tiny.en, or bundled multilingual
     # base for other languages); transformers: a checkpoint name or folder (default openai/whisper-base).
     whisper_model: str | None = None
-    whisper_threads: int = 2
+    whisper_threads: int = Field(2, ge=1, le=64)
     mood_backend: Literal["auto", "embeddings", "lexicon"] = "auto"
     music_dir: Path | None = None  # your own music library; default <data_dir>/music
 
@@ -58,13 +60,14 @@ class Settings(BaseSettings):
     llm_cost_usd: float = Field(0.002, ge=0)
 
     # Exports: the longest a platform's cut may be, e.g. VF_EXPORT_MAX_SECONDS='{"tiktok": 180}'
-    export_max_seconds: dict[str, float] = {}
+    export_max_seconds: dict[str, Annotated[float, Field(gt=0, le=3600)]] = {}
 
     # Render
-    render_preset: str = "superfast"
-    render_crf: int = 23
-    render_workers: int = 2
-    fps: int = 30
+    render_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+                           "veryslow"] = "superfast"  # x264's speed presets
+    render_crf: int = Field(23, ge=0, le=51)  # x264's quality scale: lower is better and bigger
+    render_workers: int = Field(2, ge=1, le=32)
+    fps: int = Field(30, ge=12, le=60)
 
     # Online services (used by later stages; secrets never printed)
     hf_tokens: SecretStr | None = None
@@ -75,17 +78,17 @@ class Settings(BaseSettings):
     telegram_admins: str = ""  # user IDs that see and may cancel every chat's jobs (always allowed)
     telegram_webhook_url: str | None = None  # set to receive updates by webhook instead of long polling
     telegram_webhook_listen: str = "0.0.0.0"
-    telegram_webhook_port: int = 8443
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535)
     telegram_webhook_secret: SecretStr | None = None  # Telegram sends it back in every webhook request
     youtube_client_secrets: Path | None = None  # the OAuth client file (Desktop app) from Google Cloud Console
     google_token_uri: str | None = None  # Google's OAuth token endpoint, replaced only to test against a local one
     timezone: str = "UTC"  # for daily messages, e.g. Europe/Berlin
-    abtest_slot_hours: float = 24.0  # how long each thumbnail stays up; whole days switch at midnight Pacific time
-    abtest_max_days: float = 7.0
+    abtest_slot_hours: float = Field(24.0, ge=1, le=168)  # how long each thumbnail stays up; whole days switch at midnight Pacific time
+    abtest_max_days: float = Field(7.0, ge=1, le=90)
     abtest_adaptive: bool = False  # Thompson sampling: the stronger thumbnail gets more slots while testing
-    abtest_min_impressions: int = 1000  # per variant, before a click-rate difference may decide
-    abtest_min_views: int = 300  # in all, before a views-per-hour difference may decide
-    abtest_check_minutes: float = 15.0  # how often the bot looks at running tests
+    abtest_min_impressions: int = Field(1000, ge=1)  # per variant, before a click-rate difference may decide
+    abtest_min_views: int = Field(300, ge=1)  # in all, before a views-per-hour difference may decide
+    abtest_check_minutes: float = Field(15.0, ge=1, le=1440)  # how often the bot looks at running tests
 
     @property
     def cache_dir(self) -> Path:
@@ -109,11 +112,15 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings once; a bad value becomes a ConfigError naming the variable."""
+    """Read the settings once; a bad value becomes a ConfigError naming the variable (never its value)."""
     try:
         return Settings(**overrides)
     except ValidationError as error:
         problems = "; ".join(
-            f"VF_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+            f"VF_{str(e['loc'][0]).upper()}: {e['msg']}" for e in error.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from None
+    except SettingsError as error:  # a structured value (a JSON object) that does not parse
+        field = re.search(r'field "(\w+)"', str(error))
+        name = f"VF_{field.group(1).upper()}" if field else "a VF_ variable"
+        raise ConfigError(f"invalid configuration: {name} is not valid JSON (for example '{{\"tiktok\": 180}}')") from None

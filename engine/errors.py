@@ -25,6 +25,10 @@ class OutputError(VideoFactoryError):
     exit_code = 2
 
 
+class DatabaseError(OutputError):
+    """The database cannot be used now: held by another process for too long, damaged, or unreachable."""
+
+
 class DiskFullError(OutputError):
     """No space left on the device that holds the output, data or cache folder."""
 

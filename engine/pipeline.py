@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
@@ -13,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine import __version__, backends
-from engine.cache import Cache, translate_os_errors
+from engine.cache import Cache, check_writable
 from engine.config import Settings
 from engine.errors import InputError, VideoFactoryError
 from engine.fonts import BOLD_FILE, bold_font_dir
@@ -52,14 +51,18 @@ class Prepared:
 
 
 def check_language(code: str) -> str:
-    """A language code such as "en" or "ru" (what Whisper and espeak-ng both understand)."""
+    """A language code such as "en" or "ru" that the narration can speak (espeak-ng reads it, Whisper hears it)."""
     if not re.fullmatch(r"[a-z]{2,3}", code):
         raise InputError(f"language '{code}' is not a two- or three-letter code such as en, ru or de")
+    if code not in voice.spoken_languages():
+        raise InputError(f"language '{code}' is not one the narrator can speak; for example en, ru, de, fr, es, it, pt, "
+                         f"uk ({len(voice.spoken_languages())} languages in all)")
     return code
 
 
 def prepare(request: JobRequest, settings: Settings) -> Prepared:
     """Check every input before any work starts, so bad input costs nothing; the preset's defaults filled in."""
+    backends.check_configuration(settings)
     preset = load_preset(request.preset, settings.user_presets_dir)
     own_text = script.read_script_file(request.script_file) if request.script_file else None
     if request.voiceover and not request.voiceover.is_file():
@@ -79,15 +82,6 @@ def prepare(request: JobRequest, settings: Settings) -> Prepared:
         "voiceover": request.voiceover.resolve() if request.voiceover else None,
     })
     return Prepared(resolved, preset, slugify(name))
-
-
-def check_writable(folder: Path) -> None:
-    """Fail before any work if `folder` cannot be created or written."""
-    with translate_os_errors(str(folder)):
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}-{threading.get_ident()}"
-        probe.write_bytes(b"ok")
-        probe.unlink()
 
 
 # --- bookkeeping of one run -----------------------------------------------------------------------------

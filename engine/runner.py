@@ -35,8 +35,9 @@ from engine.jobs import (
     worker_is_gone,
 )
 from engine.models import Artefacts, JobRequest
-from engine.pipeline import check_writable, make_video, prepare
-from engine.store import Store, utcnow
+from engine.cache import check_writable
+from engine.pipeline import make_video, prepare
+from engine.store import Store, open_store, utcnow
 from engine.tables import Job
 from engine.tokens import TokensExhausted
 
@@ -397,8 +398,7 @@ class EmbeddedRunner:
 
 def make(request: JobRequest, settings: Settings, listener: Listener | None = None) -> Artefacts:
     """Make one video in this process and wait for it (library use): its artefacts, or why not as an error."""
-    check_writable(settings.data_dir)
-    runner = EmbeddedRunner(settings, Store(settings.resolved_database_url))
+    runner = EmbeddedRunner(settings, open_store(settings))
     if listener is not None:
         runner.subscribe(listener)
     try:

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import functools
+import sqlite3
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar, overload
 
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from engine.errors import OutputError
+from engine.cache import check_writable
+from engine.config import Settings
+from engine.errors import DatabaseError
 from engine.tables import StageRun, utcnow
 
-__all__ = ["Store", "as_utc", "utcnow"]
+__all__ = ["Store", "as_utc", "open_store", "utcnow"]
 
 Row = TypeVar("Row", bound=SQLModel)
 
 _MIGRATING = threading.Lock()
+BUSY_SECONDS = 30.0  # how long a SQLite call waits for another process's write (VF_DATABASE_BUSY_SECONDS)
 
 
 @overload
@@ -78,16 +83,48 @@ def _sqlite_lock(url: str):  # noqa: ANN202 - a filelock.FileLock
     return FileLock(f"{database}.migrate.lock") if database else None
 
 
+def _sqlite_engine(url: str, busy_seconds: float) -> Engine:
+    """A SQLite engine in WAL mode (readers never wait for a writer) that waits `busy_seconds` for a lock."""
+    engine = create_engine(url, connect_args={"timeout": busy_seconds})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection, record) -> None:  # noqa: ANN001 - DB-API connection and pool record
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut loses at most the last commits
+        cursor.close()
+
+    return engine
+
+
+def _translate_errors(engine: Engine, where: str, busy_seconds: float) -> None:
+    """Errors of the database driver become ours, in one sentence, at this edge."""
+
+    @event.listens_for(engine, "handle_error")
+    def _translated(context) -> None:  # noqa: ANN001 - SQLAlchemy's ExceptionContext
+        text = str(context.original_exception).lower()
+        if "database is locked" in text or "database table is locked" in text:
+            raise DatabaseError(f"the database is busy: another process has held it for over {busy_seconds:g} s; "
+                                "try again when it is done") from None
+        if "file is not a database" in text or "malformed" in text:
+            raise DatabaseError(f"the database {where} is damaged; move it away and a new one is made") from None
+        if isinstance(context.original_exception, OSError | sqlite3.OperationalError) and "unable to open" in text:
+            raise DatabaseError(f"cannot open the database {where}: {context.original_exception}") from None
+
+
 class Store:
     """Opens the database, migrates it to the newest schema, and hands out short sessions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_seconds: float = BUSY_SECONDS) -> None:
         sqlite = url.startswith("sqlite")
-        self.engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {})
+        self.engine = _sqlite_engine(url, busy_seconds) if sqlite else create_engine(url, pool_pre_ping=True)
+        # Shown in errors: the file of a SQLite database; never a server URL, which may carry a password.
+        where = str(make_url(url).database) if sqlite else "server"
+        _translate_errors(self.engine, where, busy_seconds)
         try:
             self._migrate(url, sqlite)
-        except OperationalError as error:
-            raise OutputError(f"cannot open the database: {error.orig}") from None
+        except SQLAlchemyError as error:
+            raise DatabaseError(f"cannot open the database: {type(error.orig or error).__name__}") from None
 
     def _migrate(self, url: str, sqlite: bool) -> None:
         if current_revision(self.engine) == newest_revision():
@@ -117,3 +154,9 @@ class Store:
         """Every stage run of a job, in the order they started."""
         with Session(self.engine) as session:
             return list(session.exec(select(StageRun).where(StageRun.job_id == job_id).order_by(StageRun.id)))
+
+
+def open_store(settings: Settings) -> Store:
+    """The configured database; its data folder made first (a clear error if it cannot be written)."""
+    check_writable(settings.data_dir)
+    return Store(settings.resolved_database_url, settings.database_busy_seconds)

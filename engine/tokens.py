@@ -11,6 +11,7 @@ import hashlib
 import logging
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ MAX_WAIT_SECONDS = 90.0  # a throttled pool waits this long at most before pausi
 MAX_ATTEMPTS = 8  # server errors and timeouts are retried this often per call
 BACKOFF_SECONDS = 0.5
 PERSIST_EVERY = 1.0  # seconds between ledger writes for successful calls
+_TOKEN_TEXT = re.compile(r"[A-Za-z0-9_\-]{8,200}")
 
 
 class TokensExhausted(BackendError):
@@ -87,6 +89,10 @@ def read_tokens(inline: SecretStr | None, file: Path | None) -> tuple[Token, ...
         except OSError as error:
             raise ConfigError(f"cannot read the token file {file}: {error.strerror}") from None
         values += [line for line in lines if line.strip() and not line.strip().startswith("#")]
+    for number, value in enumerate(values, 1):
+        if not _TOKEN_TEXT.fullmatch(value.strip()):  # said by position: the value itself is a secret
+            raise ConfigError(f"Hugging Face token {number} (of VF_HF_TOKENS and VF_HF_TOKENS_FILE) is not a token: "
+                              "tokens are letters, digits, '_' and '-', such as hf_…")
     unique = {token.key: token for token in map(Token.of, values)}
     return tuple(unique.values())
 

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 VERSION = 1
 MAX_TOPIC_CHARS = 500
 MAX_SCRIPT_WORDS = 20_000
+MAX_SCRIPT_BYTES = 1_000_000  # far more than 20,000 words of any script; checked before reading
 SCENE_WORDS = 45  # a scene of own text holds about this many words (~15 s of speech)
 SECTIONS_BY_LENGTH = {"short": 2, "medium": 4, "long": 99}
 
@@ -38,8 +39,13 @@ def check_topic(topic: str) -> str:
 
 
 def read_script_file(path: Path) -> str:
-    """The text of a script file, or an InputError if it is missing, binary or empty."""
+    """The text of a script file, or an InputError if it is missing, not a plain file, too big, binary or empty."""
     try:
+        if not path.is_file():  # a folder, a named pipe or a device (/dev/zero) is never read
+            raise InputError(f"script file {path} does not exist or is not a plain file")
+        if path.stat().st_size > MAX_SCRIPT_BYTES:
+            raise InputError(f"script file {path} is over {MAX_SCRIPT_BYTES // 1_000_000} MB; "
+                             "a script for one video is far shorter")
         raw = path.read_bytes()
     except OSError as error:
         raise InputError(f"cannot read script file {path}: {error.strerror}") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -161,6 +161,14 @@ class PiperTTS:
 
 
 VOICES: dict[str, Callable[[VoiceStyle, str], Voice]] = {"piper": PiperTTS}
+
+
+@cache
+def spoken_languages() -> frozenset[str]:
+    """The languages espeak-ng (Piper's phonemiser) can read: one pronunciation dictionary each."""
+    from piper.phonemize_espeak import ESPEAK_DATA_DIR
+
+    return frozenset(path.name.removesuffix("_dict") for path in Path(ESPEAK_DATA_DIR).glob("*_dict"))
 
 
 def make_voice(name: str, style: VoiceStyle, language: str) -> Voice:

@@ -1,6 +1,7 @@
 """Bad input through the real command line: one clear line, exit code 2, nothing half-written."""
 
 import errno
+import os
 import wave
 from pathlib import Path
 
@@ -101,3 +102,73 @@ def test_youtube_and_abtest_commands_without_authorisation_say_what_to_do(cli_en
     assert no_client.returncode == 2 and "VF_YOUTUBE_CLIENT_SECRETS is not set" in no_client.stderr
     wrong = run_cli(["abtest", "pick", "9", "2"], cli_env, tmp_path)
     assert wrong.returncode == 2 and "there is no A/B test 9" in wrong.stderr
+
+
+def _one_clear_line(result, message: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(message), result.stderr
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("VF_FPS", "0", "error: invalid configuration: VF_FPS: Input should be greater than or equal to 12"),
+    ("VF_RENDER_CRF", "99", "error: invalid configuration: VF_RENDER_CRF: Input should be less than or equal to 51"),
+    ("VF_ABTEST_SLOT_HOURS", "-1", "error: invalid configuration: VF_ABTEST_SLOT_HOURS: Input should be greater"),
+    ("VF_EXPORT_MAX_SECONDS", "tiktok=180", "error: invalid configuration: VF_EXPORT_MAX_SECONDS is not valid JSON"),
+    ("VF_HF_TOKENS", "hf_real1234567890abcd,not a token!", "error: Hugging Face token 2 (of VF_HF_TOKENS"),
+])
+def test_a_bad_setting_is_named_in_one_line_before_any_work(variable, value, message, cli_env, tmp_path: Path):
+    result = run_cli(["make", "Rome"], cli_env | {variable: value}, tmp_path)
+    _one_clear_line(result, message)
+    assert "not a token!" not in result.stderr and "hf_real" not in result.stderr  # a token's text is never shown
+    assert not (tmp_path / "output").exists()
+
+
+def test_a_language_the_narrator_cannot_speak_is_refused(cli_env, tmp_path: Path):
+    _one_clear_line(run_cli(["make", "Rome", "--language", "xx"], cli_env, tmp_path),
+                    "error: language 'xx' is not one the narrator can speak")
+
+
+@pytest.mark.parametrize("kind", ["device", "pipe", "huge"])
+def test_a_script_that_is_not_a_plain_small_file_is_refused_before_it_is_read(kind, cli_env, tmp_path: Path):
+    if kind == "device":
+        script, message = Path("/dev/zero"), "error: script file /dev/zero does not exist or is not a plain file"
+    elif kind == "pipe":
+        script = tmp_path / "script.fifo"
+        os.mkfifo(script)  # reading it would wait for ever
+        message = f"error: script file {script} does not exist or is not a plain file"
+    else:
+        script = tmp_path / "book.txt"
+        script.write_text("word " * 400_000)
+        message = f"error: script file {script} is over 1 MB"
+    _one_clear_line(run_cli(["make", "--script-file", str(script)], cli_env, tmp_path, timeout=60), message)
+
+
+def test_a_damaged_database_is_named_not_a_traceback(cli_env, tmp_path: Path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "videofactory.db").write_bytes(b"not a database at all " * 200)
+    _one_clear_line(run_cli(["stats"], cli_env, tmp_path), f"error: the database {tmp_path / 'data' / 'videofactory.db'} is damaged")
+
+
+def test_a_database_held_by_another_process_is_waited_for_then_named(cli_env, tmp_path: Path):
+    import sqlite3
+    import threading
+
+    path = tmp_path / "data" / "videofactory.db"
+    path.parent.mkdir()
+    JobBook(Store(f"sqlite:///{path}")).find()  # made and migrated
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing for a long time
+    try:
+        busy = run_cli(["make", "Rome", "--export", "youtube"], cli_env | {"VF_DATABASE_BUSY_SECONDS": "0.5"}, tmp_path)
+    finally:
+        holder.execute("ROLLBACK")
+    _one_clear_line(busy, "error: the database is busy: another process has held it for over 0.5 s")
+    holder.execute("BEGIN IMMEDIATE")
+    threading.Timer(1.0, lambda: holder.execute("ROLLBACK")).start()  # a short write: waited for
+    book = JobBook(Store(f"sqlite:///{path}", busy_seconds=10))
+    assert book.find() == []  # readers never wait (WAL)…
+    from engine.tables import ChatSettings
+
+    book.store.add(ChatSettings(chat_id=5))  # …and a writer waits until the other is done
+    assert book.store.get(ChatSettings, 5) is not None

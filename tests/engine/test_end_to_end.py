@@ -231,3 +231,18 @@ def test_a_restored_data_dir_with_damaged_entries_remakes_only_those(uninterrupt
     made, reference = made_folder(result), uninterrupted / "output" / FOLDER
     assert abs(probe(made / "video.mp4").duration - probe(reference / "video.mp4").duration) < 0.05
     assert json.loads((made / "script.json").read_text())["scenes"] == json.loads((reference / "script.json").read_text())["scenes"]
+
+
+def test_two_runs_of_one_topic_at_once_each_make_a_whole_video_of_their_own(tmp_path: Path, short_script: Path):
+    env = isolated_env(tmp_path)
+    args = [sys.executable, "-m", "engine.cli", "make", "Night Train", "--script-file", str(short_script), *ONLY_MASTER]
+    runs = [subprocess.Popen(args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    results = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err for _, err in results]
+    folders = {Path(out.splitlines()[0]) for out, _ in results}
+    assert folders == {tmp_path / "output" / "night-train-1", tmp_path / "output" / "night-train-2"}
+    durations = {round(probe(folder / "video.mp4").duration, 1) for folder in folders}
+    assert len(durations) == 1 and durations.pop() > 5  # the same, whole video twice
+    leftovers = [p for p in (tmp_path / "output").rglob("*") if p.name.startswith(".")]
+    assert leftovers == []  # no scratch file of either run is left behind
