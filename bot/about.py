@@ -9,7 +9,7 @@ from bot.services import FactoryContext
 HELP = (
     "I turn a topic into a finished video: script, narration, subtitles, pictures, music and thumbnails.\n\n"
     "Send me a topic (for example: The Siege of Leningrad), or /new, then pick a channel preset and a length.\n"
-    "Your own script: send it as a .txt file. Your own voice: send a voice or audio message (up to 30 min).\n"
+    "Your own script: send it as a .txt file. Your own voice: send a voice or audio message (up to an hour).\n"
     "/presets lists the presets, /settings sets your defaults (preset, language, captions), "
     "/status shows what is running, /jobs your latest videos, /cancel stops yours, /abtest your thumbnail tests, "
     "/stats how the factory is doing (/stats daily 09:00 for a daily message); "

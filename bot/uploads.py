@@ -18,12 +18,11 @@ from bot.making import offer
 from bot.services import FactoryContext
 from engine.errors import InputError, VideoFactoryError
 from engine.media import probe
-from engine.stages.script import check_topic, read_script_file
+from engine.stages.script import MAX_SCRIPT_BYTES, check_topic, read_script_file
+from engine.stages.voice import voiceover_too_long
 
 log = logging.getLogger(__name__)
 
-MAX_VOICEOVER_SECONDS = 30 * 60
-MAX_SCRIPT_BYTES = 1_000_000
 DOWNLOAD_LIMIT_BYTES = 20 * 1000 * 1000  # what getFile serves, unless a local Bot API server is used
 SCRIPT_SUFFIXES = (".txt", ".md", ".text")
 
@@ -97,16 +96,12 @@ async def on_voice(update: Update, context: FactoryContext) -> None:
     await take_voiceover(message, context, sound.file_id, sound.file_unique_id, sound.file_size, duration, suffix)
 
 
-def too_long(seconds: float) -> str:
-    """The refusal of an overlong recording."""
-    return f"That recording is {seconds / 60:.0f} minutes long; the limit is 30 minutes."
-
-
 async def take_voiceover(message: Message, context: FactoryContext, file_id: str, unique: str, size: int | None,
                          seconds: float | None, suffix: str) -> None:
     """Check, fetch and check again a recording; keep it as the draft's voice-over."""
-    if seconds is not None and seconds > MAX_VOICEOVER_SECONDS:
-        await refuse(message, None, too_long(seconds))
+    limit = context.services.settings.max_voiceover_minutes * 60
+    if seconds is not None and seconds > limit:
+        await refuse(message, None, voiceover_too_long(seconds, limit).capitalize() + ".")
         return
     if not context.services.settings.telegram_local_mode and (size or 0) > DOWNLOAD_LIMIT_BYTES:
         await refuse(message, None, "Telegram lets bots fetch files up to 20 MB; send a shorter or more "
@@ -118,8 +113,8 @@ async def take_voiceover(message: Message, context: FactoryContext, file_id: str
     except VideoFactoryError:
         await refuse(message, path, "I cannot read that audio. Send a voice message, or an mp3, m4a, ogg or wav file.")
         return
-    if heard > MAX_VOICEOVER_SECONDS:
-        await refuse(message, path, too_long(heard))
+    if heard > limit:
+        await refuse(message, path, voiceover_too_long(heard, limit).capitalize() + ".")
         return
     attach(context, message, path, as_script=False)
     await message.reply_text(f"🎙 Voice-over received: {heard:.0f} s. The words on screen will follow it.")

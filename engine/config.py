@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     # base for other languages); transformers: a checkpoint name or folder (default openai/whisper-base).
     whisper_model: str | None = None
     whisper_threads: int = Field(2, ge=1, le=64)
+    max_voiceover_minutes: float = Field(60.0, gt=0, le=600)  # the longest own narration accepted (CLI and bot)
     mood_backend: Literal["auto", "embeddings", "lexicon"] = "auto"
     music_dir: Path | None = None  # your own music library; default <data_dir>/music
 

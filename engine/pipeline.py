@@ -14,7 +14,8 @@ from pathlib import Path
 from engine import __version__, backends
 from engine.cache import Cache, check_writable
 from engine.config import Settings
-from engine.errors import InputError, VideoFactoryError
+from engine.errors import InputError, MediaError, VideoFactoryError
+from engine.media import probe
 from engine.fonts import BOLD_FILE, bold_font_dir
 from engine.jobs import JobPlan
 from engine.models import Artefacts, JobRequest, Narration, Script, Timeline, Words
@@ -65,8 +66,8 @@ def prepare(request: JobRequest, settings: Settings) -> Prepared:
     backends.check_configuration(settings)
     preset = load_preset(request.preset, settings.user_presets_dir)
     own_text = script.read_script_file(request.script_file) if request.script_file else None
-    if request.voiceover and not request.voiceover.is_file():
-        raise InputError(f"voice-over file {request.voiceover} does not exist")
+    if request.voiceover:
+        check_voiceover(request.voiceover, settings.max_voiceover_minutes * 60)
     if own_text is None and request.voiceover is None:
         topic = script.check_topic(request.topic)
     else:
@@ -82,6 +83,18 @@ def prepare(request: JobRequest, settings: Settings) -> Prepared:
         "voiceover": request.voiceover.resolve() if request.voiceover else None,
     })
     return Prepared(resolved, preset, slugify(name))
+
+
+def check_voiceover(path: Path, max_seconds: float) -> None:
+    """A voice-over file that exists, reads as audio and is not over the limit (from its header: nothing decoded)."""
+    if not path.is_file():
+        raise InputError(f"voice-over file {path} does not exist")
+    try:
+        seconds = probe(path).duration
+    except MediaError:
+        raise InputError(f"cannot decode audio file {path}: it is corrupt or not audio") from None
+    if seconds > max_seconds:
+        raise InputError(f"voice-over file {path}: {voice.voiceover_too_long(seconds, max_seconds)}")
 
 
 # --- bookkeeping of one run -----------------------------------------------------------------------------
@@ -220,7 +233,7 @@ def write_the_script(ctx: Context, recognizer: words.Recognizer) -> Script:
         if own_text is not None:
             written = script.text_script(own_text, title, preset)
         elif request.voiceover:
-            narration = voice.import_voiceover(request.voiceover, ctx.cache)
+            narration = voice.import_voiceover(request.voiceover, ctx.cache, ctx.settings.max_voiceover_minutes * 60)
             written = transcript_script(narration, ctx.language, recognizer, ctx.cache, title, preset)
         elif use_llm:
             written = backends.llm_script(request.topic, preset, length, ctx.pool, ctx.settings, ctx.cache)  # type: ignore[arg-type]
@@ -246,7 +259,7 @@ def speak(ctx: Context, the_script: Script) -> tuple[Narration, voice.Voice]:
     reader = voice.make_voice("piper", ctx.preset.voice, the_script.language)
     if ctx.request.voiceover:
         with ctx.run.stage("voice", "voiceover") as stage:
-            narration = voice.import_voiceover(ctx.request.voiceover, ctx.cache)
+            narration = voice.import_voiceover(ctx.request.voiceover, ctx.cache, ctx.settings.max_voiceover_minutes * 60)
             stage.item(cached=True)
         return narration, reader
     with ctx.run.stage("voice", reader.name, total=len(the_script.scenes), unit="scene") as stage:
@@ -410,7 +423,7 @@ def time_recording(
     language = check_language(language or preset.language)
     own_text = script.read_script_file(script_file) if script_file else None
     cache = Cache(settings.cache_dir)
-    narration = voice.import_voiceover(audio, cache)
+    narration = voice.import_voiceover(audio, cache, settings.max_voiceover_minutes * 60)
     recognizer = words.make_recognizer(
         settings.asr_backend, settings.whisper_model, language, settings.data_dir, settings.whisper_threads
     )

@@ -17,7 +17,7 @@ from engine.errors import BackendError, InputError
 from engine.media import decode_audio, read_wav, write_wav
 from engine.models import Narration, Script, Word
 from engine.presets import VoiceStyle
-from engine.text import split_words
+from engine.text import split_sentences, split_words
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,8 @@ VERSION = 1
 SCENE_GAP = 0.45  # silence between scenes, seconds
 LEAD_IN = 0.25  # silence before the first word
 TAIL = 0.6  # silence after the last word
-MAX_VOICEOVER_SECONDS = 3 * 3600
+DEFAULT_MAX_VOICEOVER_SECONDS = 60 * 60  # VF_MAX_VOICEOVER_MINUTES
+MAX_SENTENCE_WORDS = 40  # Piper's peak memory: 0.7 GB at 100 words in one sentence, 2.1 GB at 400
 # Stress and length marks differ between a word said alone and in a sentence: ignore them.
 _UNSTRESSED = "ˈˌː"
 
@@ -52,6 +53,29 @@ class Voice(Protocol):
     def speak(self, text: str, out: Path) -> SpokenText:
         """Write `text` spoken as a WAV at `out`."""
         ...
+
+
+def speakable_pieces(text: str, max_words: int = MAX_SENTENCE_WORDS) -> list[str]:
+    """The text as pieces no sentence of which is over `max_words`: the whole text when none is.
+
+    A long sentence is cut after a clause (a comma, a semicolon…) once half the limit is reached,
+    else at the limit itself.
+    """
+    sentences = split_sentences(text)
+    if all(len(sentence.split()) <= max_words for sentence in sentences):
+        return [text]
+    pieces: list[str] = []
+    for sentence in sentences:
+        current: list[str] = []
+        for word in sentence.split():
+            current.append(word)
+            clause_end = word.endswith((",", ";", ":", "—", "–")) and len(current) >= max_words // 2
+            if len(current) >= max_words or clause_end:
+                pieces.append(" ".join(current))
+                current = []
+        if current:
+            pieces.append(" ".join(current))
+    return pieces
 
 
 class PiperTTS:
@@ -108,7 +132,9 @@ class PiperTTS:
 
         voice = self._voice
         config = SynthesisConfig(length_scale=1.0 / self.style.speed, noise_w_scale=self.duration_noise)
-        chunks = list(voice.synthesize(text, syn_config=config, include_alignments=True))
+        # Piper's memory grows with the sentence: an over-long one is read in pieces.
+        chunks = [chunk for piece in speakable_pieces(text)
+                  for chunk in voice.synthesize(piece, syn_config=config, include_alignments=True)]
         if not chunks:
             raise BackendError("Piper produced no audio")
         rate = chunks[0].sample_rate
@@ -216,7 +242,13 @@ def narrate(
     return Narration(out, len(track) / rate, rate, voice.name, tuple(words) if has_words else None)
 
 
-def import_voiceover(source: Path, cache: Cache) -> Narration:
+def voiceover_too_long(seconds: float, limit: float) -> str:
+    """The refusal of a recording over the limit."""
+    minutes = f"{seconds / 60:.1f}".removesuffix(".0")
+    return f"that recording is {minutes} minutes long; the limit is {limit / 60:g} minutes"
+
+
+def import_voiceover(source: Path, cache: Cache, max_seconds: float = DEFAULT_MAX_VOICEOVER_SECONDS) -> Narration:
     """The user's own narration, decoded once into the cache as mono 22.05 kHz PCM."""
     if not source.is_file():
         raise InputError(f"audio file {source} does not exist")
@@ -229,8 +261,8 @@ def import_voiceover(source: Path, cache: Cache) -> Narration:
         duration = len(samples) / rate
         if duration < 0.5 or float(np.abs(samples).max()) < 1e-3:
             raise InputError(f"voice-over file {source} holds no audible speech")
-        if duration > MAX_VOICEOVER_SECONDS:
-            raise InputError(f"voice-over file {source} is longer than 3 hours")
+        if duration > max_seconds:
+            raise InputError(voiceover_too_long(duration, max_seconds))
         return Narration(wav, duration, rate, "voiceover", None)
 
     narration, _ = cache.remember(key, Narration, decode)

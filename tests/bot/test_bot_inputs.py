@@ -58,7 +58,7 @@ def test_files_that_cannot_be_used_get_a_clear_answer_and_nothing_is_fetched_or_
     _talk(
         settings, fake,
         document_update(1, OWNER, "pdf", "report.pdf", "application/pdf", 20_000),
-        voice_update(2, OWNER, "long", seconds=31 * 60, size=3_000_000),
+        voice_update(2, OWNER, "long", seconds=61 * 60, size=3_000_000),
         document_update(3, OWNER, "bad", "script.txt", "text/plain", 9),
         voice_update(4, OWNER, "noise", seconds=3, size=2400),
         document_update(5, OWNER, "huge", "book.txt", "text/plain", 5_000_000),
@@ -66,7 +66,7 @@ def test_files_that_cannot_be_used_get_a_clear_answer_and_nothing_is_fetched_or_
     )
     texts = _texts(fake)
     assert any("report.pdf is not a text file (application/pdf)" in t for t in texts)
-    assert any("31 minutes long; the limit is 30 minutes" in t for t in texts)
+    assert any("That recording is 61 minutes long; the limit is 60 minutes." in t for t in texts)
     assert any("script.txt is not a text file" in t for t in texts)  # read, found binary, refused
     assert any("I cannot read that audio" in t for t in texts)
     assert any("book.txt is over 1 MB" in t for t in texts)

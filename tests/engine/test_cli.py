@@ -172,3 +172,15 @@ def test_a_database_held_by_another_process_is_waited_for_then_named(cli_env, tm
 
     book.store.add(ChatSettings(chat_id=5))  # …and a writer waits until the other is done
     assert book.store.get(ChatSettings, 5) is not None
+
+
+def test_a_voiceover_over_the_limit_is_refused_from_its_header(cli_env, tmp_path: Path, short_script: Path):
+    from engine.media import run_ffmpeg
+
+    recording = tmp_path / "long.m4a"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=200:duration=75", "-c:a", "aac", "-b:a", "32k", str(recording)],
+               what="a long recording")
+    result = run_cli(["make", "--script-file", str(short_script), "--voiceover", str(recording)],
+                     cli_env | {"VF_MAX_VOICEOVER_MINUTES": "1"}, tmp_path)
+    _one_clear_line(result, f"error: voice-over file {recording}: that recording is 1.2 minutes long; the limit is 1 minutes")
+    assert not (tmp_path / "data" / "cache").exists()  # nothing was decoded

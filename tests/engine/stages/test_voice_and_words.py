@@ -8,7 +8,7 @@ from engine.cache import Cache
 from engine.media import read_wav
 from engine.models import Narration, Scene, Script, Word
 from engine.presets import VoiceStyle
-from engine.stages.voice import PiperTTS, narrate
+from engine.stages.voice import PiperTTS, narrate, speakable_pieces
 from engine.stages.words import FasterWhisperASR, align_to_script, recognise, time_words
 
 TEXT = "The siege of Leningrad lasted 872 days. Hunger took more lives than the bombs did."
@@ -87,3 +87,13 @@ def test_a_misheard_word_does_not_move_the_words_after_it():
     assert (aligned[3].start, aligned[3].end) == (0.75, 1.6)  # the gap between its neighbours
     assert [(w.start, w.end) for w in aligned[4:]] == [(1.6, 2.0), (2.1, 2.5)]  # untouched
     assert aligned[3].confidence == 0.0
+
+
+def test_an_over_long_sentence_is_read_in_pieces_and_a_normal_text_whole():
+    normal = "The convoy crossed at night. Drivers kept their doors open, ready to jump."
+    assert speakable_pieces(normal) == [normal]  # read as Piper reads it: nothing changes for normal text
+    endless = " ".join(f"word{k}," if k % 25 == 24 else f"word{k}" for k in range(400))
+    pieces = speakable_pieces(endless + ". A short one.")
+    assert max(len(piece.split()) for piece in pieces) <= 40
+    assert " ".join(pieces).split() == (endless + ". A short one.").split()  # every word, in order
+    assert pieces[0].endswith("word24,")  # cut after a clause, once half the limit is reached
