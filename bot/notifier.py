@@ -10,6 +10,7 @@ import asyncio
 import concurrent.futures
 import logging
 import math
+import shutil
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -148,6 +149,11 @@ async def _resumed(bot: Bot, job: Job, why: str) -> None:
     await _say(bot, job.chat_id, text)  # type: ignore[arg-type]
 
 
+def copies_of(services: Services, job_id: int) -> Path:
+    """Where a job's videos are re-encoded to fit Telegram's upload limit."""
+    return services.settings.data_dir / "bot" / "copies" / str(job_id)
+
+
 async def deliver(services: Services, bot: Bot, job: Job, kind: str, paths: tuple[Path, ...]) -> None:
     """Send a job's files to its chat, each once: what reached the chat is booked in the job's row."""
     folder, chat, job_id = Path(job.folder), int(job.chat_id), int(job.id)  # type: ignore[arg-type]
@@ -163,8 +169,7 @@ async def deliver(services: Services, bot: Bot, job: Job, kind: str, paths: tupl
         if name in sent:
             continue  # sent before a restart
         try:
-            await send_video(bot, chat, path, cover, services.settings.telegram_local_mode,
-                             services.settings.data_dir / "bot" / "copies" / str(job_id))
+            await send_video(bot, chat, path, cover, services.settings.telegram_local_mode, copies_of(services, job_id))
         except MaybeDelivered:
             await _say(bot, chat, f"⚠️ The upload of {name} timed out; it may still arrive. If it does not, "
                                   f"the file is at {path}")
@@ -180,6 +185,8 @@ async def _ended(services: Services, bot: Bot, job: Job, outcome: object) -> Non
             chosen = services.jobs.get(int(job.id))  # type: ignore[arg-type]
             if chosen is not None and chosen.thumbnail:  # approved while the exports were still rendering
                 await asyncio.to_thread(approve_thumbnail, artefacts.folder, chosen.thumbnail)
+            # The smaller copies made for Telegram's upload limit are not needed once delivered.
+            shutil.rmtree(copies_of(services, int(job.id)), ignore_errors=True)  # type: ignore[arg-type]
         case Paused(reason, resume_after):
             await _status(bot, job, f"{label}: ⏸ paused")
             await _say(bot, chat, f"⏸ «{job.topic}» paused: {reason}. It goes on by itself "

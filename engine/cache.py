@@ -147,6 +147,10 @@ class Cache:
         if not _intact(folder):
             log.warning("cache entry %s is damaged (a file is missing, truncated or changed); making it again", key[:12])
             return None
+        try:
+            os.utime(folder / RESULT_FILE)  # last used now: the clean-up removes what is unused longest
+        except OSError:
+            pass
         return folder
 
     @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -119,6 +120,7 @@ def _cmd_make(args: argparse.Namespace, settings: Settings) -> int:
         caption_style=args.captions, exports=parse_exports(args.export) if args.export else None,
     )
     runner = EmbeddedRunner(settings, open_store(settings))
+    runner.book.pause_interrupted("cli")  # killed runs of the command line: taken up by the same command, or resume
     try:
         with BarProgress() as progress:
             runner.subscribe(progress.on_event)
@@ -171,13 +173,14 @@ def _cmd_words(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
-    from engine.jobs import JobBook
+    from engine.jobs import JobBook, JobState
     from engine.runner import EmbeddedRunner
     from engine.store import as_utc, utcnow
 
     store = open_store(settings)
     book = JobBook(store)
-    waiting = [*book.interrupted("cli"), *book.find(states=["paused"], origin="cli")]  # type: ignore[list-item]
+    book.pause_interrupted("cli")
+    waiting = book.find(states=[JobState.PAUSED], origin="cli")
     if not waiting:
         print("no paused or interrupted jobs")
         return 0
@@ -200,6 +203,32 @@ def _cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         runner.shutdown()
     return code
+
+
+def _cmd_cache(args: argparse.Namespace, settings: Settings) -> int:
+    from engine import housekeeping
+    from engine.jobs import JobBook
+
+    book = JobBook(open_store(settings))
+    if args.action == "prune":
+        if args.older_than is None and args.max_size is None:
+            raise InputError("say what to remove: --older-than 30d, --max-size 20G, or both")
+        older = housekeeping.parse_age(args.older_than) if args.older_than else None
+        biggest = housekeeping.parse_size(args.max_size) if args.max_size else None
+        swept = housekeeping.sweep_scratch(settings, book)
+        pruned = housekeeping.prune_cache(settings.cache_dir, book, older, biggest)
+        print(f"removed {pruned.entries} cache entries ({pruned.freed / 2**20:.0f} MB) and {swept} leftovers of "
+              f"killed runs; kept {pruned.kept_for_jobs} that a queued, running or paused job may need")
+        return 0
+    listed = housekeeping.entries(settings.cache_dir)
+    total = sum(entry.size for entry in listed)
+    print(f"cache: {settings.cache_dir}\n{len(listed)} entries, {total / 2**20:.0f} MB")
+    if listed:
+        print(f"least recently used {datetime.fromtimestamp(listed[0].used):%Y-%m-%d %H:%M}, "
+              f"most recently {datetime.fromtimestamp(listed[-1].used):%Y-%m-%d %H:%M}")
+    if settings.cache_max_gb is not None:
+        print(f"kept under {settings.cache_max_gb:g} GB after each job (VF_CACHE_MAX_GB)")
+    return 0
 
 
 def _cmd_tokens(args: argparse.Namespace, settings: Settings) -> int:
@@ -349,6 +378,12 @@ def _add_managing(commands: argparse._SubParsersAction) -> None:
     presets.add_argument("action", nargs="?", choices=("list", "validate"), default="list")
     presets.add_argument("file", nargs="?", type=Path, help="with validate: the preset file to check")
     presets.set_defaults(handler=_cmd_presets)
+
+    cache = commands.add_parser("cache", help="how big the cache is, or remove what has not been used for a while")
+    cache.add_argument("action", nargs="?", choices=("status", "prune"), default="status")
+    cache.add_argument("--older-than", help="with prune: entries unused for this long (30d, 12h, 2w)")
+    cache.add_argument("--max-size", help="with prune: the least recently used go until the cache is under this (20G)")
+    cache.set_defaults(handler=_cmd_cache)
 
     tokens = commands.add_parser("tokens", help="check the Hugging Face tokens and show their ledger")
     tokens.set_defaults(handler=_cmd_tokens)

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     database_busy_seconds: float = Field(30.0, gt=0, le=3600)  # SQLite: how long to wait for another process's write
     presets_dir: Path | None = None  # user presets; default <data_dir>/presets
+    cache_max_gb: float | None = Field(None, gt=0)  # after each job, the least recently used entries go above this
+    keep_failed_inputs_days: float = Field(7.0, ge=0, le=365)  # a failed job's own input copies, kept to retry it
 
     # Backends
     words_backend: Literal["auto", "piper", "whisper"] = "auto"

@@ -40,6 +40,7 @@ class JobState(StrEnum):
     CANCELLED = "cancelled"
 
 
+INTERRUPTED = "interrupted: its process ended before it finished"
 ACTIVE = (JobState.QUEUED, JobState.RUNNING, JobState.PAUSED)
 FINAL = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
@@ -284,6 +285,17 @@ class JobBook:
         """Jobs of `origin` whose process ended while they ran (killed, crashed, restarted)."""
         running = self.find(states=[JobState.RUNNING], origin=origin)
         return [job for job in running if worker_is_gone(job.worker)]
+
+    def pause_interrupted(self, origin: str) -> list[Job]:
+        """Mark jobs of `origin` whose process ended mid-run as paused, so `resume` or the same command takes them up."""
+        marked = []
+        for job in self.interrupted(origin):
+            try:
+                marked.append(self.move(int(job.id), JobState.PAUSED, error=INTERRUPTED, worker=None,  # type: ignore[arg-type]
+                                        stage=None, resume_after=None))
+            except StateConflict:
+                continue  # taken up meanwhile
+        return marked
 
     def due(self, origin: str, now: datetime) -> list[Job]:
         """Paused jobs of `origin` whose time to go on has come."""

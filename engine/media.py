@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import wave
@@ -26,9 +27,19 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+@cache
+def dies_with_parent() -> tuple[str, ...]:
+    """A prefix that makes a child process end when ours does, even by SIGKILL (util-linux's setpriv), if present.
+
+    Without it, a killed job leaves its ffmpeg processes encoding for nobody.
+    """
+    setpriv = shutil.which("setpriv")
+    return (setpriv, "--pdeathsig", "KILL", "--") if setpriv else ()
+
+
 def run_ffmpeg(args: Sequence[str], what: str, cwd: Path | None = None, loglevel: str = "error") -> str:
     """Run ffmpeg with `args` and return what it logged; raise MediaError (or DiskFullError) naming `what` on failure."""
-    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-v", loglevel, "-y", *args]
+    command = [*dies_with_parent(), ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-v", loglevel, "-y", *args]
     # stderr goes to a file: a chatty ffmpeg must never block on a full pipe.
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, cwd=cwd)

@@ -36,6 +36,7 @@ from engine.jobs import (
 )
 from engine.models import Artefacts, JobRequest
 from engine.cache import check_writable
+from engine.housekeeping import tidy
 from engine.pipeline import make_video, prepare
 from engine.store import Store, open_store, utcnow
 from engine.tables import Job
@@ -355,6 +356,14 @@ class EmbeddedRunner:
                 self.running.discard(job_id)
         if isinstance(outcome, Paused):
             self._arm_timer()
+        self._tidy()
+
+    def _tidy(self) -> None:
+        """Housekeeping after a job: scratch of killed runs, released inputs, the cache's size cap."""
+        try:
+            tidy(self.settings, self.book, utcnow())
+        except (OSError, VideoFactoryError) as error:  # tidying never fails a job
+            log.warning("housekeeping after a job failed: %s", error)
 
     def _run(self, job: Job) -> Outcome:
         """One run of a job, its end as a value."""

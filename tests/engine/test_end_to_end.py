@@ -34,6 +34,20 @@ def _stage_runs(root: Path) -> list[dict]:
         return [dict(row) for row in db.execute("SELECT * FROM stage_runs ORDER BY id")]
 
 
+def _processes_mentioning(text: str) -> list[str]:
+    """Command lines of running processes that mention `text` (a test's folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if text in command and state != "Z":
+            found.append(command)
+    return found
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("whole")
@@ -111,6 +125,10 @@ def test_killed_run_resumes_without_recomputing_and_matches(uninterrupted: Path,
     assert killed_after is not None, "the run finished before it could be killed"
     assert process.returncode == -signal.SIGKILL
     assert not (tmp_path / "output" / FOLDER / "video.mp4").exists()
+    deadline = time.monotonic() + 1  # an orphaned encoder would go on for seconds
+    while _processes_mentioning(str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_mentioning(str(tmp_path)) == []  # its ffmpeg children ended with it
     first = _stage_runs(tmp_path)
 
     result = run_cli([*ARGS, *ONLY_MASTER], env, tmp_path)
