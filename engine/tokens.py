@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from pydantic import SecretStr
-from sqlmodel import Session
+from sqlalchemy import case, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
 
 from engine.errors import BackendError, ConfigError
 from engine.store import Store, as_utc, utcnow
@@ -97,6 +99,30 @@ def read_tokens(inline: SecretStr | None, file: Path | None) -> tuple[Token, ...
     return tuple(unique.values())
 
 
+COUNTERS = ("calls", "spend_usd", "count_402", "count_429", "count_401", "images_ok", "images_failed")
+SETTINGS = ("fingerprint", "month", "state", "cooldown_until", "last_402", "last_429", "last_401")
+
+
+def write_ledger(store: Store, row: TokenLedger, deltas: dict[str, float]) -> TokenLedger:
+    """Write one token's ledger: counters by increment (reset when the month changed), the rest as given."""
+    values = {name: getattr(row, name) for name in SETTINGS}
+    with Session(store.engine, expire_on_commit=False) as session:
+        if session.get(TokenLedger, row.key) is None:
+            session.add(TokenLedger(key=row.key, **values, **{name: getattr(row, name) for name in COUNTERS}))
+            try:
+                session.commit()
+            except IntegrityError:  # another process made it first: add to its row instead
+                session.rollback()
+            else:
+                return session.get(TokenLedger, row.key)  # type: ignore[return-value]
+        same_month = col(TokenLedger.month) == row.month
+        session.exec(update(TokenLedger).where(col(TokenLedger.key) == row.key).values(  # type: ignore[call-overload]
+            **values, **{name: case((same_month, getattr(TokenLedger, name) + deltas[name]), else_=deltas[name])
+                         for name in COUNTERS}))
+        session.commit()
+        return session.get(TokenLedger, row.key, populate_existing=True)  # type: ignore[return-value]
+
+
 def _month(moment: datetime) -> str:
     return moment.strftime("%Y-%m")
 
@@ -121,6 +147,7 @@ class TokenPool:
         self._lock = threading.Lock()
         self._db_lock = threading.Lock()
         self._dirty: set[str] = set()
+        self._pending: dict[str, dict[str, float]] = {}  # counter increments not written yet, per token
         self._persisted = -math.inf  # so the first success is written, however soon after boot
         self._in_flight: dict[str, int] = dict.fromkeys(self.tokens, 0)
         self._ledger: dict[str, TokenLedger] = {}
@@ -136,26 +163,44 @@ class TokenPool:
         """Mark a ledger row for writing; the caller holds the pool's lock."""
         self._dirty.add(row.key)
 
+    def _count(self, row: TokenLedger, **deltas: float) -> None:
+        """Add to a row's counters, here and (at the next write) in the database; the caller holds the lock."""
+        pending = self._pending.setdefault(row.key, dict.fromkeys(COUNTERS, 0))
+        for name, delta in deltas.items():
+            setattr(row, name, round(getattr(row, name) + delta, 6))
+            pending[name] += delta
+        self._save(row)
+
     def _persist(self, wait: bool = False) -> None:
         """Write changed ledger rows, outside the pool's lock so workers never queue behind the database.
 
-        A worker finding another one writing goes back to work; the writer loops until nothing is
-        left, and `flush` waits for it.
+        Counters are written as increments (another process may count calls of the same token at the
+        same time); states and times as they are here. A worker finding another one writing goes back
+        to work; the writer loops until nothing is left, and `flush` waits for it.
         """
         if not self._db_lock.acquire(blocking=wait):
             return
         try:
             while True:
                 with self._lock:
-                    rows = [self._ledger[key].model_copy() for key in self._dirty]
+                    changes = [(self._ledger[key].model_copy(), self._pending.pop(key, dict.fromkeys(COUNTERS, 0)))
+                               for key in self._dirty]
                     self._dirty.clear()
-                if not rows:
+                if not changes:
                     return
-                for row in rows:  # the latest state of each row, whatever order threads arrive in
-                    self.store.add(row)
+                for row, deltas in changes:
+                    written = write_ledger(self.store, row, deltas)
+                    self._refresh(written)
                 self._persisted = time.monotonic()
         finally:
             self._db_lock.release()
+
+    def _refresh(self, written: TokenLedger) -> None:
+        """Counters as the database has them (every process's), plus what this one has not written yet."""
+        with self._lock:
+            row, pending = self._ledger[written.key], self._pending.get(written.key, {})
+            for name in COUNTERS:
+                setattr(row, name, round(getattr(written, name) + pending.get(name, 0), 6))
 
     def flush(self) -> None:
         """Write every ledger change now."""
@@ -179,8 +224,13 @@ class TokenPool:
         return row.spend_usd < self.budget_usd
 
     def ledger(self) -> list[TokenLedger]:
-        """The ledger rows of this pool's tokens."""
+        """The ledger rows of this pool's tokens, with what other processes have counted."""
         self.flush()
+        with Session(self.store.engine) as session:
+            for key in self.tokens:
+                written = session.get(TokenLedger, key)
+                if written is not None:
+                    self._refresh(written)
         with self._lock:
             return [self._ledger[key].model_copy() for key in self.tokens]
 
@@ -234,9 +284,7 @@ class TokenPool:
         with self._lock:
             row = self._ledger[token.key]
             self._in_flight[token.key] -= 1
-            row.calls += 1
-            row.images_ok += int(image)
-            row.spend_usd = round(row.spend_usd + cost_usd, 6)
+            self._count(row, calls=1, images_ok=int(image), spend_usd=cost_usd)
             if row.state == "throttled":
                 row.state, row.cooldown_until = "ok", None
             self._save(row)
@@ -249,19 +297,19 @@ class TokenPool:
         with self._lock:
             row = self._ledger[token.key]
             self._in_flight[token.key] -= 1
-            row.images_failed += int(image)
+            self._count(row, images_failed=int(image))
             now = self.clock()
             if status == 402:
-                row.count_402 += 1
+                self._count(row, count_402=1)
                 row.state, row.last_402 = "exhausted", now
                 log.warning("Hugging Face token %s is out of monthly quota", token.fingerprint)
             elif status == 429:
-                row.count_429 += 1
+                self._count(row, count_429=1)
                 row.state, row.last_429 = "throttled", now
                 row.cooldown_until = now + timedelta(seconds=retry_after if retry_after is not None else 30.0)
                 log.info("Hugging Face token %s is rate-limited for %.0f s", token.fingerprint, retry_after or 30.0)
             else:
-                row.count_401 += 1
+                self._count(row, count_401=1)
                 row.state, row.last_401 = "invalid", now
                 log.warning("Hugging Face token %s was refused (%d): invalid or revoked", token.fingerprint, status)
             self._save(row)
@@ -272,7 +320,7 @@ class TokenPool:
         with self._lock:
             self._in_flight[token.key] -= 1
             if image_failed:
-                self._ledger[token.key].images_failed += 1
+                self._count(self._ledger[token.key], images_failed=1)
                 self._save(self._ledger[token.key])
 
     def validate(self, check: Callable[[Token], None]) -> None:

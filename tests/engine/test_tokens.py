@@ -125,3 +125,19 @@ def test_a_spent_budget_counts_as_exhausted(store: Store):
     pool.call(lambda token: None, 0.05, "image")
     with pytest.raises(TokensExhausted, match="monthly quota spent"):
         pool.acquire()
+
+
+def test_two_processes_counting_one_token_lose_no_call(store: Store):
+    clock = Clock()
+    first, second = _pool(store, clock, A), _pool(store, clock, A)  # two processes, one database
+    for pool in (first, second, first, second):
+        token = pool.acquire()
+        pool.succeeded(token, 0.01, image=True)
+    first.flush()
+    second.flush()
+    [row] = first.ledger()
+    assert (row.calls, round(row.spend_usd, 6), row.images_ok) == (4, 0.04, 4)  # every call of both
+    clock.now += timedelta(days=40)  # a new month: the counters start again
+    third = _pool(store, clock, A)
+    [row] = third.ledger()
+    assert (row.calls, row.spend_usd, row.month) == (0, 0.0, "2027-01")
