@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.services import FactoryContext
+from bot.services import FactoryContext, off_loop
 
 HELP = (
     "I turn a topic into a finished video: script, narration, subtitles, pictures, music and thumbnails.\n\n"
@@ -24,5 +24,19 @@ async def on_help(update: Update, context: FactoryContext) -> None:
 
 async def on_presets(update: Update, context: FactoryContext) -> None:
     """/presets: each preset with its description."""
-    presets = context.services.presets()
+    presets = await off_loop(context.services.presets)
     await update.effective_message.reply_text("\n".join(f"• {name}: {text}" for name, text in presets.items()))
+
+
+ACCEPTED = ("I take a topic as a text message, your script as a .txt file, or your narration as a voice or "
+            "audio message. /help says more.")
+
+
+async def on_stale_button(update: Update, context: FactoryContext) -> None:
+    """A button no handler takes (out of date, or not one of ours): answered, so it does not spin."""
+    await update.callback_query.answer("This button is out of date.")
+
+
+async def on_anything_else(update: Update, context: FactoryContext) -> None:
+    """A photo, a sticker, a video…: say what the bot takes instead of keeping silent."""
+    await update.effective_message.reply_text(ACCEPTED)

@@ -14,7 +14,8 @@ from telegram import Bot, Update
 
 from bot.access import is_admin
 from bot.delivery import safely, with_retries
-from bot.services import FactoryContext, Services
+from bot.redact import for_chat
+from bot.services import FactoryContext, Services, off_loop
 from engine.errors import InputError, VideoFactoryError
 
 log = logging.getLogger(__name__)
@@ -31,14 +32,14 @@ async def on_abtest(update: Update, context: FactoryContext) -> None:
         else:
             text = await reports(update, context)
     except VideoFactoryError as error:
-        text = f"⚠️ {error}"
+        text = f"⚠️ {for_chat(error)}"
     await update.effective_message.reply_text(text[:4000])
 
 
 async def reports(update: Update, context: FactoryContext) -> str:
     """The latest tests of this chat (every chat's for an admin), each as its report."""
     tester, now = context.services.tester, datetime.now(timezone.utc)
-    tests = tester.tests(None if is_admin(update, context) else update.effective_chat.id)[:5]
+    tests = (await off_loop(tester.tests, None if is_admin(update, context) else update.effective_chat.id))[:5]
     if not tests:
         return "No A/B tests yet: tap 🌍 Public under a finished video."
     texts = [await asyncio.to_thread(tester.report, test, now, test.state) for test in tests]
@@ -53,7 +54,7 @@ async def end_test(update: Update, context: FactoryContext, args: list[str]) -> 
     if not all(number.isdigit() for number in numbers):
         raise InputError("Test and thumbnail are numbers: /abtest pick 3 2")
     tester, now = context.services.tester, datetime.now(timezone.utc)
-    test = tester.test(int(numbers[0]))
+    test = await off_loop(tester.test, int(numbers[0]))
     if test.chat_id != update.effective_chat.id and not is_admin(update, context):
         raise InputError(f"A/B test {test.id} is not yours")
     if test.state != "running":
@@ -70,6 +71,7 @@ async def check_tests(services: Services, bot: Bot, now: datetime | None = None)
     notices = await asyncio.to_thread(services.tester.tick, now or datetime.now(timezone.utc))
     for notice in notices:
         if notice.chat_id is not None:
-            await safely(with_retries(lambda notice=notice: bot.send_message(notice.chat_id, notice.text)))
+            text = for_chat(notice.text)
+            await safely(with_retries(lambda chat=notice.chat_id, text=text: bot.send_message(chat, text)))
         else:
             log.info("%s", notice.text)

@@ -69,17 +69,20 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("settings", preferences.on_settings),
         CommandHandler("abtest", abtests.on_abtest),
         CommandHandler("stats", statistics.on_stats),
-        CallbackQueryHandler(making.on_preset, pattern=r"^preset:"),
+        # Patterns take only what our keyboards make: crafted data falls through to `about.on_stale_button`.
+        CallbackQueryHandler(making.on_preset, pattern=r"^preset:[\w.-]{1,64}$"),
         CallbackQueryHandler(making.on_pick, pattern=r"^pick$"),
-        CallbackQueryHandler(making.on_go, pattern=r"^go:"),
-        CallbackQueryHandler(thumbnails.on_approve, pattern=r"^thumb:\d+:\d$"),
-        CallbackQueryHandler(thumbnails.on_redesign, pattern=r"^regen:\d+$"),
-        CallbackQueryHandler(publishing.on_publish, pattern=r"^pub:\d+:(private|unlisted|public)$"),
+        CallbackQueryHandler(making.on_go, pattern=r"^go:(-|short|medium|long)$"),
+        CallbackQueryHandler(thumbnails.on_approve, pattern=r"^thumb:\d{1,12}:[1-3]$"),
+        CallbackQueryHandler(thumbnails.on_redesign, pattern=r"^regen:\d{1,12}$"),
+        CallbackQueryHandler(publishing.on_publish, pattern=r"^pub:\d{1,12}:(private|unlisted|public)$"),
         CallbackQueryHandler(preferences.on_setting_menu, pattern=r"^set:(preset|language|captions)$"),
-        CallbackQueryHandler(preferences.on_setting_value, pattern=r"^setv:"),
+        CallbackQueryHandler(preferences.on_setting_value, pattern=r"^setv:(preset|language|captions):[\w.-]{1,64}$"),
+        CallbackQueryHandler(about.on_stale_button),
         MessageHandler(filters.Document.ALL, uploads.on_document),
         MessageHandler(filters.VOICE | filters.AUDIO, uploads.on_voice),
         MessageHandler(filters.TEXT & ~filters.COMMAND, making.on_topic),
+        MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, about.on_anything_else),
     ]
 
 

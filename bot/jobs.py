@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.access import is_admin
-from bot.services import FactoryContext
+from bot.services import FactoryContext, off_loop
 from engine.jobs import ACTIVE, JobState
 from engine.tables import Job
 
@@ -33,14 +33,14 @@ def status_text(mine: list[Job], everyone: list[Job] | None, queue_length: int) 
 async def on_status(update: Update, context: FactoryContext) -> None:
     """/status: what runs for this chat now (and, for an admin, for everyone)."""
     services, chat = context.services, update.effective_chat.id
-    mine = services.jobs.find(states=ACTIVE, chat_id=chat)
-    everyone = services.jobs.find(states=ACTIVE, origin="telegram") if is_admin(update, context) else None
+    mine = await off_loop(services.jobs.find, states=ACTIVE, chat_id=chat)
+    everyone = await off_loop(services.jobs.find, states=ACTIVE, origin="telegram") if is_admin(update, context) else None
     await update.effective_message.reply_text(status_text(mine, everyone, services.runner.queue_length()))
 
 
 async def on_jobs(update: Update, context: FactoryContext) -> None:
     """/jobs: this chat's latest videos and how they stand."""
-    rows = context.services.jobs.find(chat_id=update.effective_chat.id, limit=10, newest_first=True)
+    rows = await off_loop(context.services.jobs.find, chat_id=update.effective_chat.id, limit=10, newest_first=True)
     lines = [f"#{job.id} {job.topic}: {job.state}" for job in rows]
     await update.effective_message.reply_text("\n".join(lines) or "No videos yet: send me a topic.")
 
@@ -50,13 +50,13 @@ async def on_cancel(update: Update, context: FactoryContext) -> None:
     services, chat = context.services, update.effective_chat.id
     if context.args:
         number = context.args[0].lstrip("#")
-        job = services.jobs.get(int(number)) if number.isdigit() else None
+        job = await off_loop(services.jobs.get, int(number)) if number.isdigit() else None
         if job is None or (job.chat_id != chat and not is_admin(update, context)):
             await update.effective_message.reply_text(f"There is no job {context.args[0]} of yours.")
             return
         active = [job] if job.state in ACTIVE else []
     else:
-        active = services.jobs.find(states=ACTIVE, chat_id=chat)
-    stopped = [job for job in active if services.runner.cancel(int(job.id))]
+        active = await off_loop(services.jobs.find, states=ACTIVE, chat_id=chat)
+    stopped = [job for job in active if await off_loop(services.runner.cancel, int(job.id))]
     await update.effective_message.reply_text(
         f"Stopping {len(stopped)} job(s); finished parts stay cached." if stopped else "Nothing to cancel.")

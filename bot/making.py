@@ -5,7 +5,8 @@ from __future__ import annotations
 from telegram import Message, Update
 
 from bot.keyboards import LENGTHS, options_keyboard, presets_keyboard
-from bot.services import Draft, FactoryContext
+from bot.redact import for_chat
+from bot.services import Draft, FactoryContext, off_loop
 from engine.errors import VideoFactoryError
 from engine.jobs import JobState, Origin
 from engine.models import JobRequest
@@ -24,9 +25,9 @@ def options_text(draft: Draft) -> str:
     return text
 
 
-def chat_defaults(context: FactoryContext, chat: int) -> ChatSettings:
+async def chat_defaults(context: FactoryContext, chat: int) -> ChatSettings:
     """A chat's own defaults (empty for a chat that never set any)."""
-    return context.services.store.get(ChatSettings, chat) or ChatSettings(chat_id=chat)
+    return await off_loop(context.services.store.get, ChatSettings, chat) or ChatSettings(chat_id=chat)
 
 
 async def offer(message: Message, context: FactoryContext) -> None:
@@ -35,8 +36,8 @@ async def offer(message: Message, context: FactoryContext) -> None:
     if not draft.topic:
         await message.reply_text("Got it. Now send me the topic: it becomes the video's title.")
         return
-    presets = context.services.presets()
-    default = chat_defaults(context, message.chat_id).preset
+    presets = await off_loop(context.services.presets)
+    default = (await chat_defaults(context, message.chat_id)).preset
     if not draft.preset and default in presets:
         draft.preset = default
     if draft.preset:
@@ -75,7 +76,7 @@ async def on_preset(update: Update, context: FactoryContext) -> None:
         await query.edit_message_text("Send me the topic first.")
         return
     name = query.data.split(":", 1)[1]
-    presets = context.services.presets()
+    presets = await off_loop(context.services.presets)
     if name not in presets:
         await query.edit_message_text(f"The preset {name} is gone; pick another.",
                                       reply_markup=presets_keyboard(presets))
@@ -91,7 +92,7 @@ async def on_pick(update: Update, context: FactoryContext) -> None:
     await query.answer()
     context.draft.preset = None
     await query.edit_message_text("Which channel preset?",
-                                  reply_markup=presets_keyboard(context.services.presets()))
+                                  reply_markup=presets_keyboard(await off_loop(context.services.presets)))
 
 
 def request_of_draft(draft: Draft, length: str, defaults: ChatSettings) -> JobRequest:
@@ -110,17 +111,17 @@ async def on_go(update: Update, context: FactoryContext) -> None:
     if not draft.topic or not draft.preset:
         await query.edit_message_text("That choice has expired: send me the topic again.")
         return
-    mine = services.jobs.find(states=[JobState.QUEUED, JobState.RUNNING], chat_id=chat)
+    mine = await off_loop(services.jobs.find, states=[JobState.QUEUED, JobState.RUNNING], chat_id=chat)
     if len(mine) >= MAX_JOBS_PER_CHAT:
         await query.edit_message_text(
             f"You already have {MAX_JOBS_PER_CHAT} videos in the queue; wait for one.")
         return
-    request = request_of_draft(draft, query.data.split(":", 1)[1], chat_defaults(context, chat))
+    request = request_of_draft(draft, query.data.split(":", 1)[1], await chat_defaults(context, chat))
     context.chat_data.draft = Draft()
     ahead = services.runner.queue_length()
     status = await query.edit_message_text(
         f"«{request.topic}» with {request.preset}: queued" + (f", {ahead} job(s) ahead." if ahead else ", starting."))
     try:
-        services.runner.submit(request, Origin("telegram", chat, status.message_id))
+        await off_loop(services.runner.submit, request, Origin("telegram", chat, status.message_id))
     except VideoFactoryError as error:
-        await query.edit_message_text(f"⚠️ {error}")
+        await query.edit_message_text(f"⚠️ {for_chat(error)}")

@@ -20,7 +20,8 @@ from pathlib import Path
 from telegram import Bot
 
 from bot.delivery import MaybeDelivered, safely, send_thumbnails, send_video, with_retries
-from bot.services import Services
+from bot.redact import for_chat, in_output
+from bot.services import Services, off_loop
 from engine.jobs import Cancelled, Done, Failed, Paused
 from engine.runner import FilesReady, JobEnded, JobEvent, JobProgressed, JobQueued, JobResumed
 from engine.tables import Job
@@ -115,7 +116,7 @@ class ChatNotifier:
 
 async def tell(services: Services, bot: Bot, event: JobEvent) -> None:
     """Say in the job's chat what the event means."""
-    job = services.jobs.get(event.job_id)
+    job = await off_loop(services.jobs.get, event.job_id)
     if job is None:
         return
     match event:
@@ -161,7 +162,7 @@ async def deliver(services: Services, bot: Bot, job: Job, kind: str, paths: tupl
     if kind == "thumbnails":
         if "thumbnails" not in sent:
             await send_thumbnails(bot, chat, job_id, paths)
-            services.jobs.delivered(job_id, "thumbnails")
+            await off_loop(services.jobs.delivered, job_id, "thumbnails")
         return
     cover = folder / "thumbnails" / f"{job.thumbnail or 1}.jpg"
     for path in paths:
@@ -169,11 +170,12 @@ async def deliver(services: Services, bot: Bot, job: Job, kind: str, paths: tupl
         if name in sent:
             continue  # sent before a restart
         try:
-            await send_video(bot, chat, path, cover, services.settings.telegram_local_mode, copies_of(services, job_id))
+            await send_video(bot, chat, path, cover, services.settings.telegram_local_mode, copies_of(services, job_id),
+                             in_output(path, services.settings.output_dir))
         except MaybeDelivered:
-            await _say(bot, chat, f"⚠️ The upload of {name} timed out; it may still arrive. If it does not, "
-                                  f"the file is at {path}")
-        services.jobs.delivered(job_id, name)
+            await _say(bot, chat, f"⚠️ The upload of {name} timed out; it may still arrive. If it does not, it "
+                                  f"is {in_output(path, services.settings.output_dir)} in the output folder.")
+        await off_loop(services.jobs.delivered, job_id, name)
 
 
 async def _ended(services: Services, bot: Bot, job: Job, outcome: object) -> None:
@@ -182,18 +184,18 @@ async def _ended(services: Services, bot: Bot, job: Job, outcome: object) -> Non
         case Done(artefacts):
             await _status(bot, job, f"{label}: ✅ done")
             await deliver(services, bot, job, "video", (artefacts.video, *artefacts.exports))  # what was not sent early
-            chosen = services.jobs.get(int(job.id))  # type: ignore[arg-type]
+            chosen = await off_loop(services.jobs.get, int(job.id))  # type: ignore[arg-type]
             if chosen is not None and chosen.thumbnail:  # approved while the exports were still rendering
                 await asyncio.to_thread(approve_thumbnail, artefacts.folder, chosen.thumbnail)
             # The smaller copies made for Telegram's upload limit are not needed once delivered.
             shutil.rmtree(copies_of(services, int(job.id)), ignore_errors=True)  # type: ignore[arg-type]
         case Paused(reason, resume_after):
             await _status(bot, job, f"{label}: ⏸ paused")
-            await _say(bot, chat, f"⏸ «{job.topic}» paused: {reason}. It goes on by itself "
+            await _say(bot, chat, f"⏸ «{job.topic}» paused: {for_chat(reason)}. It goes on by itself "
                                   f"{resume_time(resume_after)}; nothing finished is lost.")
         case Cancelled():
             await _status(bot, job, f"{label}: the video could not be made. {CANCELLED}")
         case Failed(reason):
-            await _status(bot, job, f"{label}: the video could not be made. {reason}")
-            for admin in services.access.admins - {chat}:
+            await _status(bot, job, f"{label}: the video could not be made. {for_chat(reason)}")
+            for admin in services.access.admins - {chat}:  # admins read the whole reason, paths included
                 await _say(bot, admin, f"Job #{job.id} of chat {chat} failed: {reason}")

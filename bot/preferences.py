@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.keyboards import choices_keyboard, settings_keyboard
 from bot.making import chat_defaults
-from bot.services import FactoryContext
+from bot.services import FactoryContext, off_loop
 from engine.errors import InputError
 from engine.models import CAPTION_KINDS
 from engine.pipeline import check_language
@@ -44,22 +44,22 @@ def checked(what: str, value: str | None, presets: dict[str, str]) -> tuple[str,
     raise InputError("settings are: preset, language, captions")
 
 
-def save(context: FactoryContext, chat: int, what: str, value: str | None) -> ChatSettings:
+async def save(context: FactoryContext, chat: int, what: str, value: str | None) -> ChatSettings:
     """Check and keep one default of a chat."""
-    column, value = checked(what, value, context.services.presets())
-    mine = chat_defaults(context, chat)
+    column, value = checked(what, value, await off_loop(context.services.presets))
+    mine = await chat_defaults(context, chat)
     setattr(mine, column, value)
-    return context.services.store.add(mine)  # type: ignore[return-value]
+    return await off_loop(context.services.store.add, mine)  # type: ignore[return-value]
 
 
 async def on_settings(update: Update, context: FactoryContext) -> None:
     """/settings shows the defaults; "/settings language ru" or "/settings preset none" changes one."""
     chat = update.effective_chat.id
-    mine = chat_defaults(context, chat)
+    mine = await chat_defaults(context, chat)
     if context.args:
         what, value = context.args[0].lower(), " ".join(context.args[1:]).strip()
         try:
-            mine = save(context, chat, what, None if value.lower() in NONE_WORDS else value)
+            mine = await save(context, chat, what, None if value.lower() in NONE_WORDS else value)
         except InputError as error:
             await update.effective_message.reply_text(f"⚠️ {error}")
             return
@@ -71,7 +71,7 @@ async def on_setting_menu(update: Update, context: FactoryContext) -> None:
     query = update.callback_query
     await query.answer()
     what = query.data.split(":", 1)[1]
-    choices = {"preset": list(context.services.presets()), "language": list(LANGUAGES),
+    choices = {"preset": list(await off_loop(context.services.presets)), "language": list(LANGUAGES),
                "captions": list(CAPTION_KINDS)}[what]
     await query.edit_message_text(f"Default {what}:", reply_markup=choices_keyboard(what, choices))
 
@@ -81,7 +81,7 @@ async def on_setting_value(update: Update, context: FactoryContext) -> None:
     query = update.callback_query
     _, what, value = query.data.split(":", 2)
     try:
-        mine = save(context, update.effective_chat.id, what, None if value in NONE_WORDS else value)
+        mine = await save(context, update.effective_chat.id, what, None if value in NONE_WORDS else value)
     except InputError as error:
         await query.answer(str(error)[:190], show_alert=True)
         return

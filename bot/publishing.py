@@ -12,6 +12,7 @@ from telegram import Update
 
 from bot.access import pressed_job
 from bot.delivery import safely, with_retries
+from bot.redact import for_chat
 from bot.services import FactoryContext
 from engine.errors import VideoFactoryError
 from engine.jobs import JobState
@@ -50,7 +51,7 @@ async def on_publish(update: Update, context: FactoryContext) -> None:
     try:  # connecting may refresh the authorisation over the network: in the thread too
         done = await asyncio.to_thread(lambda: publish(folder, services.settings, services.youtube(), privacy, None, progress))
     except VideoFactoryError as error:
-        problem = f"⚠️ Not published: {error}"
+        problem = f"⚠️ Not published: {for_chat(error)}"
         await safely(with_retries(lambda: context.bot.send_message(chat, problem)))
         return
     text = published_text(done)
@@ -66,6 +67,6 @@ async def start_test(context: FactoryContext, video_id: str, folder: Path, chat:
         test = await asyncio.to_thread(context.services.tester.start, video_id, folder, chat, datetime.now(timezone.utc),
                                        settings.abtest_slot_hours, settings.abtest_max_days, settings.abtest_adaptive)
     except VideoFactoryError as error:
-        return f"⚠️ The A/B test could not start: {error}"
+        return f"⚠️ The A/B test could not start: {for_chat(error)}"
     return (f"🧪 A/B test #{test.id} started: the three thumbnails take turns "
             f"({settings.abtest_slot_hours:g} h each); a report comes in 24 hours. /abtest shows it.")

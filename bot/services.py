@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -18,6 +19,13 @@ from engine.presets import load_preset_file, preset_files
 from engine.runner import JobRunner
 from engine.store import Store
 from engine.youtube import YouTube
+
+T = TypeVar("T")
+
+
+async def off_loop(call: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """A blocking call (the database, files) in a thread: the bot keeps answering other chats while it waits."""
+    return await asyncio.to_thread(call, *args, **kwargs)
 
 
 def id_list(value: str, name: str) -> frozenset[int]:
@@ -50,6 +58,10 @@ class Access:
     def permits(self, user: int | None, chat: int | None) -> bool:
         """Whether this user, or everyone in this chat, may use the bot."""
         return user in self.allowed or chat in self.allowed
+
+    def permits_user(self, user: int | None) -> bool:
+        """Whether this user is allowed by name (needed to change anything in a chat allowed as a whole)."""
+        return user in self.allowed
 
     def is_admin(self, user: int | None) -> bool:
         """Whether this user may see and stop every chat's jobs."""

@@ -11,9 +11,11 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 from telegram import Bot, Update
 
+from bot.access import is_admin
 from bot.delivery import safely, with_retries
+from bot.redact import for_chat
 from bot.making import chat_defaults
-from bot.services import FactoryContext, Services
+from bot.services import FactoryContext, Services, off_loop
 from engine.stats import gather, stats_chart, stats_text
 from engine.tables import ChatSettings
 
@@ -27,11 +29,14 @@ def daily_due(at: str, sent_on, now_local: datetime) -> bool:  # noqa: ANN001 - 
     return now_local.time() >= time(hour, minute) and sent_on != now_local.date()
 
 
-async def send_stats(services: Services, bot: Bot, chat: int, days: int) -> None:
-    """The statistics of the last `days` days as text, and a chart when there is anything to draw."""
+async def send_stats(services: Services, bot: Bot, chat: int, days: int, errors: bool = False) -> None:
+    """The statistics of the last `days` days as text, and a chart when there is anything to draw.
+
+    Failures are counted for everyone; their own words (which may name other chats' files) only with `errors`.
+    """
     now = datetime.now(timezone.utc)
     figures = await asyncio.to_thread(gather, services.store, days, now, services.settings.hf_budget_usd)
-    text = stats_text(figures)
+    text = for_chat(stats_text(figures, errors))
     await with_retries(lambda: bot.send_message(chat, text))
     if figures.empty:
         return
@@ -44,19 +49,23 @@ async def send_stats(services: Services, bot: Bot, chat: int, days: int) -> None
 async def send_daily(services: Services, bot: Bot, chat: int, now: datetime | None = None) -> None:
     """A chat's daily statistics, unless already sent today."""
     local = (now or datetime.now(timezone.utc)).astimezone(services.schedule.zone)
-    row = services.store.get(ChatSettings, chat)
+    row = await off_loop(services.store.get, ChatSettings, chat)
     if row is None or row.stats_time is None or not daily_due(row.stats_time, row.stats_sent_on, local):
         return
     row.stats_sent_on = local.date()  # booked first: a failure is not retried every minute all day
-    services.store.add(row)
-    await safely(send_stats(services, bot, chat, 1))
+    await off_loop(services.store.add, row)
+    await safely(send_stats(services, bot, chat, 1, errors=services.access.is_admin(chat)))
+
+
+def daily_chats(services: Services) -> list[int]:
+    """The chats that asked for a daily message."""
+    with Session(services.store.engine) as session:
+        return list(session.exec(select(ChatSettings.chat_id).where(col(ChatSettings.stats_time).is_not(None))))
 
 
 async def send_missed(services: Services, bot: Bot, now: datetime | None = None) -> None:
     """Every chat's daily message whose time has come today and that was not sent (the bot was down)."""
-    with Session(services.store.engine) as session:
-        chats = list(session.exec(select(ChatSettings.chat_id).where(col(ChatSettings.stats_time).is_not(None))))
-    for chat in chats:
+    for chat in await off_loop(daily_chats, services):
         await send_daily(services, bot, chat, now)
 
 
@@ -69,13 +78,14 @@ async def on_stats(update: Update, context: FactoryContext) -> None:
     if args and (not args[0].isdigit() or not 1 <= int(args[0]) <= 365):
         await update.effective_message.reply_text(USAGE)
         return
-    await send_stats(context.services, context.bot, update.effective_chat.id, int(args[0]) if args else DEFAULT_DAYS)
+    await send_stats(context.services, context.bot, update.effective_chat.id, int(args[0]) if args else DEFAULT_DAYS,
+                     errors=is_admin(update, context))
 
 
 async def set_daily(update: Update, context: FactoryContext, choice: str) -> None:
     """Keep the chat's daily time (or none) and arm the scheduler for it."""
     services, chat = context.services, update.effective_chat.id
-    mine = chat_defaults(context, chat)
+    mine = await chat_defaults(context, chat)
     if choice == "off":
         mine.stats_time = None
         reply = "No more daily statistics."
@@ -86,6 +96,6 @@ async def set_daily(update: Update, context: FactoryContext, choice: str) -> Non
     else:
         await update.effective_message.reply_text("⚠️ Give a time such as /stats daily 09:00 (or /stats daily off).")
         return
-    services.store.add(mine)
+    await off_loop(services.store.add, mine)
     services.schedule.arm_daily(chat, mine.stats_time)
     await update.effective_message.reply_text(reply)

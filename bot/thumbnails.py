@@ -10,7 +10,8 @@ from telegram import Update
 from bot.access import pressed_job
 from bot.delivery import send_thumbnails
 from bot.keyboards import publish_keyboard
-from bot.services import FactoryContext
+from bot.redact import for_chat
+from bot.services import FactoryContext, off_loop
 from engine.errors import VideoFactoryError
 from engine.jobs import JobState
 from engine.thumbnail_choice import approve_thumbnail, remake_thumbnails
@@ -22,12 +23,12 @@ async def on_approve(update: Update, context: FactoryContext) -> None:
     if (job := await pressed_job(update, context)) is None:
         return
     number = int(query.data.split(":")[2])
-    context.services.jobs.approve(int(job.id), number)  # kept even if the video is still being finished
+    await off_loop(context.services.jobs.approve, int(job.id), number)  # kept even if the video is still being finished
     if job.state == JobState.DONE:
         try:
             await asyncio.to_thread(approve_thumbnail, Path(job.folder), number)
         except VideoFactoryError as error:
-            await query.answer(str(error)[:190], show_alert=True)
+            await query.answer(for_chat(error)[:190], show_alert=True)
             return
     await query.answer(f"Thumbnail {number} chosen")
     if context.services.publish_ready():
@@ -51,6 +52,6 @@ async def on_redesign(update: Update, context: FactoryContext) -> None:
     try:
         made = await asyncio.to_thread(remake_thumbnails, Path(job.folder), context.services.settings)
     except VideoFactoryError as error:
-        await query.edit_message_text(f"⚠️ {error}")
+        await query.edit_message_text(f"⚠️ {for_chat(error)}")
         return
     await send_thumbnails(context.bot, int(job.chat_id), int(job.id), made)

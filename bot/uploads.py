@@ -24,6 +24,7 @@ from engine.stages.voice import voiceover_too_long
 log = logging.getLogger(__name__)
 
 DOWNLOAD_LIMIT_BYTES = 20 * 1000 * 1000  # what getFile serves, unless a local Bot API server is used
+LOCAL_DOWNLOAD_LIMIT_BYTES = 1000 * 1000 * 1000  # with one: an hour of uncompressed audio, and then some
 SCRIPT_SUFFIXES = (".txt", ".md", ".text")
 
 
@@ -71,8 +72,9 @@ async def on_document(update: Update, context: FactoryContext) -> None:
         await refuse(message, None, f"{name} is not a text file ({mime or 'unknown type'}). Send your script as a .txt "
                      "file (UTF-8 text; blank lines between scenes), or a voice or audio message for the voice-over.")
         return
-    if (document.file_size or 0) > MAX_SCRIPT_BYTES:
-        await refuse(message, None, f"{name} is over 1 MB: a script for one video is far shorter.")
+    if document.file_size is None or document.file_size > MAX_SCRIPT_BYTES:  # unknown: never fetched blind
+        await refuse(message, None, f"{name} is over 1 MB (or does not say its size): a script for one video is "
+                                    "far shorter.")
         return
     path = await download(context, document.file_id, document.file_unique_id, ".txt", update.effective_chat.id)
     try:
@@ -103,9 +105,11 @@ async def take_voiceover(message: Message, context: FactoryContext, file_id: str
     if seconds is not None and seconds > limit:
         await refuse(message, None, voiceover_too_long(seconds, limit).capitalize() + ".")
         return
-    if not context.services.settings.telegram_local_mode and (size or 0) > DOWNLOAD_LIMIT_BYTES:
-        await refuse(message, None, "Telegram lets bots fetch files up to 20 MB; send a shorter or more "
-                                    "compressed recording (a voice message is ideal).")
+    local = context.services.settings.telegram_local_mode
+    if size is None or size > (LOCAL_DOWNLOAD_LIMIT_BYTES if local else DOWNLOAD_LIMIT_BYTES):
+        await refuse(message, None, f"I can fetch recordings up to {'1 GB' if local else '20 MB'} (this one is bigger, "
+                                    "or does not say its size); send a shorter or more compressed one (a voice "
+                                    "message is ideal).")
         return
     path = await download(context, file_id, unique, suffix, message.chat_id)
     try:

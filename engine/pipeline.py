@@ -34,7 +34,7 @@ from engine.records import (
 from engine.stages import captions, exports, images, moods, music, render, script, thumbnails, timeline, voice, words
 from engine.store import Store, utcnow
 from engine.tables import StageRun
-from engine.text import slugify
+from engine.text import printable, slugify
 from engine.tokens import TokenPool
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def prepare(request: JobRequest, settings: Settings) -> Prepared:
     if own_text is None and request.voiceover is None:
         topic = script.check_topic(request.topic)
     else:
-        topic = " ".join(request.topic.split())
+        topic = " ".join(printable(request.topic).split())
         if len(topic) > script.MAX_TOPIC_CHARS:
             script.check_topic(topic)
     name = topic or (request.script_file or request.voiceover).stem  # type: ignore[union-attr]

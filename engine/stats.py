@@ -128,8 +128,8 @@ def gather(store: Store, days: int, now: datetime, budget_usd: float) -> Stats:
     )
 
 
-def stats_text(stats: Stats) -> str:
-    """The figures as short plain text: for the terminal and the chat."""
+def stats_text(stats: Stats, errors: bool = True) -> str:
+    """The figures as short plain text: for the terminal and the chat (`errors`: the failures' own words too)."""
     if stats.empty:
         return f"Nothing yet in the last {stats.days} days: no videos made, no tokens used. Make one and ask again."
     made = sum(stats.videos_per_day.values())
@@ -151,8 +151,9 @@ def stats_text(stats: Stats) -> str:
     for test in stats.tests:
         uplift = f"{test.uplift:+.0%} {'CTR' if test.measure == 'ctr' else 'views/h'}" if test.uplift is not None else "unmeasured"
         lines.append(f"A/B test #{test.test_id} ({test.video_id}): thumbnail {test.winner} won, {uplift} over the others")
-    for stage, (count, errors) in stats.failures.items():
-        lines.append(f"Failures in {stage}: {count}; most often: " + "; ".join(f"{text} ×{n}" for text, n in errors))
+    for stage, (count, common) in stats.failures.items():
+        said = "; most often: " + "; ".join(f"{text} ×{n}" for text, n in common) if errors else ""
+        lines.append(f"Failures in {stage}: {count}{said}")
     return "\n".join(lines)
 
 

@@ -9,6 +9,19 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»”)]*\s+(?=[\"'«“(]?[\w])")
 _TOKEN = re.compile(r"\S+")
 
 
+def printable(text: str) -> str:
+    """`text` without control characters (ESC, BEL…), which must not reach titles, captions or subtitle files.
+
+    Line breaks and tabs stay; so do the invisible format characters that join emoji and mark text direction.
+    """
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+
+
+def has_words(text: str) -> bool:
+    """Whether `text` has a letter or a digit to say."""
+    return any(ch.isalnum() for ch in text)
+
+
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences at terminal punctuation followed by a space."""
     text = " ".join(text.split())

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 from engine.errors import BackendError, InputError
 from engine.models import Mood, Scene, Script
 from engine.presets import Preset, SectionTemplate
-from engine.text import split_sentences, split_words
+from engine.text import has_words, printable, split_sentences, split_words
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +26,12 @@ SECTIONS_BY_LENGTH = {"short": 2, "medium": 4, "long": 99}
 
 
 def check_topic(topic: str) -> str:
-    """The topic stripped, or an InputError for an empty or over-long one."""
-    topic = " ".join(topic.split())
+    """The topic stripped of control characters and extra spaces, or an InputError for an empty, wordless or over-long one."""
+    topic = " ".join(printable(topic).split())
     if not topic:
         raise InputError("the topic is empty: give a topic such as \"The Siege of Leningrad\"")
+    if not has_words(topic):
+        raise InputError(f"the topic '{topic[:40]}' has no words: give a topic such as \"The Siege of Leningrad\"")
     if len(topic) > MAX_TOPIC_CHARS:
         raise InputError(
             f"the topic is {len(topic)} characters long; the limit is {MAX_TOPIC_CHARS} "
@@ -55,8 +57,11 @@ def read_script_file(path: Path) -> str:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"script file {path} is not UTF-8 text") from None
+    text = printable(text)
     if not text.strip():
         raise InputError(f"script file {path} is empty")
+    if not has_words(text):
+        raise InputError(f"script file {path} has no words to say, only punctuation")
     if len(split_words(text)) > MAX_SCRIPT_WORDS:
         raise InputError(f"script file {path} has more than {MAX_SCRIPT_WORDS} words")
     return text

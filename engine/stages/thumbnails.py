@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from functools import cache
 from io import BytesIO
 from pathlib import Path
 
@@ -97,6 +98,22 @@ def _jpeg(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+@cache
+def _drawable(font_file: Path) -> frozenset[int]:
+    """The characters the font has a glyph for."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(font_file), lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def drawable_title(title: str, font_file: Path) -> str:
+    """The title without what the font cannot draw (emoji, scripts it does not cover): no empty boxes on a thumbnail."""
+    covered = _drawable(font_file)
+    kept = "".join(ch for ch in title if ord(ch) in covered or ch.isspace())
+    return " ".join(kept.split())
+
+
 def make_thumbnails(
     stills: list[Path], title: str, preset: Preset, font_file: Path, folder: Path, variant: int = 0
 ) -> tuple[Path, ...]:
@@ -104,6 +121,7 @@ def make_thumbnails(
 
     `variant` turns the designs round, so a regenerated set puts each picture into another design.
     """
+    title = drawable_title(title, font_file)
     paths = []
     shift = variant % len(DESIGNS)
     for number, design in enumerate(DESIGNS[shift:] + DESIGNS[:shift], start=1):

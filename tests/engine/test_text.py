@@ -16,3 +16,23 @@ def test_slugs_are_folder_safe_for_latin_and_cyrillic():
     assert slugify("The Siege of Leningrad") == "the-siege-of-leningrad"
     assert slugify("Блокада Ленинграда") == "blokada-leningrada"
     assert slugify("???") == "video"
+
+
+def test_control_characters_never_reach_a_title_and_a_wordless_topic_is_refused():
+    import pytest
+
+    from engine.errors import InputError
+    from engine.stages.script import check_topic
+    from engine.text import printable
+
+    assert check_topic("Rome\x1b[31m falls\x07 ") == "Rome[31m falls"
+    assert printable("line one\n\tline two\x00\x1b") == "line one\n\tline two"
+    assert printable("flag 🇺🇦 and a joined 👩\u200d🚀") == "flag 🇺🇦 and a joined 👩\u200d🚀"  # format characters stay
+    with pytest.raises(InputError, match="has no words"):
+        check_topic("!!! ???")
+
+
+def test_slugs_of_colliding_topics_differ_and_stay_readable():
+    assert slugify("Блокада Ленинграда 1941") == "blokada-leningrada-1941"
+    assert slugify("Битва за Москву (1941)") == "bitva-za-moskvu-1941"
+    assert len(slugify("a long topic " * 20)) <= 60

@@ -55,5 +55,14 @@ def test_unreadable_script_files(tmp_path: Path, content: bytes, message: str):
     path.write_bytes(content)
     with pytest.raises(InputError, match=message):
         read_script_file(path)
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="missing.txt does not exist or is not a plain file"):
         read_script_file(tmp_path / "missing.txt")
+
+
+def test_a_script_of_punctuation_only_is_refused(tmp_path: Path):
+    from engine.stages.script import read_script_file
+
+    script = tmp_path / "noise.txt"
+    script.write_text("!!! ???\n\n... — !\n")
+    with pytest.raises(InputError, match="has no words to say, only punctuation"):
+        read_script_file(script)
