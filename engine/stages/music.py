@@ -11,6 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
+from engine.cache import Cache, cache_key, file_digest
 from engine.errors import InputError
 from engine.loudness import to_target
 from engine.media import decode_audio, read_wav, write_wav
@@ -56,6 +57,10 @@ class MusicSource(Protocol):
 
     name: str
 
+    def settings(self) -> dict[str, object]:
+        """What changes the beds; part of the mix's cache key."""
+        ...
+
     def bed(self, mood: Mood, seconds: float, rate: int, variant: int = 0) -> np.ndarray:
         """Mono samples in [-1, 1] of `seconds` length; `variant` picks among several beds of one mood."""
         ...
@@ -65,6 +70,10 @@ class SynthesisedBeds:
     """Offline beds: soft pads, pulses, arpeggios and low hits, per mood."""
 
     name = "synth"
+
+    def settings(self) -> dict[str, object]:
+        """Only the synthesiser's version changes its beds."""
+        return {"source": self.name, "version": VERSION}
 
     def bed(self, mood: Mood, seconds: float, rate: int, variant: int = 0) -> np.ndarray:
         """Chord pads over the mood's progression, four beats per chord."""
@@ -141,6 +150,12 @@ class MusicLibrary:
     """The user's own tracks, chosen by mood and preset tags; synthesised beds fill moods it lacks."""
 
     name = "library"
+
+    def settings(self) -> dict[str, object]:
+        """The library's tracks as they are on disk (a track replaced or retagged changes the mix) and the tags."""
+        tracks = [[str(t.path), t.path.stat().st_size, t.path.stat().st_mtime_ns, t.mood, sorted(t.tags)]
+                  for t in self.tracks]
+        return {"source": self.name, "version": VERSION, "tags": sorted(self.tags), "tracks": tracks}
 
     def __init__(self, tracks: tuple[Track, ...], tags: tuple[str, ...], work: Path) -> None:
         self.tracks = tracks
@@ -270,6 +285,24 @@ def mix_music(
         mixed *= 0.97 / peak
     write_wav(out, np.stack([mixed, mixed], axis=1), rate)
     return out
+
+
+def mastered_mix(narration_wav: Path, segments: tuple[MusicSegment, ...], style: MusicStyle, source: MusicSource,
+                 cache: Cache) -> tuple[Path, bool]:
+    """The narration over its mood beds, at the preset's loudness (cached: a job made again mixes nothing)."""
+    key = cache_key("music.master", VERSION, {
+        "narration": file_digest(narration_wav), "segments": [[s.start, s.end, s.mood] for s in segments],
+        "style": style.model_dump(), "source": source.settings(), "margin": AAC_PEAK_MARGIN_DB,
+    })
+
+    def compute(folder: Path) -> Path:
+        mix = mix_music(narration_wav, segments, style, source, folder / "mix.wav")
+        # YouTube's reference: -14 LUFS, true peak under -1 dBTP; the AAC encoder may add a little, hence the margin.
+        master = master_mix(mix, style, AAC_PEAK_MARGIN_DB, folder / "master.wav")
+        mix.unlink()
+        return master
+
+    return cache.remember(key, Path, compute)
 
 
 def master_mix(mix_wav: Path, style: MusicStyle, headroom_db: float, out: Path) -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pysubs2
 
-from engine.cache import Cache, cache_key, translate_os_errors
+from engine.cache import Cache, cache_key, file_digest, translate_os_errors
 from engine.media import run_ffmpeg
 from engine.models import Shot, Timeline
 from engine.presets import Effects
@@ -327,28 +327,37 @@ def render_master(
     """Render (or take from the cache) every segment, then join them with the audio into `out`."""
     with translate_os_errors(str(out.parent)):
         out.parent.mkdir(parents=True, exist_ok=True)
-    audio = out.with_name(f".{out.stem}.audio.m4a")
     listing = out.parent / f".{out.stem}.concat.txt"
     partial = out.with_name(f".{out.stem}.part.mp4")
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
             # The soundtrack is encoded beside the pictures rather than after them, and the dearest
             # segments go first, so neither core waits alone at the end.
-            audio_done = pool.submit(
-                run_ffmpeg, ["-i", str(mix_wav), "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-y", str(audio)],
-                what=f"soundtrack of {out.name}",
-            )
+            audio_done = pool.submit(_soundtrack, mix_wav, cache)
             jobs = {s.index: pool.submit(_cached_segment, s, stills, subs, effects, options, cache, on_item)
                     for s in sorted(segments, key=_expected_cost, reverse=True)}
             try:
                 rendered = [jobs[s.index].result() for s in segments]
-                audio_done.result()
+                audio = audio_done.result()
             except BaseException:
                 for job in jobs.values():  # one failure fails the render: don't encode the rest for nothing
                     job.cancel()
                 raise
         _join(rendered, audio, listing, partial, out)
     finally:
-        for scratch in (partial, listing, audio):
+        for scratch in (partial, listing):
             scratch.unlink(missing_ok=True)
     return out
+
+
+def _soundtrack(mix_wav: Path, cache: Cache) -> Path:
+    """The mix as AAC, once per mix."""
+    key = cache_key("render.soundtrack", VERSION, {"sha256": file_digest(mix_wav)})
+
+    def encode(folder: Path) -> Path:
+        audio = folder / "soundtrack.m4a"
+        run_ffmpeg(["-i", str(mix_wav), "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-y", str(audio)],
+                   what="the soundtrack")
+        return audio
+
+    return cache.remember(key, Path, encode)[0]

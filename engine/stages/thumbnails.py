@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
-from engine.cache import atomic_write_bytes
+from engine.cache import Cache, atomic_write_bytes, cache_key, file_digest
 from engine.presets import Preset
 
 VERSION = 1
@@ -131,6 +131,22 @@ def make_thumbnails(
         atomic_write_bytes(path, _jpeg(image))
         paths.append(path)
     return tuple(paths)
+
+
+def cached_thumbnails(stills: list[Path], title: str, preset: Preset, font_file: Path, folder: Path,
+                      cache: Cache) -> tuple[tuple[Path, ...], bool]:
+    """The first set of thumbnails, designed once per pictures, title and style, copied into `folder`."""
+    key = cache_key("thumbnails.set", VERSION, {
+        "stills": [file_digest(still) for still in stills], "title": title, "style": preset.thumbnail.model_dump(),
+        "font": font_file.name,
+    })
+    designed, cached = cache.remember(key, tuple[Path, ...],
+                                      lambda entry: make_thumbnails(stills, title, preset, font_file, entry))
+    copies = []
+    for path in designed:
+        atomic_write_bytes(folder / path.name, path.read_bytes())
+        copies.append(folder / path.name)
+    return tuple(copies), cached
 
 
 def _reframe(still: Image.Image, seed: int) -> Image.Image:

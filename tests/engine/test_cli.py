@@ -66,7 +66,9 @@ def test_disk_full_during_a_run(monkeypatch, tmp_path: Path, capsys, short_scrip
     code = cli.main(["make", "--script-file", str(short_script)])
     assert code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: disk full while writing")
-    assert not list((tmp_path / "data" / "cache").rglob("result.json"))
+    entries = list((tmp_path / "data" / "cache").rglob("result.json"))
+    assert all((entry.parent / "files.json").is_file() for entry in entries)  # only whole entries (the moods' reading)
+    assert not list((tmp_path / "data" / "cache").rglob("*.wav"))  # no audio written in half
     assert not (tmp_path / "output" / "night-train" / "video.mp4").exists()
 
 

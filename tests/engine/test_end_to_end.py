@@ -243,12 +243,24 @@ def test_a_restored_data_dir_with_damaged_entries_remakes_only_those(uninterrupt
     finally:
         (uninterrupted / "data.away").rename(uninterrupted / "data")
     assert result.returncode == 0, result.stderr
-    runs = {r["stage"]: r for r in _stage_runs(tmp_path) if r["job_id"] == 2}  # job 1 is the restored one
+    newest = max(r["job_id"] for r in _stage_runs(tmp_path))  # the restored data dir holds the earlier jobs
+    runs = {r["stage"]: r for r in _stage_runs(tmp_path) if r["job_id"] == newest}
     assert runs["voice"]["items_computed"] == 1 and runs["voice"]["items_cached"] == runs["voice"]["items_total"] - 1
     assert runs["images"]["items_computed"] == 1  # the rest came from the moved cache
     made, reference = made_folder(result), uninterrupted / "output" / FOLDER
     assert abs(probe(made / "video.mp4").duration - probe(reference / "video.mp4").duration) < 0.05
     assert json.loads((made / "script.json").read_text())["scenes"] == json.loads((reference / "script.json").read_text())["scenes"]
+
+
+def test_the_same_video_asked_for_again_is_made_from_the_cache_alone(uninterrupted: Path):
+    result = run_cli([*ARGS, *ONLY_MASTER], isolated_env(uninterrupted), uninterrupted)
+    assert result.returncode == 0, result.stderr
+    newest = max(r["job_id"] for r in _stage_runs(uninterrupted))
+    runs = {r["stage"]: r for r in _stage_runs(uninterrupted) if r["job_id"] == newest}
+    for stage in ("voice", "images", "music", "render", "thumbnails"):
+        assert runs[stage]["items_computed"] == 0 and runs[stage]["items_cached"] > 0, stage  # nothing made again
+    again, first = made_folder(result), uninterrupted / "output" / FOLDER
+    assert again != first and (again / "video.mp4").read_bytes() == (first / "video.mp4").read_bytes()
 
 
 def test_two_runs_of_one_topic_at_once_each_make_a_whole_video_of_their_own(tmp_path: Path, short_script: Path):

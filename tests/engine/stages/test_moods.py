@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from engine.cache import Cache
 from engine.models import Scene, Script
 from engine.stages.moods import EmbeddingMoods, LexiconMoods, assign_moods, make_mood_classifier
 
@@ -56,14 +59,30 @@ def test_auto_picks_embeddings_when_installed():
     assert make_mood_classifier("lexicon").name == "lexicon"
 
 
-def test_own_text_gets_guessed_moods_and_the_preset_overrides_parts():
+def test_own_text_gets_guessed_moods_and_the_preset_overrides_parts(tmp_path: Path):
     scenes = (
         Scene(0, LABELLED[0][0], "p", "calm", "part-1"),
         Scene(1, LABELLED[12][0], "p", "calm", "part-2"),
         Scene(2, LABELLED[18][0], "p", "calm", "part-3"),
     )
     script = Script("t", "t", "en", scenes, "own-text")
-    moods = [s.mood for s in assign_moods(script, LexiconMoods(), {"part-3": "tense"}).scenes]
+    moods = [s.mood for s in assign_moods(script, LexiconMoods(), {"part-3": "tense"}, Cache(tmp_path)).scenes]
     assert moods == ["calm", "dramatic", "tense"]
     outline = Script("t", "t", "en", scenes, "outline")  # an author's moods are kept
-    assert [s.mood for s in assign_moods(outline, LexiconMoods(), {}).scenes] == ["calm", "calm", "calm"]
+    assert [s.mood for s in assign_moods(outline, LexiconMoods(), {}, Cache(tmp_path)).scenes] == ["calm", "calm", "calm"]
+
+
+def test_a_reading_once_made_is_taken_from_the_cache_without_the_model(tmp_path: Path):
+    scenes = (Scene(0, LABELLED[12][0], "p", "calm", "part-1"),)
+    script = Script("t", "t", "en", scenes, "own-text")
+
+    class Counting(LexiconMoods):
+        calls = 0
+
+        def classify(self, texts):
+            Counting.calls += 1
+            return super().classify(texts)
+
+    first = assign_moods(script, Counting(), {}, Cache(tmp_path))
+    again = assign_moods(script, Counting(), {}, Cache(tmp_path))
+    assert first == again and Counting.calls == 1
