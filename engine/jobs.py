@@ -176,7 +176,8 @@ class JobBook:
                       request_json=request.model_dump_json(), preset_json=preset.model_dump_json())
             session.add(job)
             session.flush()  # the id, for the folder's name
-            job.folder = str(output_dir / f"{slug}-{job.id}")
+            # Absolute: a job taken up later, from another working folder, still finds its own.
+            job.folder = str(output_dir.resolve() / f"{slug}-{job.id}")
             session.commit()
             session.refresh(job)
         return job

@@ -78,3 +78,10 @@ def test_deliveries_are_booked_once_each(book: JobBook, tmp_path: Path):
     for name in ("thumbnails", "video.mp4", "thumbnails", "exports/shorts-1080x1920.mp4"):
         book.delivered(job.id, name)
     assert book.get(job.id).delivered == ["thumbnails", "video.mp4", "exports/shorts-1080x1920.mp4"]
+
+
+def test_a_relative_output_folder_is_kept_as_an_absolute_one(book: JobBook, tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    job = book.create(JobRequest(topic="Tides", preset="science"), load_preset("science", None), "tides", Origin(),
+                      Path("output"))
+    assert Path(job.folder) == tmp_path / "output" / f"tides-{job.id}"  # found again from any working folder
