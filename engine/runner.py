@@ -228,10 +228,10 @@ class EmbeddedRunner:
 
     def cancel(self, job_id: int) -> bool:
         """Stop a job: a waiting one at once, a running one between two items."""
-        waiting = self.status(job_id)
-        if waiting is None or not self.book.cancel(job_id):
+        job = self.status(job_id)
+        if job is None or not self.book.cancel(job_id):
             return False
-        if waiting.state in (JobState.QUEUED, JobState.PAUSED):  # nobody runs it to say so: say it here
+        if job.state in (JobState.QUEUED, JobState.PAUSED):  # nobody runs it to say so: say it here
             with self.lock:
                 if job_id in self.waiting:
                     self.waiting.remove(job_id)
