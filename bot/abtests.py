@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from telegram import Bot, Update
 
 from bot.access import is_admin
-from bot.delivery import safely, with_retries
+from bot.delivery import say
 from bot.redact import for_chat
 from bot.services import FactoryContext, Services, off_loop
 from engine.errors import InputError, VideoFactoryError
@@ -71,7 +71,6 @@ async def check_tests(services: Services, bot: Bot, now: datetime | None = None)
     notices = await asyncio.to_thread(services.tester.tick, now or datetime.now(timezone.utc))
     for notice in notices:
         if notice.chat_id is not None:
-            text = for_chat(notice.text)
-            await safely(with_retries(lambda chat=notice.chat_id, text=text: bot.send_message(chat, text)))
+            await say(bot, notice.chat_id, for_chat(notice.text))
         else:
             log.info("%s", notice.text)

@@ -83,6 +83,11 @@ def cover_for_telegram(thumbnail: Path) -> bytes:
     return buffer.getvalue()
 
 
+async def say(bot: Bot, chat: int, text: str) -> None:
+    """A message to a chat, retried through network trouble; its failure never stops what sends it."""
+    await safely(with_retries(lambda: bot.send_message(chat, text)))
+
+
 async def send_thumbnails(bot: Bot, chat: int, job_id: int, paths: tuple[Path, ...]) -> None:
     """The thumbnails as one album, then buttons to approve one or design a new set."""
     photos = [InputMediaPhoto(path.read_bytes(), caption=f"Thumbnail {k}") for k, path in enumerate(paths, 1)]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from telegram import Bot
 
-from bot.delivery import MaybeDelivered, safely, send_thumbnails, send_video, with_retries
+from bot.delivery import MaybeDelivered, safely, say, send_thumbnails, send_video, with_retries
 from bot.redact import for_chat, in_output
 from bot.services import Services, off_loop
 from engine.jobs import Cancelled, Done, Failed, Paused
@@ -138,16 +138,12 @@ async def _status(bot: Bot, job: Job, text: str) -> None:
         await safely(with_retries(lambda: bot.edit_message_text(text, chat_id=job.chat_id, message_id=job.message_id)))
 
 
-async def _say(bot: Bot, chat: int, text: str) -> None:
-    await safely(with_retries(lambda: bot.send_message(chat, text)))
-
-
 async def _resumed(bot: Bot, job: Job, why: str) -> None:
     if why == "restart":
         text = f"The bot restarted; «{job.topic}» continues from where it stopped."
     else:
         text = f"▶️ «{job.topic}» continues: a token is back, and nothing finished is made again."
-    await _say(bot, job.chat_id, text)  # type: ignore[arg-type]
+    await say(bot, job.chat_id, text)  # type: ignore[arg-type]
 
 
 def copies_of(services: Services, job_id: int) -> Path:
@@ -173,7 +169,7 @@ async def deliver(services: Services, bot: Bot, job: Job, kind: str, paths: tupl
             await send_video(bot, chat, path, cover, services.settings.telegram_local_mode, copies_of(services, job_id),
                              in_output(path, services.settings.output_dir))
         except MaybeDelivered:
-            await _say(bot, chat, f"⚠️ The upload of {name} timed out; it may still arrive. If it does not, it "
+            await say(bot, chat, f"⚠️ The upload of {name} timed out; it may still arrive. If it does not, it "
                                   f"is {in_output(path, services.settings.output_dir)} in the output folder.")
         await off_loop(services.jobs.delivered, job_id, name)
 
@@ -191,11 +187,11 @@ async def _ended(services: Services, bot: Bot, job: Job, outcome: object) -> Non
             shutil.rmtree(copies_of(services, int(job.id)), ignore_errors=True)  # type: ignore[arg-type]
         case Paused(reason, resume_after):
             await _status(bot, job, f"{label}: ⏸ paused")
-            await _say(bot, chat, f"⏸ «{job.topic}» paused: {for_chat(reason)}. It goes on by itself "
+            await say(bot, chat, f"⏸ «{job.topic}» paused: {for_chat(reason)}. It goes on by itself "
                                   f"{resume_time(resume_after)}; nothing finished is lost.")
         case Cancelled():
             await _status(bot, job, f"{label}: the video could not be made. {CANCELLED}")
         case Failed(reason):
             await _status(bot, job, f"{label}: the video could not be made. {for_chat(reason)}")
             for admin in services.access.admins - {chat}:  # admins read the whole reason, paths included
-                await _say(bot, admin, f"Job #{job.id} of chat {chat} failed: {reason}")
+                await say(bot, admin, f"Job #{job.id} of chat {chat} failed: {reason}")

@@ -11,7 +11,7 @@ from pathlib import Path
 from telegram import Update
 
 from bot.access import pressed_job
-from bot.delivery import safely, with_retries
+from bot.delivery import safely, say
 from bot.redact import for_chat
 from bot.services import FactoryContext
 from engine.errors import VideoFactoryError
@@ -51,13 +51,12 @@ async def on_publish(update: Update, context: FactoryContext) -> None:
     try:  # connecting may refresh the authorisation over the network: in the thread too
         done = await asyncio.to_thread(lambda: publish(folder, services.settings, services.youtube(), privacy, None, progress))
     except VideoFactoryError as error:
-        problem = f"⚠️ Not published: {for_chat(error)}"
-        await safely(with_retries(lambda: context.bot.send_message(chat, problem)))
+        await say(context.bot, chat, f"⚠️ Not published: {for_chat(error)}")
         return
     text = published_text(done)
     if privacy == "public":
         text += "\n" + await start_test(context, done.video_id, folder, chat)
-    await safely(with_retries(lambda: context.bot.send_message(chat, text)))
+    await say(context.bot, chat, text)
 
 
 async def start_test(context: FactoryContext, video_id: str, folder: Path, chat: int) -> str:

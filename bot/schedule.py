@@ -35,6 +35,13 @@ def daily_job(chat: int) -> str:
     return f"daily-stats:{chat}"
 
 
+def daily_times(store: Store) -> list[tuple[int, str]]:
+    """Each chat that asked for a daily message, with its time ("HH:MM")."""
+    with Session(store.engine) as session:
+        rows = session.exec(select(ChatSettings).where(col(ChatSettings.stats_time).is_not(None)))
+        return [(row.chat_id, str(row.stats_time)) for row in rows]
+
+
 class Schedule:
     """The scheduler and what it runs; `start` arms it from the database."""
 
@@ -52,10 +59,8 @@ class Schedule:
         self.scheduler.add_job(check_tests, "interval", minutes=self.settings.abtest_check_minutes, id=ABTESTS,
                                next_run_time=now, max_instances=1, coalesce=True)
         self.scheduler.add_job(catch_up, "date", run_date=now, id="catch-up")
-        with Session(self.store.engine) as session:
-            rows = list(session.exec(select(ChatSettings).where(col(ChatSettings.stats_time).is_not(None))))
-        for row in rows:
-            self.arm_daily(row.chat_id, row.stats_time)
+        for chat, at in daily_times(self.store):
+            self.arm_daily(chat, at)
         self.scheduler.start()
 
     def arm_daily(self, chat: int, at: str | None) -> None:

@@ -8,13 +8,13 @@ import tempfile
 from datetime import datetime, time, timezone
 from pathlib import Path
 
-from sqlmodel import Session, col, select
 from telegram import Bot, Update
 
 from bot.access import is_admin
 from bot.delivery import safely, with_retries
 from bot.redact import for_chat
 from bot.making import chat_defaults
+from bot.schedule import daily_times
 from bot.services import FactoryContext, Services, off_loop
 from engine.stats import gather, stats_chart, stats_text
 from engine.tables import ChatSettings
@@ -57,15 +57,9 @@ async def send_daily(services: Services, bot: Bot, chat: int, now: datetime | No
     await safely(send_stats(services, bot, chat, 1, errors=services.access.is_admin(chat)))
 
 
-def daily_chats(services: Services) -> list[int]:
-    """The chats that asked for a daily message."""
-    with Session(services.store.engine) as session:
-        return list(session.exec(select(ChatSettings.chat_id).where(col(ChatSettings.stats_time).is_not(None))))
-
-
 async def send_missed(services: Services, bot: Bot, now: datetime | None = None) -> None:
     """Every chat's daily message whose time has come today and that was not sent (the bot was down)."""
-    for chat in await off_loop(daily_chats, services):
+    for chat, _ in await off_loop(daily_times, services.store):
         await send_daily(services, bot, chat, now)
 
 

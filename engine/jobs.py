@@ -157,9 +157,9 @@ def preset_of(job: Job) -> Preset:
 
 def plan_of(job: Job, work_root: Path) -> JobPlan:
     """A job row as what its run needs."""
-    folder = Path(job.folder)
-    return JobPlan(int(job.id), request_of(job), preset_of(job), folder, work_root / folder.name,  # type: ignore[arg-type]
-                   fresh=request_of(job).fresh and job.attempts <= 1)
+    folder, request = Path(job.folder), request_of(job)
+    return JobPlan(int(job.id), request, preset_of(job), folder, work_root / folder.name,  # type: ignore[arg-type]
+                   fresh=request.fresh and job.attempts <= 1)
 
 
 class JobBook:

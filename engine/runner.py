@@ -262,14 +262,12 @@ class EmbeddedRunner:
 
     def start(self) -> list[Job]:
         """Take up this runner's unfinished jobs: queued, interrupted while running, and paused ones."""
-        taken = []
-        for job in (*self.book.find(states=[JobState.QUEUED], origin=self.origin),
-                    *self.book.interrupted(self.origin), *self.book.find(states=[JobState.PAUSED], origin=self.origin)):
-            if job.state == JobState.QUEUED or self.book.requeue(int(job.id), [JobState(job.state)]):  # type: ignore[arg-type]
-                self._emit(JobResumed(int(job.id), "restart"))  # type: ignore[arg-type]
-                self._enqueue(int(job.id))  # type: ignore[arg-type]
-                taken.append(job)
-        return taken
+        queued = self.book.find(states=[JobState.QUEUED], origin=self.origin)
+        for job in queued:
+            self._emit(JobResumed(int(job.id), "restart"))  # type: ignore[arg-type]
+            self._enqueue(int(job.id))  # type: ignore[arg-type]
+        stopped = (*self.book.interrupted(self.origin), *self.book.find(states=[JobState.PAUSED], origin=self.origin))
+        return [*queued, *(job for job in stopped if self.resume(int(job.id), "restart"))]  # type: ignore[arg-type]
 
     def resume(self, job_id: int, why: str = "token") -> bool:
         """Put one paused or interrupted job back in the queue; whether it was one."""
