@@ -287,6 +287,10 @@ class JobBook:
         running = self.find(states=[JobState.RUNNING], origin=origin)
         return [job for job in running if worker_is_gone(job.worker)]
 
+    def stopped(self, origin: str) -> list[Job]:
+        """Jobs of `origin` that stopped before they ended: interrupted mid-run, then paused ones."""
+        return [*self.interrupted(origin), *self.find(states=[JobState.PAUSED], origin=origin)]
+
     def pause_interrupted(self, origin: str) -> list[Job]:
         """Mark jobs of `origin` whose process ended mid-run as paused, so `resume` or the same command takes them up."""
         marked = []

@@ -219,7 +219,7 @@ class EmbeddedRunner:
         check_writable(self.settings.output_dir)  # before the job exists: bad input costs nothing
         if take_up_same:
             wanted = (prepared.request.model_dump_json(), prepared.preset.model_dump_json())
-            for old in (*self.book.interrupted(origin.kind), *self.book.find(states=[JobState.PAUSED], origin=origin.kind)):
+            for old in self.book.stopped(origin.kind):
                 if (old.request_json, old.preset_json) == wanted and self.resume(int(old.id), "restart"):  # type: ignore[arg-type]
                     return self.book.get(int(old.id))  # type: ignore[arg-type,return-value]
         job = self.book.create(prepared.request, prepared.preset, prepared.slug, origin, self.settings.output_dir)
@@ -266,7 +266,7 @@ class EmbeddedRunner:
         for job in queued:
             self._emit(JobResumed(int(job.id), "restart"))  # type: ignore[arg-type]
             self._enqueue(int(job.id))  # type: ignore[arg-type]
-        stopped = (*self.book.interrupted(self.origin), *self.book.find(states=[JobState.PAUSED], origin=self.origin))
+        stopped = self.book.stopped(self.origin)
         return [*queued, *(job for job in stopped if self.resume(int(job.id), "restart"))]  # type: ignore[arg-type]
 
     def resume(self, job_id: int, why: str = "token") -> bool:
