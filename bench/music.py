@@ -122,7 +122,7 @@ def measure_loudness_per_preset(folder: Path) -> dict[str, object]:
         preset = load_preset(name, None)
         style = preset.music
         segments = mood_segments(Timeline(narration.duration, (), shots), min(style.min_segment_seconds, quarter))
-        mix = mix_music(narration.audio, segments, style, SynthesisedBeds(), folder / f"{name}-mix.wav")
+        mix = mix_music(narration.audio, segments, style, SynthesisedBeds(), folder / f"{name}-mix.f32")
         master = master_mix(mix, style, AAC_PEAK_MARGIN_DB, folder / f"{name}-master.wav")
         encoded = folder / f"{name}.m4a"
         run_ffmpeg(["-i", str(master), "-c:a", "aac", "-b:a", "192k", "-ar", "48000", str(encoded)], what=encoded.name)

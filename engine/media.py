@@ -54,16 +54,41 @@ def run_ffmpeg(args: Sequence[str], what: str, cwd: Path | None = None, loglevel
     return stderr
 
 
+def _pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
 def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
     """Write float samples in [-1, 1] (mono, or frames x channels) as 16-bit PCM."""
-    data = np.clip(samples, -1.0, 1.0)
-    pcm = (data * 32767.0).astype("<i2")
-    channels = 1 if pcm.ndim == 1 else pcm.shape[1]
-    with translate_os_errors(str(path)), wave.open(str(path), "wb") as handle:
-        handle.setnchannels(channels)
-        handle.setsampwidth(2)
-        handle.setframerate(sample_rate)
-        handle.writeframes(pcm.tobytes())
+    with WavWriter(path, sample_rate, 1 if samples.ndim == 1 else samples.shape[1]) as out:
+        out.write(samples)
+
+
+class WavWriter:
+    """A 16-bit PCM WAV written a block of float samples at a time (`with WavWriter(...) as out: out.write(block)`)."""
+
+    def __init__(self, path: Path, sample_rate: int, channels: int) -> None:
+        self.path, self.rate, self.channels = path, sample_rate, channels
+        self.handle: wave.Wave_write | None = None
+
+    def __enter__(self) -> WavWriter:
+        with translate_os_errors(str(self.path)):
+            self.handle = wave.open(str(self.path), "wb")
+        self.handle.setnchannels(self.channels)
+        self.handle.setsampwidth(2)
+        self.handle.setframerate(self.rate)
+        return self
+
+    def write(self, samples: np.ndarray) -> None:
+        """Append samples (mono, or frames x channels)."""
+        assert self.handle is not None
+        with translate_os_errors(str(self.path)):
+            self.handle.writeframes(_pcm16(samples))
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.handle is not None
+        with translate_os_errors(str(self.path)):
+            self.handle.close()
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -73,6 +98,31 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         pcm = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
     samples = pcm.astype(np.float32) / 32768.0
     return (samples if channels == 1 else samples.reshape(-1, channels)), rate
+
+
+@dataclass(frozen=True)
+class WavInfo:
+    """A 16-bit PCM WAV's length in frames, rate and channels."""
+
+    frames: int
+    rate: int
+    channels: int
+
+
+def wav_info(path: Path) -> WavInfo:
+    """The frames, rate and channels of a 16-bit PCM WAV, read from its header."""
+    with wave.open(str(path), "rb") as handle:
+        return WavInfo(handle.getnframes(), handle.getframerate(), handle.getnchannels())
+
+
+def read_wav_span(path: Path, start: int, stop: int) -> np.ndarray:
+    """Frames `start` to `stop` of a 16-bit PCM WAV as float samples (mono: 1-D), so long files stream."""
+    with wave.open(str(path), "rb") as handle:
+        channels = handle.getnchannels()
+        handle.setpos(min(start, handle.getnframes()))
+        pcm = np.frombuffer(handle.readframes(max(0, stop - start)), dtype="<i2")
+    samples = pcm.astype(np.float32) / 32768.0
+    return samples if channels == 1 else samples.reshape(-1, channels)
 
 
 def decode_audio(source: Path, out: Path, sample_rate: int, channels: int = 1) -> None:

@@ -16,7 +16,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 from engine.cache import Cache, cache_key, file_digest, translate_os_errors
 from engine.errors import InputError
-from engine.media import read_wav, write_wav
+from engine.media import read_wav_span, wav_info, write_wav
 from engine.models import CaptionKind, Shot, Timeline, Word
 from engine.presets import Preset
 from engine.stages import captions, music, render
@@ -136,8 +136,8 @@ def recompose(still: Path, profile: ExportProfile, cache: Cache) -> Path:
 
 
 def _narration_until(narration: Path, end: float, out: Path) -> Path:
-    samples, rate = read_wav(narration)
-    part = samples[: int(end * rate)].copy()
+    rate = wav_info(narration).rate
+    part = read_wav_span(narration, 0, int(end * rate))  # only the cut's own length is read
     fade = min(len(part), int(0.15 * rate))
     if fade:
         part[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
@@ -162,7 +162,7 @@ def render_export(
     if end < plan.duration:  # a cut needs its own mix: music fitted to the new length, loudness set again
         voice = _narration_until(narration, end, work / f"{profile.name}-narration.wav")
         segments = music.mood_segments(timeline, min(preset.music.min_segment_seconds, end / 2))
-        mix = music.mix_music(voice, segments, preset.music, source, work / f"{profile.name}-mix.wav")
+        mix = music.mix_music(voice, segments, preset.music, source, work / f"{profile.name}-mix.f32")
         master = music.master_mix(mix, preset.music, music.AAC_PEAK_MARGIN_DB, work / f"{profile.name}-master.wav")
     laid_out = {shot.index: recompose(stills[shot.index], profile, cache) for shot in timeline.shots}
     frame = replace(options, width=profile.width, height=profile.height, crf=profile.crf)

@@ -11,16 +11,16 @@ from typing import Protocol
 
 import numpy as np
 
-from engine.cache import Cache, cache_key, file_digest
+from engine.cache import Cache, cache_key, file_digest, translate_os_errors
 from engine.errors import InputError
-from engine.loudness import to_target
-from engine.media import decode_audio, read_wav, write_wav
+from engine.loudness import Signal, master_gain, spans
+from engine.media import WavWriter, decode_audio, read_wav_span, wav_info
 from engine.models import MOODS, Mood, Timeline
 from engine.presets import MusicStyle
 
 log = logging.getLogger(__name__)
 
-VERSION = 2
+VERSION = 3  # 3: beds computed in float64 time, mixed and mastered a block at a time
 MIN_SEGMENT_SECONDS = 12.0
 AAC_PEAK_MARGIN_DB = 1.0  # AAC at 48 kHz can raise true peaks by half a dB or more
 AUDIO_SUFFIXES = (".mp3", ".wav", ".ogg", ".flac", ".m4a", ".opus")
@@ -52,6 +52,16 @@ class MusicSegment:
     mood: Mood
 
 
+class Bed(Protocol):
+    """A mood bed of a fixed length, rendered a span at a time (an hour of it never sits in memory)."""
+
+    length: int
+
+    def span(self, start: int, stop: int) -> np.ndarray:
+        """Mono samples in [-1, 1] from `start` to `stop`."""
+        ...
+
+
 class MusicSource(Protocol):
     """Something that provides a bed of a mood and length."""
 
@@ -61,9 +71,71 @@ class MusicSource(Protocol):
         """What changes the beds; part of the mix's cache key."""
         ...
 
-    def bed(self, mood: Mood, seconds: float, rate: int, variant: int = 0) -> np.ndarray:
-        """Mono samples in [-1, 1] of `seconds` length; `variant` picks among several beds of one mood."""
+    def bed(self, mood: Mood, seconds: float, rate: int, variant: int = 0) -> Bed:
+        """A bed of `seconds` length; `variant` picks among several beds of one mood."""
         ...
+
+
+def _chord_seconds(mood: Mood) -> tuple[float, float]:
+    """The beat and a chord's length in seconds."""
+    beat = 60.0 / _MOOD_SCORES[mood]["bpm"]
+    return beat, 4 * beat * (2 if mood == "calm" else 1)
+
+
+def _pads(mood: Mood, t: np.ndarray) -> np.ndarray:
+    """Chord pads, bass and arpeggios of the mood's progression at times `t` (seconds, float64)."""
+    score = _MOOD_SCORES[mood]
+    beat, chord_seconds = _chord_seconds(mood)
+    out = np.zeros(len(t))
+    index = (t // chord_seconds).astype(int) % len(score["chords"])
+    local = t % chord_seconds
+    swell = np.sin(np.pi * local / chord_seconds) ** 0.5  # each chord breathes in and out
+    for chord_number, (root, quality) in enumerate(score["chords"]):
+        mask = index == chord_number
+        if not mask.any():
+            continue
+        tm = t[mask]
+        for interval in _QUALITIES[quality]:
+            f = _note(root + interval)
+            voice = np.sin(2 * np.pi * f * tm) + 0.3 * np.sin(2 * np.pi * 2 * f * tm + 0.5)
+            voice += 0.5 * np.sin(2 * np.pi * f * 1.003 * tm)  # detuned twin: a chorus shimmer
+            out[mask] += 0.12 * voice * swell[mask]
+        out[mask] += 0.22 * np.sin(2 * np.pi * _note(root - 12) * tm) * swell[mask]
+        if score["arp"]:
+            step = (local[mask] // (beat / 2)).astype(int) % len(_QUALITIES[quality])
+            freqs = np.array([_note(root + 12 + i) for i in _QUALITIES[quality]])[step]
+            decay = np.exp(-6 * (local[mask] % (beat / 2)))
+            out[mask] += score["arp"] * 0.5 * np.sin(2 * np.pi * freqs * tm) * decay
+    return out
+
+
+def _synthesised(mood: Mood, t: np.ndarray) -> np.ndarray:
+    """The whole bed at times `t`: pads, plus the mood's pulse or low hits."""
+    score = _MOOD_SCORES[mood]
+    beat, _ = _chord_seconds(mood)
+    out = _pads(mood, t)
+    if score["pulse"]:
+        phase = t % (beat / 2)
+        out += score["pulse"] * np.sin(2 * np.pi * _note(-24) * t) * np.exp(-10 * phase)
+    if score["hit"]:
+        phase = t % (2 * beat)
+        out += score["hit"] * np.sin(2 * np.pi * (55 + 40 * np.exp(-20 * phase)) * t) * np.exp(-5 * phase)
+    return out
+
+
+@dataclass(frozen=True)
+class SynthesisedBed:
+    """A synthesised bed: a function of time, so any span is computed on its own."""
+
+    mood: Mood
+    rate: int
+    length: int
+    scale: float
+
+    def span(self, start: int, stop: int) -> np.ndarray:
+        """Mono samples from `start` to `stop` (times in float64: float32 drifts audibly after a few minutes)."""
+        t = np.arange(start, min(stop, self.length), dtype=np.float64) / self.rate
+        return (_synthesised(self.mood, t) * self.scale).astype(np.float32)
 
 
 class SynthesisedBeds:
@@ -75,42 +147,14 @@ class SynthesisedBeds:
         """Only the synthesiser's version changes its beds."""
         return {"source": self.name, "version": VERSION}
 
-    def bed(self, mood: Mood, seconds: float, rate: int, variant: int = 0) -> np.ndarray:
-        """Chord pads over the mood's progression, four beats per chord."""
-        score = _MOOD_SCORES[mood]
-        beat = 60.0 / score["bpm"]
-        chord_seconds = 4 * beat * (2 if mood == "calm" else 1)
-        total = int(seconds * rate)
-        t = np.arange(total, dtype=np.float32) / rate
-        out = np.zeros(total, np.float32)
-        index = (t // chord_seconds).astype(int) % len(score["chords"])
-        local = (t % chord_seconds)
-        swell = np.sin(np.pi * local / chord_seconds) ** 0.5  # each chord breathes in and out
-        for chord_number, (root, quality) in enumerate(score["chords"]):
-            mask = index == chord_number
-            if not mask.any():
-                continue
-            tm = t[mask]
-            for interval in _QUALITIES[quality]:
-                f = _note(root + interval)
-                voice = np.sin(2 * np.pi * f * tm) + 0.3 * np.sin(2 * np.pi * 2 * f * tm + 0.5)
-                voice += 0.5 * np.sin(2 * np.pi * f * 1.003 * tm)  # detuned twin: a chorus shimmer
-                out[mask] += 0.12 * voice * swell[mask]
-            bass = _note(root - 12)
-            out[mask] += 0.22 * np.sin(2 * np.pi * bass * tm) * swell[mask]
-            if score["arp"]:
-                step = (local[mask] // (beat / 2)).astype(int) % len(_QUALITIES[quality])
-                freqs = np.array([_note(root + 12 + i) for i in _QUALITIES[quality]])[step]
-                decay = np.exp(-6 * (local[mask] % (beat / 2)))
-                out[mask] += score["arp"] * 0.5 * np.sin(2 * np.pi * freqs * tm) * decay
-        if score["pulse"]:
-            phase = t % (beat / 2)
-            out += score["pulse"] * np.sin(2 * np.pi * _note(-24) * t) * np.exp(-10 * phase)
-        if score["hit"]:
-            phase = t % (2 * beat)
-            out += score["hit"] * np.sin(2 * np.pi * (55 + 40 * np.exp(-20 * phase)) * t) * np.exp(-5 * phase)
-        peak = float(np.abs(out).max()) or 1.0
-        return (out / peak * 0.8).astype(np.float32)
+    def bed(self, mood: Mood, seconds: float, rate: int, variant: int = 0) -> Bed:
+        """Chord pads over the mood's progression, peaking at 0.8."""
+        length = int(seconds * rate)
+        _, chord_seconds = _chord_seconds(mood)
+        # The bed repeats with its progression: its first round holds its peak.
+        first_round = np.arange(min(length, int(len(_MOOD_SCORES[mood]["chords"]) * chord_seconds * rate))) / rate
+        peak = float(np.abs(_synthesised(mood, first_round)).max(initial=0.0)) or 1.0
+        return SynthesisedBed(mood, rate, length, 0.8 / peak)
 
 
 @dataclass(frozen=True)
@@ -183,16 +227,54 @@ class MusicLibrary:
         decoded = self.work / f"track-{name}.wav"
         if not decoded.is_file():
             decode_audio(track.path, decoded, rate)
-        samples, _ = read_wav(decoded)
-        total = int(seconds * rate)
-        fade = min(int(CROSSFADE_SECONDS * rate), len(samples) // 4)
-        out = samples[:total].copy()
-        while len(out) < total:
-            ramp = np.linspace(0, 1, fade, dtype=np.float32)
-            out[-fade:] = out[-fade:] * (1 - ramp) + samples[:fade] * ramp
-            out = np.concatenate([out, samples[fade:]])[:total]
-        peak = float(np.abs(out).max()) or 1.0
-        return (out / peak * 0.8).astype(np.float32)
+        return LoopedTrack.of(decoded, int(seconds * rate))
+
+
+def _wav_peak(path: Path, frames: int) -> float:
+    """The largest magnitude among the first `frames` samples, read a block at a time."""
+    return max((float(np.abs(read_wav_span(path, start, stop)).max(initial=0.0)) for start, stop in spans(frames)),
+               default=0.0)
+
+
+@dataclass(frozen=True)
+class LoopedTrack:
+    """A decoded track repeated to fill `length`, each repeat crossfaded into the next, peaking at 0.8."""
+
+    path: Path
+    length: int
+    frames: int  # the track's own length
+    fade: int
+    scale: float
+
+    @classmethod
+    def of(cls, decoded: Path, length: int) -> LoopedTrack:
+        """The bed of `length` samples made of the decoded track at `decoded`."""
+        frames = wav_info(decoded).frames
+        fade = min(int(CROSSFADE_SECONDS * wav_info(decoded).rate), frames // 4)
+        # A crossfade never exceeds the louder of its two sides: the track's own peak is the bed's.
+        peak = _wav_peak(decoded, min(frames, length)) or 1.0
+        return cls(decoded, length, frames, fade, 0.8 / peak)
+
+    def span(self, start: int, stop: int) -> np.ndarray:
+        """Mono samples from `start` to `stop`."""
+        stop = min(stop, self.length)
+        if self.length <= self.frames:  # long enough: played once, no loop
+            return read_wav_span(self.path, start, stop) * self.scale
+        period = self.frames - self.fade
+        pieces = []
+        position = start
+        while position < stop:
+            round_number, offset = divmod(position, period)
+            end = min(stop, position + period - offset)
+            piece = read_wav_span(self.path, offset, offset + end - position)
+            if round_number and offset < self.fade:  # the previous round's tail fades out under this head
+                overlap = min(self.fade, offset + len(piece)) - offset
+                tail = read_wav_span(self.path, period + offset, period + offset + overlap)
+                ramp = np.arange(offset, offset + overlap, dtype=np.float32) / max(1, self.fade - 1)
+                piece[:overlap] = tail * (1 - ramp) + piece[:overlap] * ramp
+            pieces.append(piece)
+            position = end
+        return np.concatenate(pieces) * self.scale if pieces else np.zeros(0, np.float32)
 
 
 def make_source(library_dir: Path, tags: tuple[str, ...], work: Path) -> MusicSource:
@@ -238,53 +320,113 @@ def mood_segments(timeline: Timeline, min_seconds: float = MIN_SEGMENT_SECONDS) 
     return tuple(MusicSegment(start, end, max(fill, key=lambda mood: fill[mood])) for start, end, fill in segments)
 
 
-def _speech_envelope(voice: np.ndarray, rate: int) -> np.ndarray:
-    """0..1 per sample: how much speech is present, with fast attack and slow release."""
-    hop = max(1, rate // 50)
-    frames = len(voice) // hop + 1
-    padded = np.zeros(frames * hop, np.float32)
-    padded[: len(voice)] = voice
-    rms = np.sqrt((padded.reshape(frames, hop) ** 2).mean(axis=1))
-    present = (rms > 0.02).astype(np.float32)
+ENVELOPE_HOP_SECONDS = 0.02
+
+
+def _speech_envelope(narration_wav: Path) -> np.ndarray:
+    """0..1 per 20 ms of the narration: how much speech is present, with fast attack and slow release."""
+    info = wav_info(narration_wav)
+    hop = max(1, int(info.rate * ENVELOPE_HOP_SECONDS))
+    rms: list[np.ndarray] = []
+    for start, stop in spans(info.frames, hop * 4096):
+        voice = read_wav_span(narration_wav, start, stop)
+        padded = np.zeros(-(-len(voice) // hop) * hop, np.float32)
+        padded[: len(voice)] = voice
+        rms.append(np.sqrt((padded.reshape(-1, hop) ** 2).mean(axis=1)))
+    present = (np.concatenate(rms) > 0.02).astype(np.float32) if rms else np.zeros(0, np.float32)
     smooth = np.empty_like(present)
     level = 0.0
     for i, value in enumerate(present):
         level += (value - level) * (0.6 if value > level else 0.05)  # attack ~40 ms, release ~400 ms
         smooth[i] = level
-    return np.repeat(smooth, hop)[: len(voice)]
+    return smooth
+
+
+@dataclass(frozen=True)
+class PlacedBed:
+    """A bed from `start` to `end` of the mix (samples), faded in and out where it crossfades."""
+
+    start: int
+    end: int
+    bed: Bed
+    fade_in: int
+    fade_out: int
+
+    def span(self, start: int, stop: int) -> np.ndarray:
+        """This bed's samples between `start` and `stop` of the mix, with its fades (zeros outside it)."""
+        out = np.zeros(stop - start, np.float32)
+        low, high = max(start, self.start), min(stop, self.end)
+        if low >= high:
+            return out
+        local = np.arange(low - self.start, high - self.start, dtype=np.float32)
+        ramp = np.ones(high - low, np.float32)
+        if self.fade_in:  # as np.linspace(0, 1, fade) over the first samples
+            ramp = np.minimum(ramp, local / max(1, self.fade_in - 1))
+        if self.fade_out:
+            ramp = np.minimum(ramp, (self.end - self.start - 1 - local) / max(1, self.fade_out - 1))
+        bed = self.bed.span(low - self.start, high - self.start)
+        out[low - start:low - start + len(bed)] = bed * ramp[: len(bed)]
+        return out
+
+
+def _place_beds(segments: tuple[MusicSegment, ...], source: MusicSource, rate: int, total: int) -> list[PlacedBed]:
+    """Each segment's bed, overlapping its neighbours by a crossfade."""
+    fade = int(CROSSFADE_SECONDS * rate)
+    placed = []
+    for i, segment in enumerate(segments):
+        first, last = i == 0, i == len(segments) - 1
+        start = max(0, int(segment.start * rate) - (0 if first else fade // 2))
+        end = min(total, int(segment.end * rate) + (0 if last else fade // 2))
+        if end <= start:
+            continue
+        bed = source.bed(segment.mood, (end - start) / rate + 0.01, rate, variant=i)
+        placed.append(PlacedBed(start, end, bed, 0 if first else fade, 0 if last else fade))
+    return placed
+
+
+def _end_fades(start: int, stop: int, total: int, edge: int) -> np.ndarray:
+    """The music's gain from `start` to `stop`: rising over the first `edge` samples, falling over the last."""
+    position = np.arange(start, stop, dtype=np.float32)
+    if not edge:
+        return np.ones(stop - start, np.float32)
+    rise = position / max(1, edge - 1)
+    fall = (total - 1 - position) / max(1, edge - 1)
+    return np.clip(np.minimum(rise, fall), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class RawMix:
+    """The mix before mastering: mono float32 samples in a raw file (no clipping, no 16-bit rounding)."""
+
+    path: Path
+    rate: int
+    length: int
+
+    def signal(self) -> Signal:
+        """The mix read a span at a time."""
+        return Signal(self.length, lambda start, stop: np.fromfile(
+            self.path, "<f4", count=max(0, min(stop, self.length) - start), offset=4 * start))
 
 
 def mix_music(
     narration_wav: Path, segments: tuple[MusicSegment, ...], style: MusicStyle, source: MusicSource, out: Path
-) -> Path:
-    """Narration plus crossfaded mood beds, ducked under the voice, written as a stereo WAV."""
-    voice, rate = read_wav(narration_wav)
-    total = len(voice)
-    music = np.zeros(total, np.float32)
-    fade = int(CROSSFADE_SECONDS * rate)
-    for i, segment in enumerate(segments):
-        start = max(0, int(segment.start * rate) - (fade // 2 if i else 0))
-        end = min(total, int(segment.end * rate) + (fade // 2 if i < len(segments) - 1 else 0))
-        bed = source.bed(segment.mood, (end - start) / rate + 0.01, rate, variant=i)[: end - start]
-        ramp = np.ones(end - start, np.float32)
-        if i:
-            ramp[:fade] = np.linspace(0, 1, min(fade, len(ramp)), dtype=np.float32)[: len(ramp[:fade])]
-        if i < len(segments) - 1:
-            ramp[-fade:] = np.minimum(ramp[-fade:], np.linspace(1, 0, len(ramp[-fade:]), dtype=np.float32))
-        music[start:end] += bed * ramp
-    envelope = _speech_envelope(voice, rate)
-    gain_db = style.volume_db + style.ducking_db * envelope
-    music *= (10 ** (gain_db / 20)).astype(np.float32)
+) -> RawMix:
+    """Narration plus crossfaded mood beds, ducked under the voice, written a block at a time to `out`."""
+    info = wav_info(narration_wav)
+    rate, total = info.rate, info.frames
+    envelope = _speech_envelope(narration_wav)
+    hop = max(1, int(rate * ENVELOPE_HOP_SECONDS))
+    beds = _place_beds(segments, source, rate, total)
     edge = min(int(1.5 * rate), total // 4)  # music fades in and out at the very ends
-    if edge:
-        music[:edge] *= np.linspace(0, 1, edge, dtype=np.float32)
-        music[-edge:] *= np.linspace(1, 0, edge, dtype=np.float32)
-    mixed = voice * 0.9 + music
-    peak = float(np.abs(mixed).max())
-    if peak > 0.97:
-        mixed *= 0.97 / peak
-    write_wav(out, np.stack([mixed, mixed], axis=1), rate)
-    return out
+    with translate_os_errors(str(out)), out.open("wb") as handle:
+        for start, stop in spans(total):
+            music = np.zeros(stop - start, np.float32)
+            for placed in beds:
+                music += placed.span(start, stop)
+            gain_db = style.volume_db + style.ducking_db * envelope[np.arange(start, stop) // hop]
+            music *= (10 ** (gain_db / 20)).astype(np.float32) * _end_fades(start, stop, total, edge)
+            (read_wav_span(narration_wav, start, stop) * 0.9 + music).astype("<f4").tofile(handle)
+    return RawMix(out, rate, total)
 
 
 def mastered_mix(narration_wav: Path, segments: tuple[MusicSegment, ...], style: MusicStyle, source: MusicSource,
@@ -296,17 +438,21 @@ def mastered_mix(narration_wav: Path, segments: tuple[MusicSegment, ...], style:
     })
 
     def compute(folder: Path) -> Path:
-        mix = mix_music(narration_wav, segments, style, source, folder / "mix.wav")
+        mix = mix_music(narration_wav, segments, style, source, folder / "mix.f32")
         # YouTube's reference: -14 LUFS, true peak under -1 dBTP; the AAC encoder may add a little, hence the margin.
         master = master_mix(mix, style, AAC_PEAK_MARGIN_DB, folder / "master.wav")
-        mix.unlink()
+        mix.path.unlink()
         return master
 
     return cache.remember(key, Path, compute)
 
 
-def master_mix(mix_wav: Path, style: MusicStyle, headroom_db: float, out: Path) -> Path:
-    """The mix at the preset's integrated loudness, true peaks `headroom_db` under its ceiling."""
-    samples, rate = read_wav(mix_wav)
-    write_wav(out, to_target(samples, rate, style.loudness_lufs, style.true_peak_db - headroom_db), rate)
+def master_mix(mix: RawMix, style: MusicStyle, headroom_db: float, out: Path) -> Path:
+    """The mix as a stereo WAV at the preset's integrated loudness, true peaks `headroom_db` under its ceiling."""
+    # Both channels carry the mix: BS.1770 counts the second one, so it reads 3 dB louder than the mono.
+    chosen = master_gain(mix.signal(), mix.rate, style.loudness_lufs, style.true_peak_db - headroom_db, counted_channels=2)
+    with WavWriter(out, mix.rate, 2) as wav:
+        for start, stop in spans(mix.length):
+            block = chosen.block(start, stop) if chosen else mix.signal().read(start, stop)
+            wav.write(np.repeat(block[:, None], 2, axis=1))
     return out

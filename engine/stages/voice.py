@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -14,7 +15,14 @@ import numpy as np
 from engine.align import fill_gaps, match_indices, monotonic
 from engine.cache import Cache, cache_key, file_digest
 from engine.errors import BackendError, InputError
-from engine.media import decode_audio, read_wav, write_wav
+from engine.media import (
+    WavWriter,
+    decode_audio,
+    read_wav,
+    read_wav_span,
+    wav_info,
+    write_wav,
+)
 from engine.models import Narration, Script, Word
 from engine.presets import VoiceStyle
 from engine.text import split_sentences, split_words
@@ -217,35 +225,43 @@ def narrate(
     out: Path,
     on_item: Callable[[bool], None] = lambda cached: None,
 ) -> Narration:
-    """Speak every scene (one cached item per scene) and join them into one track at `out`."""
-    pieces: list[np.ndarray] = []
+    """Speak every scene (one cached item per scene) and join them into one track at `out`, a scene at a time."""
     words: list[Word] = []
     rate = 0
-    clock = LEAD_IN
-    for scene in script.scenes:
-        spoken, cached = speak_cached(scene.narration, voice, cache)
-        on_item(cached)
-        samples, rate = read_wav(spoken.audio)
-        if not pieces:
-            pieces.append(np.zeros(int(LEAD_IN * rate), np.float32))
-        else:
-            pieces.append(np.zeros(int(SCENE_GAP * rate), np.float32))
-            clock = sum(len(p) for p in pieces) / rate
-        pieces.append(samples)
-        for word in spoken.words or ():
-            words.append(Word(word.text, clock + word.start, clock + word.end, word.confidence, scene.index))
-        clock += len(samples) / rate
-    pieces.append(np.zeros(int(TAIL * rate), np.float32))
-    track = np.concatenate(pieces)
-    write_wav(out, track, rate)
+    length = 0  # samples written so far
+    with ExitStack() as stack:
+        writer: WavWriter | None = None
+        for scene in script.scenes:
+            spoken, cached = speak_cached(scene.narration, voice, cache)
+            on_item(cached)
+            samples, rate = read_wav(spoken.audio)
+            if writer is None:  # the voice's own rate is known once it has spoken
+                writer = stack.enter_context(WavWriter(out, rate, 1))
+            pause = int((SCENE_GAP if length else LEAD_IN) * rate)
+            writer.write(np.zeros(pause, np.float32))
+            clock = (length + pause) / rate
+            for word in spoken.words or ():
+                words.append(Word(word.text, clock + word.start, clock + word.end, word.confidence, scene.index))
+            writer.write(samples)
+            length += pause + len(samples)
+        if writer is None:
+            raise InputError("the script has no scenes to read")
+        writer.write(np.zeros(int(TAIL * rate), np.float32))
+        length += int(TAIL * rate)
     has_words = len(words) == sum(len(split_words(s.narration)) for s in script.scenes)
-    return Narration(out, len(track) / rate, rate, voice.name, tuple(words) if has_words else None)
+    return Narration(out, length / rate, rate, voice.name, tuple(words) if has_words else None)
 
 
 def voiceover_too_long(seconds: float, limit: float) -> str:
     """The refusal of a recording over the limit."""
     minutes = f"{seconds / 60:.1f}".removesuffix(".0")
     return f"that recording is {minutes} minutes long; the limit is {limit / 60:g} minutes"
+
+
+def _peak(wav: Path, frames: int) -> float:
+    """The largest magnitude in a WAV, read a minute at a time."""
+    step = 22050 * 60
+    return max(float(np.abs(read_wav_span(wav, start, start + step)).max(initial=0.0)) for start in range(0, frames, step))
 
 
 def import_voiceover(source: Path, cache: Cache, max_seconds: float = DEFAULT_MAX_VOICEOVER_SECONDS) -> Narration:
@@ -257,13 +273,13 @@ def import_voiceover(source: Path, cache: Cache, max_seconds: float = DEFAULT_MA
     def decode(folder: Path) -> Narration:
         wav = folder / "voiceover.wav"
         decode_audio(source, wav, 22050)
-        samples, rate = read_wav(wav)
-        duration = len(samples) / rate
-        if duration < 0.5 or float(np.abs(samples).max()) < 1e-3:
-            raise InputError(f"voice-over file {source} holds no audible speech")
+        info = wav_info(wav)
+        duration = info.frames / info.rate
         if duration > max_seconds:
             raise InputError(voiceover_too_long(duration, max_seconds))
-        return Narration(wav, duration, rate, "voiceover", None)
+        if duration < 0.5 or _peak(wav, info.frames) < 1e-3:
+            raise InputError(f"voice-over file {source} holds no audible speech")
+        return Narration(wav, duration, info.rate, "voiceover", None)
 
     narration, _ = cache.remember(key, Narration, decode)
     return narration
