@@ -42,6 +42,7 @@ class TreeMemory:
     def __init__(self, root: int | None = None) -> None:
         self.root = root or os.getpid()
         self.peak_mb = 0.0
+        self.window_peak_mb = 0.0  # since the last take_peak()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -64,7 +65,14 @@ class TreeMemory:
                 added = {pid for pid, parent in parents.items() if parent in tree} - tree
                 tree |= added
                 grew = bool(added)
-            self.peak_mb = max(self.peak_mb, sum(rss.get(pid, 0) for pid in tree) / 2**20)
+            now_mb = sum(rss.get(pid, 0) for pid in tree) / 2**20
+            self.peak_mb = max(self.peak_mb, now_mb)
+            self.window_peak_mb = max(self.window_peak_mb, now_mb)
+
+    def take_peak(self) -> float:
+        """The peak since the last call, and start a new window."""
+        peak, self.window_peak_mb = self.window_peak_mb, 0.0
+        return peak
 
     def __enter__(self) -> "TreeMemory":
         self._thread.start()

@@ -58,12 +58,20 @@ def standardise(features: np.ndarray) -> np.ndarray:
 
 
 def loudness_db(samples: np.ndarray) -> np.ndarray:
-    """RMS level in dB of 20 ms frames every 5 ms."""
+    """RMS level in dB of 10 ms frames every 5 ms (an hour's frames without an hour's copies)."""
     window, hop = int(ENERGY_WINDOW * RATE), int(ENERGY_HOP * RATE)
     if len(samples) < window:
         return np.full(1, -120.0)
-    frames = np.lib.stride_tricks.sliding_window_view(samples, window)[::hop]
-    return 20 * np.log10(np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)) + 1e-9)
+    hops_per_window = window // hop  # the window is a whole number of hops: each frame sums its hops' energy
+    count = len(samples) // hop
+    energy = np.empty(count)
+    step = hop * 65536
+    for start in range(0, count * hop, step):
+        part = samples[start:min(start + step, count * hop)].astype(np.float64)
+        energy[start // hop:start // hop + len(part) // hop] = (part.reshape(-1, hop) ** 2).sum(axis=1)
+    frames = np.lib.stride_tricks.sliding_window_view(energy, hops_per_window).sum(axis=1)
+    frames = frames[: (len(samples) - window) // hop + 1]
+    return 20 * np.log10(np.sqrt(frames / window) + 1e-9)
 
 
 def find_pauses(samples: np.ndarray, min_silence: float = MIN_SILENCE) -> tuple[Pause, ...]:

@@ -15,9 +15,9 @@ from engine import __version__, backends
 from engine.cache import Cache, check_writable
 from engine.config import Settings
 from engine.errors import InputError, MediaError, VideoFactoryError
-from engine.media import probe
 from engine.fonts import BOLD_FILE, bold_font_dir
 from engine.jobs import JobPlan
+from engine.media import probe
 from engine.models import Artefacts, JobRequest, Narration, Script, Timeline, Words
 from engine.presets import Preset, load_preset
 from engine.progress import ProgressHook
@@ -31,7 +31,19 @@ from engine.records import (
     write_manifest,
     write_script,
 )
-from engine.stages import captions, exports, images, moods, music, render, script, thumbnails, timeline, voice, words
+from engine.stages import (
+    captions,
+    exports,
+    images,
+    moods,
+    music,
+    render,
+    script,
+    thumbnails,
+    timeline,
+    voice,
+    words,
+)
 from engine.store import Store, utcnow
 from engine.tables import StageRun
 from engine.text import printable, slugify
@@ -200,12 +212,7 @@ def make_video(plan: JobPlan, settings: Settings, store: Store, progress: Progre
     began = time.perf_counter()
     ctx = Context(plan, settings, Cache(settings.cache_dir, read=not plan.fresh), JobRun(store, plan.job_id, progress),
                   backends.checked_pool(settings, store))
-    recognizer = words.make_recognizer(settings.asr_backend, settings.whisper_model, ctx.language, settings.data_dir,
-                                       settings.whisper_threads)
-    the_script = write_the_script(ctx, recognizer)
-    the_script = choose_moods(ctx, the_script)
-    narration, reader = speak(ctx, the_script)
-    timed = time_the_words(ctx, the_script, narration, recognizer, reader)
+    the_script, narration, timed = write_and_narrate(ctx)
     layout = lay_out(ctx, the_script, timed, narration)
     stills = paint(ctx, layout)
     soundtrack = score(ctx, layout, narration)
@@ -220,6 +227,21 @@ def make_video(plan: JobPlan, settings: Settings, store: Store, progress: Progre
     log.info("job %s done in %.1f s", plan.folder.name, time.perf_counter() - began)
     return Artefacts(plan.folder, video, subtitle_paths, thumbs, plan.folder / SCRIPT_NAME, plan.folder / MANIFEST_NAME,
                      tuple(made), round(layout.duration, 3))
+
+
+def write_and_narrate(ctx: Context) -> tuple[Script, Narration, Words]:
+    """The script with its moods, its narration and the words' times.
+
+    The speech models these need (Whisper, Piper) belong to this call alone: they are freed when
+    it returns, before the pictures, the music and the render need the memory.
+    """
+    settings = ctx.settings
+    recognizer = words.make_recognizer(settings.asr_backend, settings.whisper_model, ctx.language, settings.data_dir,
+                                       settings.whisper_threads)
+    the_script = write_the_script(ctx, recognizer)
+    the_script = choose_moods(ctx, the_script)
+    narration, reader = speak(ctx, the_script)
+    return the_script, narration, time_the_words(ctx, the_script, narration, recognizer, reader)
 
 
 def write_the_script(ctx: Context, recognizer: words.Recognizer) -> Script:

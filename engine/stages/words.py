@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from engine.acoustics import (
+    ENERGY_HOP,
     HOP,
     RATE,
     Pause,
@@ -21,6 +22,7 @@ from engine.acoustics import (
     find_pauses,
     in_pauses,
     load_speech,
+    loudness_db,
     standardise,
     warp_path,
 )
@@ -39,7 +41,8 @@ from engine.text import normalise_word, split_words
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2  # 2: long recordings transcribed in windows cut at pauses
+ASR_WINDOW_SECONDS = 300.0
 SNAP_REACH = 0.1  # a word edge this close to a pause moves onto the pause's edge
 WINDOW_MARGIN = 0.5  # how far before and after its coarse times a scene's speech is searched for
 WORD_BY_WORD = 0.6  # pauses per word gap above which a scene is read word by word
@@ -129,23 +132,49 @@ class FasterWhisperASR:
         return {"backend": self.name, "model": model, "beam": 1}
 
     def transcribe(self, audio: Path, language: str) -> tuple[Word, ...]:
-        """Word timestamps from faster-whisper."""
+        """Word timestamps from faster-whisper, a window of the recording at a time."""
         if not self._model.model.is_multilingual and language != "en":
             log.warning("the Whisper model is English-only; transcribing %s audio as English", language)
             language = "en"
+        samples = load_speech(audio)
+        heard: list[Word] = []
+        for start, stop in asr_windows(samples):
+            heard.extend(self._transcribe_window(samples[start:stop], start / RATE, language, audio.name))
+        return tuple(heard)
+
+    def _transcribe_window(self, samples: np.ndarray, offset: float, language: str, name: str) -> list[Word]:
         try:
             segments, _ = self._model.transcribe(
-                str(audio), language=language, word_timestamps=True, beam_size=1,
-                condition_on_previous_text=False,
+                samples, language=language, word_timestamps=True, beam_size=1, condition_on_previous_text=False,
             )
-            return tuple(
-                Word(text=w.word.strip(), start=float(w.start), end=float(w.end), confidence=float(w.probability))
+            return [
+                Word(text=w.word.strip(), start=offset + float(w.start), end=offset + float(w.end),
+                     confidence=float(w.probability))
                 for segment in segments
                 for w in segment.words or ()
                 if w.word.strip()
-            )
+            ]
         except (RuntimeError, ValueError) as error:
-            raise BackendError(f"faster-whisper failed on {audio.name}: {error}") from None
+            raise BackendError(f"faster-whisper failed on {name}: {error}") from None
+
+
+def asr_windows(samples: np.ndarray, seconds: float | None = None) -> list[tuple[int, int]]:
+    """Spans of the recording of at most `seconds`, each cut at the quietest moment of its last tenth.
+
+    faster-whisper computes the features of its whole input at once (about 0.7 MB a second of
+    audio), so an hour would need 2.5 GB; windows cut in a pause cost no words.
+    """
+    size = int((seconds or ASR_WINDOW_SECONDS) * RATE)
+    windows: list[tuple[int, int]] = []
+    start = 0
+    while len(samples) - start > size:
+        search = start + size - size // 10
+        level = loudness_db(samples[search:start + size])
+        cut = search + int(np.argmin(level)) * int(ENERGY_HOP * RATE)
+        windows.append((start, cut))
+        start = cut
+    windows.append((start, len(samples)))
+    return windows
 
 
 class TransformersWhisperASR:

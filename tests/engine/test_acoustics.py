@@ -8,11 +8,12 @@ from engine.acoustics import (
     cepstra,
     find_pauses,
     in_pauses,
+    loudness_db,
     standardise,
     warp_path,
 )
 from engine.models import Word
-from engine.stages.words import snap_to_pauses
+from engine.stages.words import asr_windows, snap_to_pauses
 
 
 def _tone_bursts(spans: list[tuple[float, float]], total: float) -> np.ndarray:
@@ -73,3 +74,22 @@ def test_a_word_without_a_nearby_pause_keeps_its_edges():
     words = [Word("a", 1.0, 1.4), Word("b", 1.4, 1.8)]
     snapped = snap_to_pauses(words, (Pause(0.0, 0.2), Pause(3.0, 3.5)), [0.1] * 3)
     assert [(w.start, w.end) for w in snapped] == [(1.0, 1.4), (1.4, 1.8)]
+
+
+def test_loudness_frames_are_the_rms_of_each_ten_milliseconds():
+    samples = _tone_bursts([(0.2, 0.7)], 1.0)
+    level = loudness_db(samples)
+    frames = np.lib.stride_tricks.sliding_window_view(samples.astype(np.float64), 160)[::80]
+    assert len(level) == len(frames)
+    assert np.allclose(level, 20 * np.log10(np.sqrt((frames ** 2).mean(axis=1)) + 1e-9))
+
+
+def test_a_long_recording_is_cut_for_the_recogniser_inside_its_pauses():
+    bursts = [(start, start + 2.6) for start in np.arange(0.3, 119.0, 3.0)]  # 0.4 s pauses every 3 s
+    samples = _tone_bursts(bursts, 120.0)
+    windows = asr_windows(samples, seconds=35.0)  # the cut is sought in the last 3.5 s: a pause is there
+    assert windows[0][0] == 0 and windows[-1][1] == len(samples)
+    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:]))  # nothing left out, nothing twice
+    assert all(stop - start <= 35.0 * RATE for start, stop in windows) and len(windows) == 4
+    pauses = tuple(Pause(a[1], b[0]) for a, b in zip(bursts, bursts[1:]))
+    assert all(in_pauses(np.array([start / RATE]), pauses)[0] for start, _ in windows[1:])

@@ -97,3 +97,15 @@ def test_an_over_long_sentence_is_read_in_pieces_and_a_normal_text_whole():
     assert max(len(piece.split()) for piece in pieces) <= 40
     assert " ".join(pieces).split() == (endless + ". A short one.").split()  # every word, in order
     assert pieces[0].endswith("word24,")  # cut after a clause, once half the limit is reached
+
+
+def test_a_recording_heard_in_windows_keeps_every_word(spoken, monkeypatch):
+    import engine.stages.words
+
+    script, narration, _, folder = spoken
+    monkeypatch.setattr(engine.stages.words, "ASR_WINDOW_SECONDS", narration.duration / 2.5)  # three windows
+    heard = FasterWhisperASR().transcribe(narration.audio, "en")
+    aligned = align_to_script(script, heard, narration.duration)
+    starts = np.array([w.start for w in aligned])
+    reference = np.array([w.start for w in narration.words])
+    assert len(heard) >= 12 and np.median(np.abs(starts - reference)) < 0.25  # times are the recording's, not the window's
