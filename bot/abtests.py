@@ -16,11 +16,12 @@ from bot.access import is_admin
 from bot.delivery import say
 from bot.redact import for_chat
 from bot.services import FactoryContext, Services, off_loop
+from engine import abreport
 from engine.errors import InputError, VideoFactoryError
 
 log = logging.getLogger(__name__)
 
-USAGE = "use /abtest, /abtest stop N, or /abtest pick N THUMBNAIL"
+USAGE = "use /abtest, /abtest stop N, or /abtest pick N VARIANT"
 
 
 async def on_abtest(update: Update, context: FactoryContext) -> None:
@@ -42,7 +43,7 @@ async def reports(update: Update, context: FactoryContext) -> str:
     tests = (await off_loop(tester.tests, None if is_admin(update, context) else update.effective_chat.id))[:5]
     if not tests:
         return "No A/B tests yet: tap 🌍 Public under a finished video."
-    texts = [await asyncio.to_thread(tester.report, test, now, test.state) for test in tests]
+    texts = [await asyncio.to_thread(abreport.summary, tester, test, now) for test in tests]
     return "\n\n".join(texts)
 
 

@@ -31,10 +31,10 @@ from bot.errors import on_error
 from bot.notifier import ChatNotifier
 from bot.schedule import Schedule
 from bot.services import Access, ChatData, FactoryApplication, FactoryContext, Services
-from engine.abtest import ABTester
 from engine.config import Settings
 from engine.errors import ConfigError
 from engine.jobs import JobBook
+from engine.reach import youtube_tester
 from engine.runner import EmbeddedRunner
 from engine.store import open_store
 from engine.youtube import YouTube, credentials_file
@@ -52,7 +52,7 @@ def build_services(settings: Settings, youtube: Callable[[], YouTube] | None = N
         settings=settings, store=store, jobs=JobBook(store),
         runner=EmbeddedRunner(settings, store, origin="telegram"), access=Access.of(settings), youtube=connect,
         publish_ready=(lambda: True) if youtube else (lambda: credentials_file(settings).is_file()),
-        tester=ABTester(store, connect, settings.abtest_min_impressions, settings.abtest_min_views),
+        tester=youtube_tester(settings, store, connect),
         schedule=Schedule(settings, store),
     )
 

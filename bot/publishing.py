@@ -17,6 +17,8 @@ from bot.services import FactoryContext
 from engine.errors import VideoFactoryError
 from engine.jobs import JobState
 from engine.publish import Published, publish
+from engine.thumbnail_choice import approved_design
+from engine.youtube import PRIVATE_LOCK
 
 UPLOAD_EDIT_EVERY = 5.0  # seconds between edits of the upload's progress
 
@@ -55,17 +57,21 @@ async def on_publish(update: Update, context: FactoryContext) -> None:
         return
     text = published_text(done)
     if privacy == "public":
-        text += "\n" + await start_test(context, done.video_id, folder, chat)
+        text += "\n" + await start_test(context, done, folder, chat)
+    elif done.locked_private:
+        text += f"\n⚠️ {PRIVATE_LOCK}."
     await say(context.bot, chat, text)
 
 
-async def start_test(context: FactoryContext, video_id: str, folder: Path, chat: int) -> str:
+async def start_test(context: FactoryContext, done: Published, folder: Path, chat: int) -> str:
     """Start the thumbnail A/B test on a public video; what to tell the chat."""
-    settings = context.services.settings
+    if done.locked_private:
+        return f"⚠️ No A/B test: {PRIVATE_LOCK}."
+    now = datetime.now(timezone.utc)
     try:
-        test = await asyncio.to_thread(context.services.tester.start, video_id, folder, chat, datetime.now(timezone.utc),
-                                       settings.abtest_slot_hours, settings.abtest_max_days, settings.abtest_adaptive)
+        test = await asyncio.to_thread(context.services.tester.start_thumbnails, done.video_id, folder, chat, now, now,
+                                       done.privacy, approved_design(folder))
     except VideoFactoryError as error:
         return f"⚠️ The A/B test could not start: {for_chat(error)}"
-    return (f"🧪 A/B test #{test.id} started: the three thumbnails take turns "
-            f"({settings.abtest_slot_hours:g} h each); a report comes in 24 hours. /abtest shows it.")
+    return (f"🧪 A/B test #{test.id} started: from {test.first_day:%a %-d %b} each thumbnail has whole days in turn, "
+            f"{test.max_cycles} rounds at most. A first report comes in 24 hours; /abtest shows the schedule.")

@@ -1,118 +1,58 @@
-"""The thumbnail A/B test: variants take turns on a published video, and statistics pick the winner.
+"""The A/B test on a published video: thumbnails (or titles) take whole days in turn, and a sound test picks.
 
-YouTube's own Test & Compare has no API, so the test runs here. `ABTester.tick(now)` does whatever
-is due at `now` (close the running slot with a metrics snapshot, choose and set the next thumbnail,
-send the 24-hour report, decide, apply the winner); everything it needs is in the database, so a
-restarted process re-arms by simply ticking again, and work missed while it was down is caught up.
+YouTube's own Test & Compare has no API, so the test runs here. At its start the whole schedule is
+planned and stored (engine.abstats: balanced random cycles after a burn-in), so a restarted process
+goes on exactly as planned. `ABTester.tick(now)` does whatever is due: put up the day's variant
+(a switch after 01:00 Pacific leaves that day out of the analysis), read new reach reports, send
+the 24-hour report and a report per completed cycle, and at a planned look either decide or go on.
+When the last cycle ends without a decision, the variant the owner approved stays.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from scipy import stats as scipy_stats
 from sqlmodel import Session, select
 
+from engine import abstats
 from engine.errors import InputError, VideoFactoryError
 from engine.store import Store, as_utc
-from engine.tables import ABDay, ABSlot, ABTest
+from engine.tables import ABDay, ABTest, ReachDay
 
 log = logging.getLogger(__name__)
 
-PACIFIC = ZoneInfo("America/Los_Angeles")  # YouTube Analytics counts days in Pacific time
-ALPHA = 0.05
+PACIFIC = ZoneInfo("America/Los_Angeles")  # YouTube's reports count days in Pacific time
+LATE_SWITCH = time(1, 0)  # a day whose variant went up after this (Pacific) mixed two variants
+REPORT_WAIT_DAYS = 5  # reach data comes 2-3 days late; after this long a day without it is taken as lost
+DEFAULT_MAX_DAYS = 21
 
 
-# --- statistics ---------------------------------------------------------------------------------
+class Channel(Protocol):
+    """What a test does on YouTube: put up a thumbnail or a title."""
 
-@dataclass(frozen=True)
-class Arm:
-    """What one variant has gathered: successes out of trials (clicks of impressions, or views in hours)."""
+    def set_thumbnail(self, video_id: str, image: Path) -> None:
+        """Make `image` the video's thumbnail."""
+        ...
 
-    variant: int
-    successes: float
-    exposure: float  # impressions, or hours on screen
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What the numbers say: the leader, how sure, and whether that is enough to stop."""
-
-    leader: int
-    probability_best: dict[int, float]
-    p_value: float
-    significant: bool
-    enough_data: bool
+    def set_title(self, video_id: str, title: str) -> None:
+        """Give the video `title`."""
+        ...
 
 
-def two_proportion_p_value(clicks_a: float, shown_a: float, clicks_b: float, shown_b: float) -> float:
-    """Two-sided p-value of the z-test that two click rates are equal (pooled standard error)."""
-    if min(shown_a, shown_b) <= 0:
-        return 1.0
-    pooled = (clicks_a + clicks_b) / (shown_a + shown_b)
-    spread = math.sqrt(pooled * (1 - pooled) * (1 / shown_a + 1 / shown_b))
-    if spread == 0:
-        return 1.0
-    z = (clicks_a / shown_a - clicks_b / shown_b) / spread
-    return float(2 * scipy_stats.norm.sf(abs(z)))
+class Reach(Protocol):
+    """Where the daily impressions and clicks come from: it files them as `ReachDay` rows in the store."""
 
-
-def rate_p_value(count_a: float, hours_a: float, count_b: float, hours_b: float) -> float:
-    """Two-sided p-value that two Poisson rates (views per hour) are equal: the conditional binomial test."""
-    total = round(count_a + count_b)
-    if total == 0 or min(hours_a, hours_b) <= 0:
-        return 1.0
-    return float(scipy_stats.binomtest(round(count_a), total, hours_a / (hours_a + hours_b)).pvalue)
-
-
-def _posterior_draws(arms: list[Arm], kind: str, rng: np.random.Generator, draws: int) -> np.ndarray:
-    if kind == "ctr":  # Beta(1 + clicks, 1 + misses) per arm
-        return np.stack([rng.beta(1 + a.successes, 1 + max(a.exposure - a.successes, 0), draws) for a in arms])
-    # Poisson rate per hour, Gamma(1 + views, hours) posterior
-    return np.stack([rng.gamma(1 + a.successes, 1 / max(a.exposure, 1e-9), draws) for a in arms])
-
-
-def probability_best(arms: list[Arm], kind: str, rng: np.random.Generator | None = None, draws: int = 20000) -> dict[int, float]:
-    """The Bayesian probability that each variant has the highest rate."""
-    rng = rng or np.random.default_rng(0)
-    samples = _posterior_draws(arms, kind, rng, draws)
-    wins = np.bincount(samples.argmax(axis=0), minlength=len(arms)) / draws
-    return {arm.variant: float(share) for arm, share in zip(arms, wins)}
-
-
-def judge(arms: list[Arm], kind: str, minimum: float) -> Verdict:
-    """Leader against runner-up: significant when p < 0.05 (Bonferroni over the other variants) and every
-    variant has at least `minimum` impressions (or views)."""
-    rates = {a.variant: a.successes / a.exposure if a.exposure else 0.0 for a in arms}
-    ranked = sorted(arms, key=lambda a: rates[a.variant], reverse=True)
-    leader, runner_up = ranked[0], ranked[1]
-    if kind == "ctr":
-        p = two_proportion_p_value(leader.successes, leader.exposure, runner_up.successes, runner_up.exposure)
-        enough = all(a.exposure >= minimum for a in arms)
-    else:
-        p = rate_p_value(leader.successes, leader.exposure, runner_up.successes, runner_up.exposure)
-        enough = sum(a.successes for a in arms) >= minimum and all(a.exposure > 0 for a in arms)
-    significant = enough and p < ALPHA / max(1, len(arms) - 1)
-    return Verdict(leader.variant, probability_best(arms, kind), p, significant, enough)
-
-
-def next_variant(arms: list[Arm], kind: str, shown: list[int], adaptive: bool, rng: np.random.Generator) -> int:
-    """The variant for the next slot: each once in turn first; then in turn, or by Thompson sampling."""
-    variants = [a.variant for a in arms]
-    unseen = [v for v in variants if v not in shown]
-    if unseen:
-        return unseen[0]
-    if adaptive:  # one draw from each posterior; the highest draw gets the slot
-        draws = _posterior_draws(arms, kind, rng, 1)[:, 0]
-        return variants[int(draws.argmax())]
-    return variants[(variants.index(shown[-1]) + 1) % len(variants)]
+    def sync(self, videos: set[str], now: datetime) -> int:
+        """Read what has arrived for `videos`; how many reports were new."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -123,21 +63,45 @@ class Notice:
     text: str
 
 
+def pacific_day(moment: datetime) -> date:
+    """The Pacific calendar day of `moment`."""
+    return as_utc(moment).astimezone(PACIFIC).date()
 
-# --- running the test ------------------------------------------------------------------------------
+
+def day_start(day: date) -> datetime:
+    """Midnight Pacific at the start of `day`."""
+    return datetime.combine(day, time(0), tzinfo=PACIFIC)
+
+
+def first_judged_day(published: datetime, now: datetime) -> date:
+    """The first whole Pacific day after `now` on which the video is at least 24 hours old all day."""
+    day = pacific_day(now) + timedelta(days=1)
+    while day_start(day) < as_utc(published) + timedelta(hours=24):
+        day += timedelta(days=1)
+    return day
+
+
+def variant_name(test: ABTest, variant: int) -> str:
+    """"thumbnail 2", or 'title 2 ("…")'."""
+    if test.kind == "title":
+        return f'title {variant} ("{json.loads(test.titles_json)[variant - 1]}")'
+    return f"thumbnail {variant}"
+
 
 class ABTester:
-    """Starts tests and does what is due; `channel()` gives the YouTube client (engine.youtube.YouTube)."""
+    """Starts tests and does what is due; `channel()` and `reach()` give the YouTube side when first needed."""
 
-    def __init__(self, store: Store, channel: Callable[[], object], min_impressions: int = 1000,
-                 min_views: int = 300, seed: int | None = None) -> None:
+    def __init__(self, store: Store, channel: Callable[[], Channel], reach: Callable[[], Reach],
+                 max_days: int = DEFAULT_MAX_DAYS, seed: int | None = None) -> None:
         self.store = store
         self.channel = channel
-        self.min_impressions = min_impressions
-        self.min_views = min_views
+        self.reach = reach
+        self.max_days = max_days
         self.rng = np.random.default_rng(seed)
+        self.warned: set[tuple[int | None, str]] = set()  # troubles already told, so a chat hears each once
 
-    # records
+    # --- records -------------------------------------------------------------------------------
+
     def tests(self, chat_id: int | None = None, running_only: bool = False) -> list[ABTest]:
         """Tests, newest first; one chat's, and only running ones, on request."""
         with Session(self.store.engine) as session:
@@ -156,197 +120,188 @@ class ABTester:
             raise InputError(f"there is no A/B test {test_id}")
         return found
 
-    def slots(self, test_id: int) -> list[ABSlot]:
-        """A test's slots in order."""
-        with Session(self.store.engine) as session:
-            return list(session.exec(select(ABSlot).where(ABSlot.test_id == test_id).order_by(ABSlot.id)))  # type: ignore[arg-type]
-
-    def days(self, test_id: int) -> list[ABDay]:
-        """A test's Analytics days in order."""
+    def schedule(self, test_id: int) -> list[ABDay]:
+        """A test's planned days in order."""
         with Session(self.store.engine) as session:
             return list(session.exec(select(ABDay).where(ABDay.test_id == test_id).order_by(ABDay.day)))  # type: ignore[arg-type]
 
-    # actions
-    def start(self, video_id: str, folder: Path, chat_id: int | None, now: datetime, slot_hours: float = 24.0,
-              max_days: float = 7.0, adaptive: bool = False) -> ABTest:
-        """Begin a test: variant 1 goes up now."""
+    def figures(self, test: ABTest) -> dict[date, ReachDay]:
+        """The video's reach figures per day, as far as they have come."""
+        with Session(self.store.engine) as session:
+            rows = session.exec(select(ReachDay).where(ReachDay.video_id == test.video_id))
+            return {row.day: row for row in rows}
+
+    # --- starting ------------------------------------------------------------------------------
+
+    def start_thumbnails(self, video_id: str, folder: Path, chat_id: int | None, now: datetime, published: datetime,
+                         privacy: str, approved: int = 1) -> ABTest:
+        """A test of the video's three thumbnails; the approved one stays up through the burn-in."""
         images = [folder / "thumbnails" / f"{k}.jpg" for k in (1, 2, 3)]
         missing = [p.name for p in images if not p.is_file()]
         if missing:
             raise InputError(f"{folder} lacks thumbnails {', '.join(missing)}; an A/B test needs all three")
-        test = self.store.add(ABTest(video_id=video_id, folder=str(folder), chat_id=chat_id, started=now,
-                                     slot_hours=slot_hours, max_days=max_days, adaptive=adaptive))
-        self._show(test, 1, now)  # type: ignore[arg-type]
-        return test  # type: ignore[return-value]
+        return self._start(ABTest(video_id=video_id, folder=str(folder), chat_id=chat_id, kind="thumbnail",
+                                  variants=3, approved=approved, published=published, started=now,
+                                  first_day=date.min), privacy, now)
 
-    def _show(self, test: ABTest, variant: int, now: datetime) -> None:
-        youtube = self.channel()
-        youtube.set_thumbnail(test.video_id, Path(test.folder) / "thumbnails" / f"{variant}.jpg")  # type: ignore[attr-defined]
-        views = youtube.stats(test.video_id).views  # type: ignore[attr-defined]
-        self.store.add(ABSlot(test_id=test.id, variant=variant, start=now, views_start=views))  # type: ignore[arg-type]
+    def start_titles(self, video_id: str, titles: list[str], chat_id: int | None, now: datetime, published: datetime,
+                     privacy: str) -> ABTest:
+        """A test of two or more titles; the first is the video's own and stays if none proves better."""
+        titles = [" ".join(t.split()) for t in titles]
+        if len(titles) < 2 or len(set(titles)) < len(titles) or not all(titles):
+            raise InputError("a title test needs two or more different titles")
+        if any(len(t) > 100 or "<" in t or ">" in t for t in titles):
+            raise InputError("YouTube titles are at most 100 characters, without < or >")
+        return self._start(ABTest(video_id=video_id, folder="", chat_id=chat_id, kind="title", variants=len(titles),
+                                  titles_json=json.dumps(titles), approved=1, published=published, started=now,
+                                  first_day=date.min), privacy, now)
 
-    def _close_slot(self, test: ABTest, slot: ABSlot, now: datetime) -> None:
-        slot.end = now
-        slot.views_end = self.channel().stats(test.video_id).views  # type: ignore[attr-defined]
-        self.store.add(slot)
-
-    def arms(self, test: ABTest, now: datetime) -> tuple[list[Arm], str]:
-        """Each variant's numbers so far, and their kind: "ctr" (Analytics) or "views" (views per hour)."""
-        slots = self.slots(test.id)  # type: ignore[arg-type]
-        days = self.days(test.id)  # type: ignore[arg-type]
-        variants = list(range(1, test.variants + 1))
-        if days and sum(d.impressions for d in days) > 0:
-            # A day's impressions and clicks go to the variants in proportion to their hours on screen that day.
-            shown = {v: 0.0 for v in variants}
-            clicks = {v: 0.0 for v in variants}
-            for day in days:
-                hours = _hours_per_variant(slots, day.day, now)
-                total = sum(hours.values())
-                for variant, share in hours.items():
-                    if total:
-                        shown[variant] += day.impressions * share / total
-                        clicks[variant] += day.impressions * day.click_rate * share / total
-            return [Arm(v, clicks[v], shown[v]) for v in variants], "ctr"
-        views = {v: 0.0 for v in variants}
-        hours = {v: 0.0 for v in variants}
-        for slot in slots:
-            end = as_utc(slot.end) if slot.end else now
-            hours[slot.variant] += (end - as_utc(slot.start)).total_seconds() / 3600
-            if slot.views_end is not None:
-                views[slot.variant] += max(0, slot.views_end - slot.views_start)
-        return [Arm(v, views[v], hours[v]) for v in variants], "views"
-
-    def _refresh_analytics(self, test: ABTest, now: datetime) -> None:
-        """Read the test's days from YouTube Analytics again: figures arrive late and are corrected."""
-        youtube = self.channel()
-        first = as_utc(test.started).astimezone(PACIFIC).date()
-        last = now.astimezone(PACIFIC).date()
-        figures = {}
-        day = first
-        while day <= last:
-            metrics = youtube.thumbnail_metrics(test.video_id, day, day)  # type: ignore[attr-defined]
-            if metrics is not None:
-                figures[day] = metrics
-            day += timedelta(days=1)
-        if getattr(youtube, "reporting", None) is not None:
-            try:  # the bulk reach reports are final: they replace the Analytics figures of their days
-                figures |= {d: m for d, m in youtube.reach_days(test.video_id, as_utc(test.started)).items()  # type: ignore[attr-defined]
-                            if first <= d <= last}
-            except VideoFactoryError as error:
-                log.info("A/B test %s: no reach reports (%s)", test.id, error)
-        rows = [ABDay(test_id=test.id, day=d, impressions=m.impressions, click_rate=m.click_rate)  # type: ignore[arg-type]
-                for d, m in sorted(figures.items())]
+    def _start(self, test: ABTest, privacy: str, now: datetime) -> ABTest:
+        """Plan the schedule and keep both; a private video is refused (nobody sees its thumbnail)."""
+        if privacy == "private":
+            raise InputError("the video is private, so nobody sees its thumbnail or title: an A/B test needs a public "
+                             "or unlisted video")
+        test.first_day = first_judged_day(test.published, now)
+        burn_in = (test.first_day - pacific_day(now)).days
+        test.max_cycles = (self.max_days - burn_in) // test.variants
+        if not abstats.looks(test.variants, test.max_cycles):
+            raise InputError(f"{test.variants} variants need more than {self.max_days} days to be told apart; "
+                             "test fewer, or allow more days (VF_ABTEST_MAX_DAYS)")
+        test.seed = int(self.rng.integers(2**31))
+        test = self.store.add(test)
+        plan = abstats.plan_schedule(test.first_day, test.variants, test.max_cycles, np.random.default_rng(test.seed))
+        after = test.first_day + timedelta(days=len(plan))  # back to the approved variant once the cycles are done
         with Session(self.store.engine) as session:
-            for old in session.exec(select(ABDay).where(ABDay.test_id == test.id)):
-                session.delete(old)
-            for row in rows:
-                session.add(row)
+            for day in plan:
+                session.add(ABDay(test_id=test.id, day=day.day, cycle=day.cycle, variant=day.variant))  # type: ignore[arg-type]
+            session.add(ABDay(test_id=test.id, day=after, cycle=0, variant=test.approved))  # type: ignore[arg-type]
             session.commit()
+        return test
+
+    # --- moving on -----------------------------------------------------------------------------
 
     def tick(self, now: datetime) -> list[Notice]:
         """Do everything due at `now` for every running test; the messages to send."""
-        notices: list[Notice] = []
-        for test in self.tests(running_only=True):
+        running = self.tests(running_only=True)
+        if not running:
+            return []
+        notices = self._sync_reach({t.video_id for t in running}, now, running)
+        for test in running:
             try:
                 notices += self._tick_one(test, now)
             except VideoFactoryError as error:  # one test's trouble must not stop the others
                 log.warning("A/B test %s: %s", test.id, error)
-                notices.append(Notice(test.chat_id, f"⚠️ A/B test #{test.id}: {error}. I will try again later."))
+                notices += self._warn_once(test, str(error))
         return notices
+
+    def _warn_once(self, test: ABTest, text: str) -> list[Notice]:
+        """A trouble told to the test's chat the first time only (the tick comes back every few minutes)."""
+        if (test.id, text) in self.warned:
+            return []
+        self.warned.add((test.id, text))
+        return [Notice(test.chat_id, f"⚠️ A/B test #{test.id}: {text}. I will keep trying.")]
+
+    def _sync_reach(self, videos: set[str], now: datetime, running: list[ABTest]) -> list[Notice]:
+        try:
+            self.reach().sync(videos, now)
+        except VideoFactoryError as error:
+            log.warning("reach reports: %s", error)
+            return [notice for test in running for notice in self._warn_once(test, f"reach reports: {error}")]
+        return []
 
     def _tick_one(self, test: ABTest, now: datetime) -> list[Notice]:
+        from engine import abreport
+
+        self._switch(test, now)
         notices: list[Notice] = []
-        slots = self.slots(test.id)  # type: ignore[arg-type]
-        current = slots[-1]
-        self._refresh_analytics(test, now)
-        if now >= slot_end(as_utc(current.start), test.slot_hours):
-            # Due (or overdue after a restart: the thumbnail stayed up meanwhile, so the slot simply ran longer).
-            self._close_slot(test, current, now)
-            arms, kind = self.arms(test, now)
-            chosen = next_variant(arms, kind, [s.variant for s in slots], test.adaptive, self.rng)
-            self._show(test, chosen, now)
-        if not test.report_sent and now >= as_utc(test.started) + timedelta(hours=24):
-            test.report_sent = True
+        if not test.early_report_sent and now >= as_utc(test.started) + timedelta(hours=24):
+            test.early_report_sent = True
             self.store.add(test)
-            notices.append(Notice(test.chat_id, self.report(test, now, "24-hour report")))
-        arms, kind = self.arms(test, now)
-        verdict = judge(arms, kind, self.min_impressions if kind == "ctr" else self.min_views)
-        out_of_time = now >= as_utc(test.started) + timedelta(days=test.max_days)
-        if verdict.significant or out_of_time:
-            notices.append(self.finish(test, verdict.leader, now, "statistics" if verdict.significant else "time limit"))
+            notices.append(Notice(test.chat_id, abreport.early(self, test, now)))
+        while test.state == "running" and test.reported_cycles < test.max_cycles:
+            cycle = test.reported_cycles + 1
+            if not self._settled(test, cycle, now):
+                break
+            notices.append(self._look(test, cycle, now))
         return notices
 
+    def _switch(self, test: ABTest, now: datetime) -> None:
+        """Put up today's planned variant, once; a refusal is tried again at the next tick."""
+        today = pacific_day(now)
+        with Session(self.store.engine) as session:
+            planned = session.exec(select(ABDay).where(ABDay.test_id == test.id, ABDay.day == today)).first()
+        if planned is None or planned.switched is not None:
+            return
+        self._show(test, planned.variant)
+        planned.switched = now
+        planned.late = as_utc(now).astimezone(PACIFIC).time() > LATE_SWITCH
+        self.store.add(planned)
+
+    def _show(self, test: ABTest, variant: int) -> None:
+        if test.kind == "title":
+            self.channel().set_title(test.video_id, json.loads(test.titles_json)[variant - 1])
+        else:
+            self.channel().set_thumbnail(test.video_id, Path(test.folder) / "thumbnails" / f"{variant}.jpg")
+
+    def _settled(self, test: ABTest, cycle: int, now: datetime) -> bool:
+        """Whether every day of `cycle` is over and has its figures, or has waited for them long enough."""
+        days = [d for d in self.schedule(test.id) if d.cycle == cycle]  # type: ignore[arg-type]
+        figures = self.figures(test)
+        today = pacific_day(now)
+        return bool(days) and all(d.day < today and (d.day in figures or (today - d.day).days > REPORT_WAIT_DAYS)
+                                  for d in days)
+
+    def results(self, test: ABTest, up_to_cycle: int | None = None) -> list[abstats.DayResult]:
+        """The judged days: switched in time, with figures, in the cycles so far."""
+        figures = self.figures(test)
+        published = as_utc(test.published)
+        out = []
+        for day in self.schedule(test.id):  # type: ignore[arg-type]
+            if day.cycle < 1 or (up_to_cycle is not None and day.cycle > up_to_cycle):
+                continue
+            if day.switched is None or day.late or day.day not in figures:
+                continue
+            age = (day_start(day.day) + timedelta(hours=12) - published).total_seconds() / 86400
+            out.append(abstats.DayResult(day.day, day.cycle, day.variant, age, figures[day.day].impressions,
+                                         figures[day.day].clicks))
+        return out
+
+    def analysis(self, test: ABTest, up_to_cycle: int | None = None) -> abstats.Analysis | None:
+        """What the judged days say so far (None before any)."""
+        results = self.results(test, up_to_cycle)
+        if not results:
+            return None
+        return abstats.analyse(results, test.variants, test.max_cycles, test.seed)
+
+    def _look(self, test: ABTest, cycle: int, now: datetime) -> Notice:
+        """A completed cycle: report it, and at a planned look decide or, after the last, keep the approved."""
+        from engine import abreport
+
+        test.reported_cycles = cycle
+        self.store.add(test)
+        found = self.analysis(test, cycle)
+        if found is not None and found.decided and cycle in abstats.looks(test.variants, test.max_cycles):
+            return self.finish(test, found.leader, now, "statistics")
+        if cycle == test.max_cycles:
+            return self.finish(test, test.approved, now, "no difference")
+        return Notice(test.chat_id, abreport.cycle(self, test, cycle, found))
+
+    # --- ending --------------------------------------------------------------------------------
+
     def finish(self, test: ABTest, winner: int, now: datetime, decided_by: str) -> Notice:
-        """End a test: the winner goes up for good, and the final report."""
+        """End a test: the winner (or the approved variant) goes up for good, and the final report."""
+        from engine import abreport
+
         if not 1 <= winner <= test.variants:
             raise InputError(f"variant {winner} does not exist; choose 1 to {test.variants}")
-        slots = self.slots(test.id)  # type: ignore[arg-type]
-        if slots and slots[-1].end is None:
-            self._close_slot(test, slots[-1], now)
-        self.channel().set_thumbnail(test.video_id, Path(test.folder) / "thumbnails" / f"{winner}.jpg")  # type: ignore[attr-defined]
+        self._show(test, winner)
         test.state, test.winner, test.decided_by, test.finished = "done", winner, decided_by, now
         self.store.add(test)
-        return Notice(test.chat_id, self.report(test, now, "Final report"))
+        return Notice(test.chat_id, abreport.final(self, test))
 
     def stop(self, test: ABTest, now: datetime) -> Notice:
-        """Stop a test without a winner; the thumbnail on screen stays."""
-        slots = self.slots(test.id)  # type: ignore[arg-type]
-        if slots and slots[-1].end is None:
-            self._close_slot(test, slots[-1], now)
+        """Stop a test without a winner: the approved variant goes back up."""
+        self._show(test, test.approved)
         test.state, test.finished = "stopped", now
         self.store.add(test)
-        return Notice(test.chat_id, f"A/B test #{test.id} stopped; thumbnail {slots[-1].variant if slots else 1} stays.")
-
-    def report(self, test: ABTest, now: datetime, heading: str) -> str:
-        """The test in a few lines: per variant its numbers, share and chance of being best; leader and advice."""
-        arms, kind = self.arms(test, now)
-        verdict = judge(arms, kind, self.min_impressions if kind == "ctr" else self.min_views)
-        hours = (now - as_utc(test.started)).total_seconds() / 3600
-        lines = [f"📊 {heading}: A/B test #{test.id}, video {test.video_id}, {hours:.0f} h in"]
-        total = sum(a.exposure for a in arms) or 1.0
-        for arm in arms:
-            if kind == "ctr":
-                rate = f"{arm.exposure:.0f} impressions, CTR {arm.successes / arm.exposure:.2%}" if arm.exposure else "no impressions yet"
-            else:
-                rate = f"{arm.successes:.0f} views in {arm.exposure:.1f} h, {arm.successes / arm.exposure:.1f}/h" if arm.exposure else "not shown yet"
-            lines.append(f"• thumbnail {arm.variant}: {rate}, {arm.exposure / total:.0%} of the test, "
-                         f"{verdict.probability_best[arm.variant]:.0%} chance of being best")
-        basis = "click-through rate (YouTube Analytics)" if kind == "ctr" else "views per hour (no impression data yet)"
-        lines.append(f"Measured by {basis}; leader: thumbnail {verdict.leader}, p = {verdict.p_value:.3f}.")
-        if test.state == "done":
-            how = {"statistics": "the difference is significant", "time limit": "the time limit was reached",
-                   "hand": "chosen by hand"}.get(test.decided_by or "", "")
-            lines.append(f"✅ Thumbnail {test.winner} is now the video's thumbnail ({how}).")
-        elif verdict.significant:
-            lines.append(f"Recommendation: thumbnail {verdict.leader} is better; the test ends on its next check.")
-        elif not verdict.enough_data:
-            lines.append("Recommendation: too little data to call it yet; the test goes on.")
-        else:
-            lines.append("Recommendation: no clear difference yet; the test goes on.")
-        return "\n".join(lines)
-
-
-def slot_end(start: datetime, hours: float) -> datetime:
-    """When a slot that began at `start` ends. Whole days end at midnight Pacific time, YouTube Analytics'
-    day boundary, so each day's impressions and clicks belong to one thumbnail."""
-    end = start + timedelta(hours=hours)
-    if hours < 24 or hours % 24:
-        return end
-    local = end.astimezone(PACIFIC)
-    midnight = datetime.combine(local.date(), datetime.min.time(), tzinfo=PACIFIC)
-    if midnight - start < timedelta(hours=12):  # too short a first slot: run on to the next midnight
-        midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=PACIFIC)
-    return midnight
-
-
-def _hours_per_variant(slots: list[ABSlot], day: date, now: datetime) -> dict[int, float]:
-    """Hours each variant was on screen during one Pacific-time day."""
-    begin = datetime.combine(day, datetime.min.time(), tzinfo=PACIFIC)
-    finish = begin + timedelta(days=1)
-    hours: dict[int, float] = {}
-    for slot in slots:
-        start, end = as_utc(slot.start), as_utc(slot.end) if slot.end else now
-        overlap = (min(end, finish) - max(start, begin)).total_seconds() / 3600
-        if overlap > 0:
-            hours[slot.variant] = hours.get(slot.variant, 0.0) + overlap
-    return hours
+        return Notice(test.chat_id, f"A/B test #{test.id} stopped; {variant_name(test, test.approved)} stays.")

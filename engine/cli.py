@@ -261,10 +261,11 @@ def _cmd_thumbnails(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_youtube(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime, timezone
 
-    from engine.youtube import YouTube, authorize
+    from engine.youtube import PRIVATE_LOCK, YouTube, authorize
 
     if args.action == "auth":
         print(f"authorised; credentials kept in {authorize(settings, console=args.console)}")
+        _start_reach_reports(YouTube.connect(settings))
         return 0
     if args.folder is None:
         raise InputError("give the video's folder: videofactory youtube publish FOLDER")
@@ -285,25 +286,51 @@ def _cmd_youtube(args: argparse.Namespace, settings: Settings) -> int:
                        lambda share: progress.advanced("upload", round(share * 100)))
         progress.finished("upload")
     print(f"uploaded: {done.url} ({done.privacy}{', captions added' if done.captions_id else ''})")
+    if done.locked_private:
+        print(f"warning: {PRIVATE_LOCK}", file=sys.stderr)
     if args.ab_test:
-        tester = _tester(settings, youtube)
-        test = tester.start(done.video_id, args.folder, None, datetime.now(timezone.utc),
-                            settings.abtest_slot_hours, settings.abtest_max_days, settings.abtest_adaptive)
+        from engine.thumbnail_choice import approved_design
+
+        test = _tester(settings, youtube).start_thumbnails(
+            done.video_id, args.folder, None, datetime.now(timezone.utc), datetime.now(timezone.utc), done.privacy,
+            approved_design(args.folder))
         print(f"A/B test #{test.id} started: `videofactory abtest tick` (or the bot) moves it on")
     return 0
 
 
 def _tester(settings: Settings, youtube=None):
-    from engine.abtest import ABTester
+    from engine.reach import youtube_tester
+
+    return youtube_tester(settings, open_store(settings), (lambda: youtube) if youtube is not None else None)
+
+
+def _start_reach_reports(youtube) -> None:  # noqa: ANN001 - engine.youtube.YouTube
+    """Ask YouTube for the daily reach reports now: the first come about two days later, and A/B tests need them."""
+    try:
+        youtube.reach_job()
+    except VideoFactoryError as error:
+        print(f"warning: A/B tests will have no click data until this is fixed: {error}", file=sys.stderr)
+        return
+    print("YouTube will make daily thumbnail reach reports for A/B tests (the first in about two days)")
+
+
+def _start_title_test(args: argparse.Namespace, settings: Settings, tester, now) -> int:  # noqa: ANN001
+    """`abtest titles --video ID --title A --title B`: the video's facts from YouTube, then the test."""
     from engine.youtube import YouTube
 
-    channel = (lambda: youtube) if youtube is not None else (lambda: YouTube.connect(settings))
-    return ABTester(open_store(settings), channel, settings.abtest_min_impressions,
-                    settings.abtest_min_views)
+    if not args.video or len(args.title) < 2:
+        raise InputError('give the video and two or more titles: videofactory abtest titles --video ID --title "A" '
+                         '--title "B"')
+    published, privacy = YouTube.connect(settings).video_facts(args.video)
+    test = tester.start_titles(args.video, args.title, None, now, published, privacy)
+    print(f"A/B test #{test.id} of {test.variants} titles started; the first judged day is {test.first_day}")
+    return 0
 
 
 def _cmd_abtest(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime, timezone
+
+    from engine import abreport
 
     tester = _tester(settings)
     now = datetime.now(timezone.utc)
@@ -311,9 +338,11 @@ def _cmd_abtest(args: argparse.Namespace, settings: Settings) -> int:
         for notice in tester.tick(now):
             print(notice.text, end="\n\n")
         return 0
+    if args.action == "titles":
+        return _start_title_test(args, settings, tester, now)
     if args.action in ("stop", "pick"):
         if args.test is None or (args.action == "pick" and args.variant is None):
-            raise InputError("say which test (and for pick, which thumbnail): videofactory abtest pick 3 2")
+            raise InputError("say which test (and for pick, which variant): videofactory abtest pick 3 2")
         test = tester.test(args.test)
         if test.state != "running":
             raise InputError(f"A/B test {test.id} is already {test.state}")
@@ -325,7 +354,7 @@ def _cmd_abtest(args: argparse.Namespace, settings: Settings) -> int:
         print("no A/B tests yet: publish with --ab-test, or tap Publish in the bot")
     for test in tests:
         if args.test in (None, test.id):
-            print(tester.report(test, now, test.state), end="\n\n")
+            print(abreport.summary(tester, test, now), end="\n\n")
     return 0
 
 
@@ -403,10 +432,14 @@ def _add_managing(commands: argparse._SubParsersAction) -> None:
     youtube.add_argument("--ab-test", action="store_true", help="then test the three thumbnails against each other")
     youtube.set_defaults(handler=_cmd_youtube)
 
-    abtest = commands.add_parser("abtest", help="thumbnail A/B tests: list, move on, stop, or pick a winner")
-    abtest.add_argument("action", nargs="?", choices=("list", "tick", "stop", "pick"), default="list")
+    abtest = commands.add_parser("abtest", help="A/B tests of thumbnails or titles: list, move on, stop, pick, "
+                                                "or test titles")
+    abtest.add_argument("action", nargs="?", choices=("list", "tick", "stop", "pick", "titles"), default="list")
     abtest.add_argument("test", nargs="?", type=int, help="the test's number")
-    abtest.add_argument("variant", nargs="?", type=int, help="with pick: the winning thumbnail, 1-3")
+    abtest.add_argument("variant", nargs="?", type=int, help="with pick: the winning variant")
+    abtest.add_argument("--video", help="with titles: the YouTube video ID")
+    abtest.add_argument("--title", action="append", default=[],
+                        help="with titles: a title to test (twice or more; the video's own first)")
     abtest.set_defaults(handler=_cmd_abtest)
 
     stats = commands.add_parser("stats", help="videos made, time per stage, pictures, tokens, A/B tests, failures")

@@ -86,11 +86,7 @@ class Settings(BaseSettings):
     youtube_client_secrets: Path | None = None  # the OAuth client file (Desktop app) from Google Cloud Console
     google_token_uri: str | None = None  # Google's OAuth token endpoint, replaced only to test against a local one
     timezone: str = "UTC"  # for daily messages, e.g. Europe/Berlin
-    abtest_slot_hours: float = Field(24.0, ge=1, le=168)  # how long each thumbnail stays up; whole days switch at midnight Pacific time
-    abtest_max_days: float = Field(7.0, ge=1, le=90)
-    abtest_adaptive: bool = False  # Thompson sampling: the stronger thumbnail gets more slots while testing
-    abtest_min_impressions: int = Field(1000, ge=1)  # per variant, before a click-rate difference may decide
-    abtest_min_views: int = Field(300, ge=1)  # in all, before a views-per-hour difference may decide
+    abtest_max_days: int = Field(21, ge=10, le=90)  # whole Pacific days a test may take, burn-in included
     abtest_check_minutes: float = Field(15.0, ge=1, le=1440)  # how often the bot looks at running tests
 
     @property

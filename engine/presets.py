@@ -111,6 +111,7 @@ class YouTubeStyle(_Strict):
     category: str = Field("27", pattern=r"^\d{1,2}$")  # 27 Education, 28 Science & Technology, 24 Entertainment
     made_for_kids: bool = False
     tags: tuple[Text, ...] = ()
+    synthetic_media: bool = True  # status.containsSyntheticMedia: our pictures and voices are generated
 
 
 class Preset(_Strict):

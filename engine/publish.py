@@ -24,8 +24,14 @@ class Published:
 
     video_id: str
     url: str
-    privacy: str
+    privacy: str  # as YouTube set it, which may not be what was asked
     captions_id: str | None
+    requested: str = ""  # the privacy asked for
+
+    @property
+    def locked_private(self) -> bool:
+        """YouTube made private a video asked to be public or unlisted (an unaudited API project)."""
+        return self.privacy == "private" and self.requested not in ("", "private")
 
 
 def video_meta(folder: Path, settings: Settings, privacy: str, publish_at: datetime | None = None) -> VideoMeta:
@@ -45,7 +51,8 @@ def video_meta(folder: Path, settings: Settings, privacy: str, publish_at: datet
             used += cost
     return VideoMeta(title=title[:TITLE_CHARS] or "Video", description=description, tags=tuple(tags),
                      category=preset.youtube.category, language=script.language or preset.language,
-                     privacy=privacy, publish_at=publish_at, made_for_kids=preset.youtube.made_for_kids)
+                     privacy=privacy, publish_at=publish_at, made_for_kids=preset.youtube.made_for_kids,
+                     synthetic_media=preset.youtube.synthetic_media)
 
 
 def publish(
@@ -62,10 +69,11 @@ def publish(
     manifest = read_manifest(folder)
     if manifest.youtube is not None:
         raise InputError(f"this video is already on YouTube: {manifest.youtube.url}")
-    video_id = youtube.upload(video, meta, progress)
+    answer = youtube.upload(video, meta, progress)
+    video_id = answer.video_id
     url = f"https://youtu.be/{video_id}"
     # Recorded at once, so a failure below never leads to a second upload of the same video.
-    uploaded = YouTubeRecord(video_id=video_id, url=url, privacy=meta.privacy, publish_at=meta.publish_at)
+    uploaded = YouTubeRecord(video_id=video_id, url=url, privacy=answer.privacy, publish_at=meta.publish_at)
     write_manifest(folder, manifest.model_copy(update={"youtube": uploaded}))
     captions_id = None
     srt = folder / "subtitles.srt"
@@ -75,4 +83,4 @@ def publish(
     youtube.set_thumbnail(video_id, thumbnail if thumbnail.is_file() else folder / "thumbnails" / "1.jpg")
     manifest = read_manifest(folder)  # approval may have written it meanwhile
     write_manifest(folder, manifest.model_copy(update={"youtube": uploaded.model_copy(update={"captions_id": captions_id})}))
-    return Published(video_id, url, meta.privacy, captions_id)
+    return Published(video_id, url, answer.privacy, captions_id, meta.privacy)

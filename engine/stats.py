@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from sqlmodel import Session, select
 
-from engine.abtest import ABTester
+from engine.abtest import ABTester, variant_name
 from engine.store import Store, as_utc
 from engine.tables import ABTest, Job, StageRun, TokenLedger
 
@@ -41,13 +41,13 @@ class TokenUse:
 
 @dataclass(frozen=True)
 class TestOutcome:
-    """A finished thumbnail test: the winner and how much better it did than the others."""
+    """A finished A/B test: what stayed, and how much better the leader did than the others."""
 
     test_id: int
     video_id: str
-    winner: int
-    uplift: float | None  # winner's rate over the others' mean, -1..inf; None when unmeasured
-    measure: str  # "ctr" or "views"
+    winner: str  # "thumbnail 2", or a title
+    decided_by: str  # statistics, no difference, hand
+    uplift: float | None  # the leader's click odds over the others', relative; None when unmeasured
 
 
 @dataclass(frozen=True)
@@ -103,16 +103,12 @@ def gather(store: Store, days: int, now: datetime, budget_usd: float) -> Stats:
             images[run.backend][0] += run.items_cached + run.items_computed
             images[run.backend][1] += run.items_total
     totals = [(as_utc(j.finished) - as_utc(j.created)).total_seconds() for j in done if j.finished is not None]
-    tester = ABTester(store, lambda: None)
+    tester = ABTester(store, lambda: None, lambda: None)  # type: ignore[arg-type,return-value] - the store only
     outcomes = []
     for test in tests:
-        arms, kind = tester.arms(test, as_utc(test.finished))  # type: ignore[arg-type]
-        rates = {a.variant: a.successes / a.exposure for a in arms if a.exposure}
-        others = [rate for variant, rate in rates.items() if variant != test.winner]
-        uplift = None
-        if test.winner in rates and others and np.mean(others) > 0:
-            uplift = round(rates[test.winner] / float(np.mean(others)) - 1, 4)
-        outcomes.append(TestOutcome(test.id, test.video_id, test.winner, uplift, kind))  # type: ignore[arg-type]
+        found = tester.analysis(test, test.reported_cycles or None)
+        outcomes.append(TestOutcome(test.id, test.video_id, variant_name(test, test.winner or test.approved),  # type: ignore[arg-type]
+                                    test.decided_by or "", round(found.uplift, 4) if found else None))
     return Stats(
         days=days, since=since,
         videos_per_day=dict(sorted(per_day.items())),
@@ -149,8 +145,8 @@ def stats_text(stats: Stats, errors: bool = True) -> str:
         lines.append(f"Token {token.fingerprint} ({token.state}): {token.calls} calls, ${token.spend_usd:.3f} spent, "
                      f"${token.budget_left_usd:.3f} left, 402×{token.count_402}, 429×{token.count_429}{rate}")
     for test in stats.tests:
-        uplift = f"{test.uplift:+.0%} {'CTR' if test.measure == 'ctr' else 'views/h'}" if test.uplift is not None else "unmeasured"
-        lines.append(f"A/B test #{test.test_id} ({test.video_id}): thumbnail {test.winner} won, {uplift} over the others")
+        uplift = f"leader {test.uplift:+.0%} click odds" if test.uplift is not None else "unmeasured"
+        lines.append(f"A/B test #{test.test_id} ({test.video_id}): {test.winner} stays ({test.decided_by}; {uplift})")
     for stage, (count, common) in stats.failures.items():
         said = "; most often: " + "; ".join(f"{text} ×{n}" for text, n in common) if errors else ""
         lines.append(f"Failures in {stage}: {count}{said}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -90,47 +90,62 @@ class TokenLedger(SQLModel, table=True):
 
 
 class ABTest(SQLModel, table=True):
-    """One thumbnail test on one published video."""
+    """One A/B test of thumbnails or titles on one published video."""
 
     __tablename__ = "ab_tests"
     id: int | None = Field(default=None, primary_key=True)
     video_id: str = Field(index=True)
     folder: str  # the video's output folder, where thumbnails/1-3.jpg are
     chat_id: int | None = None  # where reports go
+    kind: str = "thumbnail"  # thumbnail or title
     variants: int = 3
+    titles_json: str = "[]"  # a title test's titles, variant 1 first
+    approved: int = 1  # the variant the owner chose: it stays when no difference can be told
+    published: datetime = Field(default_factory=utcnow)  # the video's age counts from here
     started: datetime = Field(default_factory=utcnow)
-    slot_hours: float = 24.0
-    max_days: float = 7.0
-    adaptive: bool = False
+    first_day: date  # the first Pacific day that is judged (earlier ones are burn-in)
+    max_cycles: int = 6
+    seed: int = 0  # the schedule's and the re-randomisations' seed
     state: str = "running"  # running, done, stopped
-    report_sent: bool = False
+    early_report_sent: bool = False
+    reported_cycles: int = 0  # cycles whose report went out
     winner: int | None = None
-    decided_by: str | None = None  # statistics, time limit, hand
+    decided_by: str | None = None  # statistics, no difference, hand, upgrade
     finished: datetime | None = None
 
 
-class ABSlot(SQLModel, table=True):
-    """A period one variant was the video's thumbnail, with the view counts at its two ends."""
-
-    __tablename__ = "ab_slots"
-    id: int | None = Field(default=None, primary_key=True)
-    test_id: int = Field(foreign_key="ab_tests.id", index=True)
-    variant: int
-    start: datetime
-    end: datetime | None = None
-    views_start: int = 0
-    views_end: int | None = None
-
-
 class ABDay(SQLModel, table=True):
-    """YouTube Analytics' thumbnail figures for one day of a test (re-read as they are corrected)."""
+    """One planned day of a test's schedule: the variant on the video that Pacific day."""
 
-    __tablename__ = "ab_days"
+    __tablename__ = "ab_schedule"
     id: int | None = Field(default=None, primary_key=True)
     test_id: int = Field(foreign_key="ab_tests.id", index=True)
     day: date
+    cycle: int
+    variant: int
+    switched: datetime | None = None  # when the variant went up; None while it has not
+    late: bool = False  # went up after 01:00 Pacific: the day mixes two variants and is not judged
+
+
+class ReachDay(SQLModel, table=True):
+    """A video's thumbnail impressions and clicks on one Pacific day, from the latest reach report of that day."""
+
+    __tablename__ = "reach_days"
+    __table_args__ = (UniqueConstraint("video_id", "day"),)
+    id: int | None = Field(default=None, primary_key=True)
+    video_id: str = Field(index=True)
+    day: date
     impressions: int
-    click_rate: float
+    clicks: float
+    report_created: datetime
+
+
+class ReachReport(SQLModel, table=True):
+    """A reach report already read, so it is never downloaded twice."""
+
+    __tablename__ = "reach_reports"
+    id: str = Field(primary_key=True)
+    created: datetime
 
 
 class ChatSettings(SQLModel, table=True):

@@ -33,6 +33,12 @@ def approve_thumbnail(folder: Path, number: int) -> Path:
     return target
 
 
+def approved_design(folder: Path) -> int:
+    """The number (1-3) of the thumbnail the owner approved; 1 when none was."""
+    approved = read_manifest(folder).thumbnail
+    return approved.design if approved is not None else 1
+
+
 def remake_thumbnails(folder: Path, settings: Settings) -> tuple[Path, ...]:
     """A new set of three thumbnails for a finished video: other pictures of it, each in another design."""
     manifest = read_manifest(folder)

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,22 +24,26 @@ from engine.errors import BackendError, ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
-SCOPES = (
-    "https://www.googleapis.com/auth/youtube.force-ssl",  # upload, captions, thumbnails.set, videos.list
-    "https://www.googleapis.com/auth/yt-analytics.readonly",  # thumbnail impressions and click rate
-)
+DATA_SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"  # upload, captions, thumbnails, videos.list/update
+REPORTS_SCOPE = "https://www.googleapis.com/auth/yt-analytics.readonly"  # the Reporting API's reach reports
+SCOPES = (DATA_SCOPE, REPORTS_SCOPE)
+SCOPE_REASONS = {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
+PRIVATE_LOCK = ("YouTube made the video private: uploads through a Google Cloud project that YouTube has not audited "
+                "are locked private (request an audit of the project, or make the video public in YouTube Studio)")
 RETRIABLE_STATUS = (500, 502, 503, 504)
 MAX_RETRIES = 8
 CHUNK_BYTES = 8 * 1024 * 1024  # a multiple of 256 KiB, as resumable uploads require
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded", "rateLimitExceeded", "userRateLimitExceeded",
                  "uploadLimitExceeded"}
 PRIVACY = ("private", "unlisted", "public")
-SERVICES = (("youtube", "v3"), ("youtubeAnalytics", "v2"), ("youtubereporting", "v1"))
+SERVICES = (("youtube", "v3"), ("youtubereporting", "v1"))
 REACH_REPORT = "channel_reach_basic_a1"  # the Reporting API's daily thumbnail impressions and click rate
 
 
 class YouTubeError(BackendError):
-    """YouTube refused or failed a request."""
+    """YouTube refused or failed a request; `status` is the HTTP status where there was one."""
+
+    status: int | None = None
 
 
 class QuotaError(YouTubeError):
@@ -47,9 +51,13 @@ class QuotaError(YouTubeError):
 
 
 class AuthError(YouTubeError):
-    """No usable YouTube authorisation: never given, revoked or expired."""
+    """No usable YouTube authorisation: never given, revoked or expired, or without a scope it needs."""
 
     exit_code = 2
+
+
+class ThumbnailRateLimited(YouTubeError):
+    """thumbnails.set answered 429 (uploadRateLimitExceeded): too many thumbnails set lately; try again later."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,15 @@ class VideoMeta:
     privacy: str = "private"
     publish_at: datetime | None = None  # scheduled: private until then, public after
     made_for_kids: bool = False
+    synthetic_media: bool = True  # status.containsSyntheticMedia: generated pictures or voice
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    """What YouTube says it made of an upload: the video's ID and its privacy as YouTube set it."""
+
+    video_id: str
+    privacy: str
 
 
 @dataclass(frozen=True)
@@ -76,11 +93,12 @@ class VideoStats:
 
 
 @dataclass(frozen=True)
-class ThumbnailMetrics:
-    """Thumbnail impressions and click rate (0-1) over a period, from YouTube Analytics."""
+class ReportFile:
+    """One reach report YouTube has made: its ID, when it was made, and where to download it."""
 
-    impressions: int
-    click_rate: float
+    id: str
+    created: datetime
+    url: str
 
 
 def credentials_file(settings: Settings) -> Path:
@@ -167,11 +185,10 @@ def load_credentials(settings: Settings):
 
 @dataclass
 class YouTube:
-    """The Data API (videos, captions, thumbnails), Analytics and Reporting services of one channel."""
+    """The Data API (videos, captions, thumbnails, titles) and Reporting API (reach reports) of one channel."""
 
     data: object
-    analytics: object
-    reporting: object | None = None
+    reporting: object
     sleep: Callable[[float], None] = time.sleep
 
     @classmethod
@@ -185,16 +202,16 @@ class YouTube:
         return cls(*(build(name, version, credentials=credentials, static_discovery=True, cache_discovery=False)
                      for name, version in SERVICES))
 
-    def _execute(self, request, what: str):
+    def _execute(self, request, what: str, scope: str = DATA_SCOPE):
         """One request, retried with exponential backoff on 5xx and connection errors, as Google recommends."""
         for attempt in range(MAX_RETRIES + 1):
             try:
                 return request.execute(num_retries=0)
             except Exception as error:
-                self._retry_or_raise(error, attempt, what)
+                self._retry_or_raise(error, attempt, what, scope)
         raise AssertionError("unreachable")
 
-    def _retry_or_raise(self, error: Exception, attempt: int, what: str) -> None:
+    def _retry_or_raise(self, error: Exception, attempt: int, what: str, scope: str = DATA_SCOPE) -> None:
         """Sleep before the next try, or raise our own error."""
         import httplib2
         from googleapiclient.errors import HttpError, ResumableUploadError
@@ -204,7 +221,7 @@ class YouTube:
             if status in RETRIABLE_STATUS and attempt < MAX_RETRIES:
                 self._back_off(attempt, what, f"HTTP {status}")
                 return
-            raise translate_http_error(error, what) from None
+            raise translate_http_error(error, what, scope) from None
         if isinstance(error, httplib2.HttpLib2Error | ConnectionError | TimeoutError | OSError):
             if attempt < MAX_RETRIES:
                 self._back_off(attempt, what, type(error).__name__)
@@ -217,13 +234,14 @@ class YouTube:
         log.info("%s: %s, trying again in %.1f s", what, why, wait)
         self.sleep(wait)
 
-    def upload(self, video: Path, meta: VideoMeta, progress: Callable[[float], None] = lambda share: None) -> str:
-        """Upload a video by resumable videos.insert; its YouTube ID."""
+    def upload(self, video: Path, meta: VideoMeta, progress: Callable[[float], None] = lambda share: None) -> Uploaded:
+        """Upload a video by resumable videos.insert; its ID and the privacy YouTube gave it."""
         from googleapiclient.http import MediaFileUpload
 
         if meta.privacy not in PRIVACY:
             raise InputError(f"privacy is one of {', '.join(PRIVACY)}, not '{meta.privacy}'")
-        status: dict[str, object] = {"privacyStatus": meta.privacy, "selfDeclaredMadeForKids": meta.made_for_kids}
+        status: dict[str, object] = {"privacyStatus": meta.privacy, "selfDeclaredMadeForKids": meta.made_for_kids,
+                                     "containsSyntheticMedia": meta.synthetic_media}
         if meta.publish_at is not None:
             if meta.publish_at <= datetime.now(timezone.utc):
                 raise InputError("the publishing time must be in the future")
@@ -250,7 +268,8 @@ class YouTube:
         progress(1.0)
         if "id" not in response:
             raise YouTubeError(f"YouTube answered the upload of {video.name} without a video ID")
-        return response["id"]
+        # The privacy YouTube applied, not the one asked for: an unaudited project's uploads are locked private.
+        return Uploaded(response["id"], str(response.get("status", {}).get("privacyStatus") or meta.privacy))
 
     def add_captions(self, video_id: str, srt: Path, language: str, name: str = "") -> str:
         """Upload a subtitle file as the video's captions track; the track's ID."""
@@ -266,7 +285,36 @@ class YouTube:
         from googleapiclient.http import MediaFileUpload
 
         media = MediaFileUpload(str(image), mimetype="image/jpeg", resumable=False)
-        self._execute(self.data.thumbnails().set(videoId=video_id, media_body=media), "setting the thumbnail")  # type: ignore[attr-defined]
+        try:
+            self._execute(self.data.thumbnails().set(videoId=video_id, media_body=media), "setting the thumbnail")  # type: ignore[attr-defined]
+        except YouTubeError as error:
+            if error.status == 403 and not isinstance(error, AuthError | QuotaError):
+                raise YouTubeError("setting the thumbnail: YouTube allows custom thumbnails only on channels verified "
+                                   "by phone; verify at https://www.youtube.com/verify and try again") from None
+            raise
+
+    def video_facts(self, video_id: str) -> tuple[datetime, str]:
+        """When the video was published and its privacy now (videos.list)."""
+        answer = self._execute(self.data.videos().list(part="snippet,status", id=video_id), "reading the video")  # type: ignore[attr-defined]
+        if not answer.get("items"):
+            raise YouTubeError(f"YouTube has no video {video_id} (deleted, or on another channel)")
+        item = answer["items"][0]
+        return _timestamp(item["snippet"]["publishedAt"]), str(item["status"]["privacyStatus"])
+
+    def set_title(self, video_id: str, title: str) -> None:
+        """Give the video a new title (videos.update), sending back the rest of its snippet unchanged.
+
+        videos.update replaces the whole snippet: a field left out is cleared, so description, tags,
+        category and languages go back as YouTube has them.
+        """
+        answer = self._execute(self.data.videos().list(part="snippet", id=video_id), "reading the video's snippet")  # type: ignore[attr-defined]
+        if not answer.get("items"):
+            raise YouTubeError(f"YouTube has no video {video_id} (deleted, or on another channel)")
+        current = answer["items"][0].get("snippet", {})
+        kept = ("description", "tags", "categoryId", "defaultLanguage", "defaultAudioLanguage")
+        snippet = {key: current[key] for key in kept if key in current} | {"title": title}
+        self._execute(self.data.videos().update(part="snippet", body={"id": video_id, "snippet": snippet}),  # type: ignore[attr-defined]
+                      "setting the title")
 
     def stats(self, video_id: str) -> VideoStats:
         """The video's public counters now (videos.list)."""
@@ -277,74 +325,55 @@ class YouTube:
         return VideoStats(int(numbers.get("viewCount", 0)), int(numbers.get("likeCount", 0)),
                           int(numbers.get("commentCount", 0)))
 
-    def thumbnail_metrics(self, video_id: str, start: date, end: date) -> ThumbnailMetrics | None:
-        """Thumbnail impressions and click rate from YouTube Analytics, or None where the channel gets none."""
-        from googleapiclient.errors import HttpError
-
-        request = self.analytics.reports().query(  # type: ignore[attr-defined]
-            ids="channel==MINE", startDate=start.isoformat(), endDate=end.isoformat(),
-            metrics="videoThumbnailImpressions,videoThumbnailImpressionsClickRate", filters=f"video=={video_id}",
-        )
-        try:
-            answer = request.execute(num_retries=0)
-        except HttpError as error:
-            if int(error.resp.status) in (400, 403) and not isinstance(translate_http_error(error, ""), QuotaError):
-                log.info("thumbnail metrics are not available for this channel: HTTP %s", error.resp.status)
-                return None
-            raise translate_http_error(error, "reading thumbnail metrics") from None
-        rows = answer.get("rows") or []
-        if not rows or rows[0][0] is None:
-            return None
-        impressions, rate = rows[0][0], rows[0][1]
-        return ThumbnailMetrics(int(impressions), float(rate) / 100.0)  # the API gives a percentage
-
-
     def reach_job(self) -> str:
-        """The Reporting API job that produces the channel's daily reach reports (created once)."""
-        jobs = self._execute(self.reporting.jobs().list(), "listing reporting jobs")  # type: ignore[union-attr]
+        """The Reporting API job that makes the channel's daily reach reports (created once, at `youtube auth`)."""
+        jobs = self._execute(self.reporting.jobs().list(), "listing reporting jobs", REPORTS_SCOPE)  # type: ignore[union-attr]
         for job in jobs.get("jobs", []):
             if job.get("reportTypeId") == REACH_REPORT:
                 return job["id"]
         body = {"reportTypeId": REACH_REPORT, "name": "videofactory thumbnail reach"}
-        return self._execute(self.reporting.jobs().create(body=body), "creating the reach report job")["id"]  # type: ignore[union-attr]
+        return self._execute(self.reporting.jobs().create(body=body), "creating the reach report job",  # type: ignore[union-attr]
+                             REPORTS_SCOPE)["id"]
 
-    def reach_days(self, video_id: str, since: datetime) -> dict[date, ThumbnailMetrics]:
-        """Thumbnail impressions and click rate per day from the reach reports made since `since`.
+    def reach_reports(self, job: str, created_after: datetime | None) -> list[ReportFile]:
+        """The job's reports made after `created_after` (all of them for None), every page of the listing."""
+        reports: list[ReportFile] = []
+        page: str | None = None
+        while True:
+            options: dict[str, str] = {"jobId": job}
+            if created_after is not None:
+                options["createdAfter"] = created_after.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            if page:
+                options["pageToken"] = page
+            listing = self._execute(self.reporting.jobs().reports().list(**options), "listing reach reports",  # type: ignore[union-attr]
+                                    REPORTS_SCOPE)
+            reports += [ReportFile(r["id"], _timestamp(r["createTime"]), r["downloadUrl"]) for r in listing.get("reports", [])]
+            page = listing.get("nextPageToken")
+            if not page:
+                return reports
 
-        These bulk reports arrive two or three days late and are the final figures, so they
-        correct what the Analytics API said earlier.
-        """
-        import csv
+    def download_report(self, report: ReportFile) -> str:
+        """A report's CSV text."""
         import io
 
         from googleapiclient.http import MediaIoBaseDownload
 
-        job = self.reach_job()
-        created_after = since.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-        listing = self._execute(self.reporting.jobs().reports().list(jobId=job, createdAfter=created_after),  # type: ignore[union-attr]
-                                "listing reach reports")
-        shown: dict[date, float] = {}
-        clicks: dict[date, float] = {}
-        for report in listing.get("reports", []):
-            request = self.reporting.media().download_media(resourceName="")  # type: ignore[union-attr]
-            request.uri = report["downloadUrl"]
-            buffer = io.BytesIO()
-            downloader, finished, attempt = MediaIoBaseDownload(buffer, request), False, 0
-            while not finished:
-                try:
-                    _, finished = downloader.next_chunk(num_retries=0)
-                except Exception as error:  # noqa: BLE001 - sorted by _retry_or_raise
-                    self._retry_or_raise(error, attempt, "downloading a reach report")
-                    attempt += 1
-            for row in csv.DictReader(io.StringIO(buffer.getvalue().decode("utf-8"))):
-                if row.get("video_id") != video_id:
-                    continue
-                day = datetime.strptime(row["date"], "%Y%m%d").date()
-                impressions = float(row.get("video_thumbnail_impressions") or 0)
-                shown[day] = shown.get(day, 0.0) + impressions
-                clicks[day] = clicks.get(day, 0.0) + impressions * float(row.get("video_thumbnail_impressions_ctr") or 0)
-        return {day: ThumbnailMetrics(round(shown[day]), clicks[day] / shown[day] if shown[day] else 0.0)
-                for day in shown}
+        request = self.reporting.media().download_media(resourceName="")  # type: ignore[union-attr]
+        request.uri = report.url
+        buffer = io.BytesIO()
+        downloader, finished, attempt = MediaIoBaseDownload(buffer, request), False, 0
+        while not finished:
+            try:
+                _, finished = downloader.next_chunk(num_retries=0)
+            except Exception as error:  # noqa: BLE001 - sorted by _retry_or_raise
+                self._retry_or_raise(error, attempt, "downloading a reach report", REPORTS_SCOPE)
+                attempt += 1
+        return buffer.getvalue().decode("utf-8")
+
+
+def _timestamp(text: str) -> datetime:
+    """An RFC 3339 time as the Reporting API writes it (2026-11-20T07:12:35.123456Z)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _reasons(error) -> list[str]:
@@ -363,24 +392,49 @@ def quota_reset(now: datetime | None = None) -> datetime:
     return datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=pacific)
 
 
-def translate_http_error(error, what: str) -> YouTubeError:
-    """Our error for a Google HttpError: quota explained, authorisation named, the rest in one line."""
+def translate_http_error(error, what: str, scope: str = DATA_SCOPE) -> YouTubeError:
+    """Our error for a Google HttpError: quota explained, a missing scope or API named, the rest in one line."""
     status = int(error.resp.status)
     reasons = _reasons(error)
     quota = QUOTA_REASONS.intersection(reasons)
     if quota:
-        reason = min(quota)
-        if reason == "uploadLimitExceeded":
-            return QuotaError(f"{what}: the channel has reached YouTube's limit of uploads for today; "
-                              "it lifts within 24 hours of the first upload of the day")
-        if reason in ("rateLimitExceeded", "userRateLimitExceeded"):
-            return QuotaError(f"{what}: too many requests in a short time (per-minute quota); try again in a minute")
-        hours = (quota_reset() - datetime.now(timezone.utc)).total_seconds() / 3600
-        return QuotaError(f"{what}: the YouTube Data API daily quota (10,000 units; an upload costs 1,600) is used "
-                          f"up; it resets at midnight Pacific time, in {hours:.0f} h")
+        return _with_status(_quota_error(min(quota), what), status)
+    if "uploadRateLimitExceeded" in reasons or (status == 429 and "thumbnail" in what):
+        return _with_status(ThumbnailRateLimited(f"{what}: YouTube limits how often thumbnails are set "
+                                                 "(uploadRateLimitExceeded); trying again later"), status)
     if status == 401:
-        return AuthError(f"{what}: YouTube refused the authorisation: run `videofactory youtube auth` again")
+        return _with_status(AuthError(f"{what}: YouTube refused the authorisation: run `videofactory youtube auth` "
+                                      "again"), status)
+    if status == 403 and SCOPE_REASONS.intersection(reasons):
+        return _with_status(AuthError(f"{what}: the authorisation lacks the scope {scope}; run `videofactory youtube "
+                                      "auth` again and allow everything it asks for"), status)
+    if status == 403 and "accessNotConfigured" in reasons:
+        api = "YouTube Reporting API" if scope == REPORTS_SCOPE else "YouTube Data API v3"
+        return _with_status(YouTubeError(f"{what}: the {api} is not enabled in your Google Cloud project; enable it "
+                                         "under APIs & Services, then try again"), status)
     if status == 403 and "forbidden" in reasons:
-        return YouTubeError(f"{what}: this account may not do that (is the video on the authorised channel?)")
+        return _with_status(YouTubeError(f"{what}: this account may not do that (is the video on the authorised "
+                                         "channel?)"), status)
     detail = error.reason if hasattr(error, "reason") else ""
-    return YouTubeError(f"{what}: YouTube answered HTTP {status}" + (f" ({detail})" if detail else ""))
+    return _with_status(YouTubeError(f"{what}: YouTube answered HTTP {status}" + (f" ({detail})" if detail else "")),
+                        status)
+
+
+def _quota_error(reason: str, what: str) -> QuotaError:
+    """The quota message, with today's figures."""
+    if reason == "uploadLimitExceeded":
+        return QuotaError(f"{what}: the channel has reached YouTube's limit of uploads for today; "
+                          "it lifts within 24 hours of the first upload of the day")
+    if reason in ("rateLimitExceeded", "userRateLimitExceeded"):
+        return QuotaError(f"{what}: too many requests in a short time (per-minute quota); try again in a minute")
+    hours = (quota_reset() - datetime.now(timezone.utc)).total_seconds() / 3600
+    if what.startswith("uploading"):
+        return QuotaError(f"{what}: the project's daily uploads are used up (videos.insert has its own allowance of "
+                          f"100 calls a day since June 2026); it resets at midnight Pacific time, in {hours:.0f} h")
+    return QuotaError(f"{what}: the YouTube Data API daily quota (10,000 units; a thumbnail or title switch costs 50, "
+                      f"captions 400) is used up; it resets at midnight Pacific time, in {hours:.0f} h")
+
+
+def _with_status(error: YouTubeError, status: int) -> YouTubeError:
+    error.status = status
+    return error

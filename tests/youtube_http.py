@@ -1,6 +1,6 @@
 """An httplib2.Http stand-in that answers google-api-python-client the way YouTube does, by route:
-resumable uploads in chunks, captions, thumbnails.set, statistics and Analytics queries; and a recording
-HttpMockSequence for answers given one by one."""
+resumable uploads in chunks, captions, thumbnails.set, statistics and the Reporting API (a reach job, no
+reports yet); and a recording HttpMockSequence for answers given one by one."""
 
 from __future__ import annotations
 
@@ -28,9 +28,10 @@ class RecordingSequence(HttpMockSequence):
 
 @dataclass
 class YouTubeHttp:
-    """Records every request; `views` is what videos.list reports; Analytics answers 403 (no data)."""
+    """Records every request; `views` is what videos.list reports; `privacy` what YouTube makes of an upload."""
 
     views: int = 0
+    privacy: str = "public"
     sent: list[tuple[str, str, int]] = field(default_factory=list)  # method, uri, body bytes
     lock: threading.Lock = field(default_factory=threading.Lock)
     uploaded: int = 0
@@ -48,16 +49,17 @@ class YouTubeHttp:
             if span and int(span.group(2)) + 1 < int(span.group(3)):
                 self.uploaded = int(span.group(2)) + 1
                 return httplib2.Response({"status": "308", "range": f"0-{span.group(2)}"}), b""
-            return self._ok({"id": "yt-video-1", "status": {"privacyStatus": "public"}})
+            return self._ok({"id": "yt-video-1", "status": {"privacyStatus": self.privacy}})
         if "/captions" in uri:
             return self._ok({"id": "caption-1"})
         if "/thumbnails/set" in uri:
             return self._ok({"items": []})
         if "/youtube/v3/videos" in uri and method == "GET":
             return self._ok({"items": [{"id": "yt-video-1", "statistics": {"viewCount": str(self.views)}}]})
-        if "youtubeanalytics" in uri:
-            error = {"error": {"code": 403, "errors": [{"reason": "forbidden"}]}}
-            return httplib2.Response({"status": "403"}), json.dumps(error).encode()
+        if "youtubereporting" in uri and "/reports" in uri:
+            return self._ok({"reports": []})
+        if "youtubereporting" in uri and "/v1/jobs" in uri:
+            return self._ok({"jobs": [{"id": "job-1", "reportTypeId": "channel_reach_basic_a1"}]})
         return httplib2.Response({"status": "404"}), b"{}"
 
     @staticmethod
@@ -70,7 +72,7 @@ class YouTubeHttp:
         for method, uri, _ in self.sent:
             for key, name in (("uploadType=resumable", "upload"), ("upload.test/session", "chunk"),
                               ("/captions", "captions"), ("/thumbnails/set", "thumbnail"),
-                              ("/youtube/v3/videos", "stats"), ("youtubeanalytics", "analytics")):
+                              ("/youtube/v3/videos", "stats"), ("youtubereporting", "reporting")):
                 if key in uri:
                     names.append(name)
                     break

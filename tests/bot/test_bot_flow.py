@@ -79,8 +79,8 @@ def test_topic_preset_progress_album_and_video_then_published_and_ab_tested(sett
     assert methods.count("sendMediaGroup") == 2  # the new designs came as a second album
     assert "New designs" in str(fake.calls[-1].params.get("reply_markup"))
     assert all(TOKEN not in str(c.params) for c in fake.calls)
-    # Published through google-api-python-client: resumable upload, captions, the approved thumbnail,
-    # then the A/B test's first variant and view count.
+    # Published through google-api-python-client: resumable upload, captions, the approved thumbnail; the
+    # A/B test reads the reach reports and, picked by hand, puts thumbnail 2 up.
     routes = youtube_http.routes()
     assert routes[:2] == ["upload", "chunk"] and routes.index("captions") < routes.index("thumbnail")
     uploaded = sum(size for method, uri, size in youtube_http.sent if "upload.test/session" in uri)
@@ -89,7 +89,8 @@ def test_topic_preset_progress_album_and_video_then_published_and_ab_tested(sett
     assert any("✅ On YouTube (public): https://youtu.be/yt-video-1 with captions" in t for t in texts)
     assert any("A/B test #1 started" in t for t in texts)
     assert any("24-hour report: A/B test #1" in t for t in texts)
-    assert any("Thumbnail 2 is now the video's thumbnail (chosen by hand)" in t for t in texts)
+    assert any("thumbnail 2 is now the video's thumbnail (chosen by hand)" in t for t in texts)
+    assert "reporting" in routes and routes[-1] == "thumbnail"
     assert json.loads((folder / "job.json").read_text())["youtube"]["video_id"] == "yt-video-1"
 
 

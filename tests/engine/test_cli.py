@@ -115,7 +115,7 @@ def _one_clear_line(result, message: str) -> None:
 @pytest.mark.parametrize(("variable", "value", "message"), [
     ("VF_FPS", "0", "error: invalid configuration: VF_FPS: Input should be greater than or equal to 12"),
     ("VF_RENDER_CRF", "99", "error: invalid configuration: VF_RENDER_CRF: Input should be less than or equal to 51"),
-    ("VF_ABTEST_SLOT_HOURS", "-1", "error: invalid configuration: VF_ABTEST_SLOT_HOURS: Input should be greater"),
+    ("VF_ABTEST_MAX_DAYS", "3", "error: invalid configuration: VF_ABTEST_MAX_DAYS: Input should be greater"),
     ("VF_EXPORT_MAX_SECONDS", "tiktok=180", "error: invalid configuration: VF_EXPORT_MAX_SECONDS is not valid JSON"),
     ("VF_HF_TOKENS", "hf_real1234567890abcd,not a token!", "error: Hugging Face token 2 (of VF_HF_TOKENS"),
 ])

@@ -10,7 +10,7 @@ import pytest
 
 from engine.stats import CHART_SIZE, gather, stats_chart, stats_text
 from engine.store import Store
-from engine.tables import ABSlot, ABTest, Job, StageRun, TokenLedger
+from engine.tables import ABDay, ABTest, Job, ReachDay, StageRun, TokenLedger
 from tests.conftest import run_cli
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
@@ -47,12 +47,15 @@ def seeded(tmp_path: Path) -> Store:
     _run(store, failed, "voice", 1, outcome="failed", error="voice-over file x.ogg holds no audible speech")
     store.add(TokenLedger(key="k1", fingerprint="hf_…ab12", month="2026-11", calls=40, spend_usd=0.08,
                           count_402=1, count_429=3, images_ok=36, images_failed=4))
-    test = store.add(ABTest(video_id="vid", folder="/x", started=NOW - timedelta(days=3), state="done", winner=2,
-                            decided_by="statistics", finished=NOW - timedelta(days=1)))
-    for variant, views in ((1, 100), (2, 150), (3, 100)):  # equal hours: thumbnail 2 got 50% more views
-        start = NOW - timedelta(days=3) + timedelta(hours=10 * variant)
-        store.add(ABSlot(test_id=test.id, variant=variant, start=start, end=start + timedelta(hours=10),  # type: ignore[arg-type]
-                         views_start=0, views_end=views))
+    began = NOW - timedelta(days=8)
+    test = store.add(ABTest(video_id="vid", folder="/x", published=began, started=began, first_day=began.date(),
+                            max_cycles=2, state="done", winner=2, decided_by="statistics", reported_cycles=2,
+                            finished=NOW - timedelta(days=1)))
+    for k, variant in enumerate((1, 2, 3, 3, 1, 2)):  # thumbnail 2 is clicked 50% more often, both cycles
+        day = began.date() + timedelta(days=k)
+        store.add(ABDay(test_id=test.id, day=day, cycle=1 + k // 3, variant=variant, switched=began))  # type: ignore[arg-type]
+        store.add(ReachDay(video_id="vid", day=day, impressions=10_000, clicks=600 if variant == 2 else 400,
+                           report_created=NOW))
     return store
 
 
@@ -69,12 +72,13 @@ def test_seeded_jobs_give_exact_figures(seeded: Store):
     assert stats.failures["images"] == (2, (("every Hugging Face token is spent", 2),))
     assert stats.failures["voice"][0] == 1
     [test] = stats.tests
-    assert (test.winner, test.uplift, test.measure) == (2, 0.5, "views")
+    assert (test.winner, test.decided_by) == ("thumbnail 2", "statistics")
+    assert test.uplift == pytest.approx(0.53, abs=0.02)  # click odds: (6/94) / (4/96)
     text = stats_text(stats)
     assert "3 video(s) made, science 2, true-crime 1" in text
     assert "Pictures by flux: 18/20 made (90%)" in text
     assert "402×1, 429×3, pictures 36/40 (90%)" in text
-    assert "thumbnail 2 won, +50% views/h over the others" in text
+    assert "A/B test #1 (vid): thumbnail 2 stays (statistics; leader +53% click odds)" in text
     assert "Failures in images: 2; most often: every Hugging Face token is spent ×2" in text
 
 

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.abtest import ABTester
 from engine.config import load_settings
 from engine.media import run_ffmpeg
 from engine.publish import publish
 from engine.store import Store
-from engine.youtube import AuthError, QuotaError, VideoMeta, YouTube, YouTubeError
+from engine.youtube import AuthError, QuotaError, ThumbnailRateLimited, VideoMeta, YouTube, YouTubeError
 from tests.youtube_http import RecordingSequence
 
 QUOTA = json.dumps({"error": {"code": 403, "message": "quota", "errors": [
@@ -83,7 +82,7 @@ def test_upload_retries_a_503_resumes_and_sends_the_script_metadata(tmp_path: Pa
 
 def test_a_spent_quota_is_explained_and_a_refused_authorisation_named(tmp_path: Path, finished: Path):
     youtube, _, waits = _youtube(tmp_path, [({"status": "403"}, QUOTA), ({"status": "401"}, '{"error": {}}')])
-    with pytest.raises(QuotaError, match=r"daily quota \(10,000 units; an upload costs 1,600\).*midnight Pacific"):
+    with pytest.raises(QuotaError, match=r"daily uploads are used up \(videos.insert has its own allowance of 100 .*midnight Pacific"):
         youtube.upload(finished / "video.mp4", VideoMeta("t", "d", (), "27", "en"))
     with pytest.raises(AuthError, match="videofactory youtube auth"):
         youtube.stats("vid123")
@@ -91,65 +90,98 @@ def test_a_spent_quota_is_explained_and_a_refused_authorisation_named(tmp_path: 
     assert json.loads((finished / "job.json").read_text()).get("youtube") is None
 
 
-def test_statistics_and_thumbnail_metrics_and_channels_without_them(tmp_path: Path):
-    youtube, http, waits = _youtube(tmp_path, [
+def test_statistics_a_missing_scope_and_an_api_not_enabled_are_named(tmp_path: Path):
+    scope = json.dumps({"error": {"code": 403, "errors": [{"reason": "insufficientPermissions"}]}})
+    disabled = json.dumps({"error": {"code": 403, "errors": [{"reason": "accessNotConfigured"}]}})
+    youtube, _, waits = _youtube(tmp_path, [
         ({"status": "502"}, "bad gateway"),
         _ok({"items": [{"id": "v", "statistics": {"viewCount": "1234", "likeCount": "56", "commentCount": "7"}}]}),
-        _ok({"columnHeaders": [{"name": "videoThumbnailImpressions"}, {"name": "videoThumbnailImpressionsClickRate"}],
-             "rows": [[2000, 6.5]]}),
-        ({"status": "403"}, json.dumps({"error": {"code": 403, "errors": [{"reason": "forbidden"}]}})),
-        _ok({"items": []}),
+        ({"status": "403"}, scope), ({"status": "403"}, disabled), _ok({"items": []}),
     ])
     stats = youtube.stats("v")
     assert (stats.views, stats.likes, stats.comments) == (1234, 56, 7) and len(waits) == 1
-    metrics = youtube.thumbnail_metrics("v", date(2026, 11, 20), date(2026, 11, 21))
-    assert metrics is not None and metrics.impressions == 2000 and metrics.click_rate == pytest.approx(0.065)
-    query = http.sent[2][1]
-    assert "youtubeanalytics.googleapis.com/v2/reports" in query and "filters=video%3D%3Dv" in query
-    assert youtube.thumbnail_metrics("v", date(2026, 11, 20), date(2026, 11, 21)) is None  # no such data
+    with pytest.raises(AuthError, match="lacks the scope https://www.googleapis.com/auth/yt-analytics.readonly"):
+        youtube.reach_job()
+    with pytest.raises(YouTubeError, match="YouTube Reporting API is not enabled"):
+        youtube.reach_job()
     with pytest.raises(YouTubeError, match="has no video gone"):
         youtube.stats("gone")
 
 
-def test_an_ab_test_sets_thumbnails_through_the_real_client(tmp_path: Path, finished: Path):
-    views = iter([100, 160, 160, 300])
-    no_metrics = ({"status": "403"}, json.dumps({"error": {"code": 403, "errors": [{"reason": "forbidden"}]}}))
+def _report(day: str, rows: list[tuple[str, int, float]]) -> str:
+    head = ("date,channel_id,video_id,live_or_on_demand,subscribed_status,country_code,"
+            "video_thumbnail_impressions,video_thumbnail_impressions_ctr\n")
+    return head + "".join(f"{day},UC1,{video},on_demand,subscribed,{country},{shown},{ctr}\n"
+                          for video, (country, shown, ctr) in ((r[0], ("US", r[1], r[2])) for r in rows))
 
-    def stats() -> tuple[dict, str]:
-        return _ok({"items": [{"id": "vid123", "statistics": {"viewCount": str(next(views))}}]})
 
-    reach = ("date,channel_id,video_id,live_or_on_demand,subscribed_status,country_code,"
-             "video_thumbnail_impressions,video_thumbnail_impressions_ctr\n"
-             "20261124,UC1,vid123,on_demand,subscribed,US,300,0.05\n"
-             "20261124,UC1,vid123,on_demand,not_subscribed,DE,100,0.09\n"
-             "20261124,UC1,other,on_demand,subscribed,US,999,0.5\n")
-    youtube, http, _ = _youtube(tmp_path, [
-        _ok({}), stats(),  # start: variant 1 up, views noted
-        no_metrics,  # 2 h later: Analytics has nothing for the channel...
-        _ok({"jobs": []}), _ok({"id": "job-1", "reportTypeId": "channel_reach_basic_a1"}),  # ...the reach job is made
-        _ok({"reports": [{"id": "r1", "downloadUrl": "https://youtubereporting.googleapis.com/v1/media/r1?alt=media"}]}),
-        ({"status": "200"}, reach),  # ...and its report read
-        stats(), _ok({}), stats(),  # close slot 1, variant 2 up
-        stats(), _ok({}),  # stopped by hand with 3 as the winner
-    ])
+def _listed(*reports: tuple[str, str], page: str | None = None) -> tuple[dict, str]:
+    body = {"reports": [{"id": rid, "createTime": created, "downloadUrl": f"https://youtubereporting.googleapis.com/v1/media/{rid}?alt=media"}
+                        for rid, created in reports]}
+    return _ok(body | ({"nextPageToken": page} if page else {}))
+
+
+def test_reach_reports_follow_pages_let_a_backfill_replace_its_day_and_are_read_once(tmp_path: Path):
+    from engine.reach import ReachReports
+
     store = Store(f"sqlite:///{tmp_path / 'ab.db'}")
-    tester = ABTester(store, lambda: youtube, seed=1)
-    began = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
-    test = tester.start("vid123", finished, chat_id=5, now=began, slot_hours=2)
-    assert tester.tick(began + timedelta(hours=2)) == []
-    notice = tester.finish(tester.test(test.id), 3, began + timedelta(hours=3), "hand")
-    uploads = [(uri, body) for method, uri, body in http.sent if "thumbnails/set" in uri]
-    assert len(uploads) == 3
-    assert all("videoId=vid123" in uri for uri, _ in uploads)
-    # The JPEGs themselves went up: red, green, then the chosen blue.
-    assert uploads[0][1] == (finished / "thumbnails" / "1.jpg").read_bytes()
-    assert uploads[1][1] == (finished / "thumbnails" / "2.jpg").read_bytes()
-    assert uploads[2][1] == (finished / "thumbnails" / "3.jpg").read_bytes()
-    slots = tester.slots(test.id)
-    assert [(s.variant, s.views_start, s.views_end) for s in slots] == [(1, 100, 160), (2, 160, 300)]
-    assert notice.chat_id == 5 and "Thumbnail 3 is now the video's thumbnail (chosen by hand)" in notice.text
-    created = next(body for method, uri, body in http.sent if method == "POST" and "/v1/jobs" in uri)
-    assert json.loads(created)["reportTypeId"] == "channel_reach_basic_a1"
-    [day] = tester.days(test.id)  # the reach report's figures for the video, summed over its rows
-    assert (day.day, day.impressions) == (date(2026, 11, 24), 400)
-    assert day.click_rate == pytest.approx((300 * 0.05 + 100 * 0.09) / 400)
+    job = _ok({"jobs": [{"id": "job-1", "reportTypeId": "channel_reach_basic_a1"}]})
+    youtube, http, _ = _youtube(tmp_path, [
+        job,
+        _listed(("r1", "2026-11-26T09:00:00Z"), page="p2"), _listed(("r2", "2026-11-27T09:00:00Z")),
+        ({"status": "200"}, _report("20261124", [("vid", 300, 0.05), ("vid", 100, 0.09), ("other", 999, 0.5)])),
+        ({"status": "200"}, _report("20261125", [("vid", 500, 0.04)])),
+        job,  # a day later: a backfill of 24 November, and r1 and r2 listed again
+        _listed(("r1", "2026-11-26T09:00:00Z"), ("r2", "2026-11-27T09:00:00Z"), ("r3", "2026-11-28T09:00:00Z")),
+        ({"status": "200"}, _report("20261124", [("vid", 800, 0.06)])),
+    ])
+    reports = ReachReports(youtube, store)
+    now = datetime(2026, 11, 27, 12, tzinfo=timezone.utc)
+    assert reports.sync({"vid"}, now) == 2
+    assert "pageToken=p2" in http.sent[2][1]  # the second page was asked for
+    first = reports.days("vid", date(2026, 11, 20), date(2026, 11, 30))
+    assert first[date(2026, 11, 24)].impressions == 400  # one report's rows summed
+    assert first[date(2026, 11, 24)].clicks == pytest.approx(300 * 0.05 + 100 * 0.09)
+    assert reports.sync({"vid"}, now + timedelta(minutes=20)) == 0  # within the hour: YouTube is not asked
+    assert reports.sync({"vid"}, now + timedelta(days=1)) == 1  # only r3 is downloaded
+    again = reports.days("vid", date(2026, 11, 20), date(2026, 11, 30))
+    # The backfill replaced 24 November rather than adding to it (not 1,200 impressions); the 25th is untouched.
+    assert (again[date(2026, 11, 24)].impressions, again[date(2026, 11, 24)].clicks) == (800, pytest.approx(48.0))
+    assert again[date(2026, 11, 25)].impressions == 500
+    downloads = [uri for _, uri, _ in http.sent if "/v1/media/" in uri]
+    assert [uri.split("/media/")[1].split("?")[0] for uri in downloads] == ["r1", "r2", "r3"]
+    assert "createdAfter=2026-11-24T09%3A00%3A00Z" in http.sent[6][1]  # listed from three days before the newest
+
+
+def test_a_test_puts_up_thumbnails_and_titles_through_the_real_client(tmp_path: Path, finished: Path):
+    snippet = {"title": "Old", "description": "Where comets come from.", "tags": ["comets"], "categoryId": "28",
+               "defaultLanguage": "en", "channelId": "UC1", "publishedAt": "2026-11-20T10:00:00Z"}
+    limited = json.dumps({"error": {"code": 429, "errors": [{"reason": "uploadRateLimitExceeded"}]}})
+    unverified = json.dumps({"error": {"code": 403, "errors": [{"reason": "forbidden"}]}})
+    youtube, http, _ = _youtube(tmp_path, [
+        _ok({}), ({"status": "429"}, limited), ({"status": "403"}, unverified),
+        _ok({"items": [{"id": "vid", "snippet": snippet}]}), _ok({"id": "vid"}),
+    ])
+    youtube.set_thumbnail("vid", finished / "thumbnails" / "2.jpg")
+    with pytest.raises(ThumbnailRateLimited):
+        youtube.set_thumbnail("vid", finished / "thumbnails" / "3.jpg")
+    with pytest.raises(YouTubeError, match="verified by phone"):
+        youtube.set_thumbnail("vid", finished / "thumbnails" / "3.jpg")
+    youtube.set_title("vid", "Comets: the dirty snowballs")
+    assert http.sent[0][2] == (finished / "thumbnails" / "2.jpg").read_bytes()  # the JPEG itself went up
+    method, uri, body = http.sent[-1]
+    assert method == "PUT" and "part=snippet" in uri
+    sent = json.loads(body)["snippet"]
+    # videos.update replaces the whole snippet: the description, tags and category go back with the new title.
+    assert sent == {"title": "Comets: the dirty snowballs", "description": "Where comets come from.",
+                    "tags": ["comets"], "categoryId": "28", "defaultLanguage": "en"}
+
+
+def test_an_upload_locked_private_is_reported_as_youtube_set_it(tmp_path: Path, finished: Path):
+    youtube, _, _ = _youtube(tmp_path, [
+        ({"status": "200", "location": "https://upload.example/session/1"}, ""),
+        _ok({"id": "vid9", "status": {"privacyStatus": "private"}}), _ok({"id": "caption1"}), _ok({}),
+    ])
+    done = publish(finished, load_settings(data_dir=tmp_path / "data"), youtube, "public")
+    assert done.privacy == "private" and done.requested == "public" and done.locked_private
+    assert json.loads((finished / "job.json").read_text())["youtube"]["privacy"] == "private"
