@@ -58,6 +58,7 @@ class StagePeaks:
         self.memory = memory
         self.stage = "setup"
         self.peaks: dict[str, float] = {}
+        self.parts: dict[str, list[tuple[int, str]]] = {}
 
     def __call__(self, event: object) -> None:
         if isinstance(event, JobProgressed) and event.stage != self.stage:
@@ -66,7 +67,10 @@ class StagePeaks:
 
     def close(self) -> None:
         """Keep the running stage's peak and start a new one."""
-        self.peaks[self.stage] = max(self.peaks.get(self.stage, 0.0), self.memory.take_peak())
+        parts = self.memory.window_peak_parts
+        peak = self.memory.take_peak()
+        if peak >= self.peaks.get(self.stage, 0.0):
+            self.peaks[self.stage], self.parts[self.stage] = peak, parts
 
 
 def main() -> None:
@@ -98,6 +102,7 @@ def main() -> None:
         "job_seconds": round(made, 1),
         "peak_memory_mb": {stage: round(mb) for stage, mb in peaks.peaks.items()},
         "peak_memory_mb_overall": round(max(peaks.peaks.values())),
+        "largest_processes_at_each_peak_mb": peaks.parts,
         "target_peak_memory_mb": 1536,
     }
     out = ROOT / "bench" / "results" / "memory.json"

@@ -36,6 +36,13 @@ PARAGRAPH = (
 SCRIPT = "The Road of Life\n\n" + "\n\n".join(f"Part {n}. {PARAGRAPH}" for n in range(1, 8))
 
 
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
 class TreeMemory:
     """Samples the resident memory of a process (this one by default) and all its descendants (the ffmpeg workers)."""
 
@@ -43,6 +50,7 @@ class TreeMemory:
         self.root = root or os.getpid()
         self.peak_mb = 0.0
         self.window_peak_mb = 0.0  # since the last take_peak()
+        self.window_peak_parts: list[tuple[int, str]] = []  # the biggest processes at that peak (MB, name)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -67,7 +75,9 @@ class TreeMemory:
                 grew = bool(added)
             now_mb = sum(rss.get(pid, 0) for pid in tree) / 2**20
             self.peak_mb = max(self.peak_mb, now_mb)
-            self.window_peak_mb = max(self.window_peak_mb, now_mb)
+            if now_mb > self.window_peak_mb:
+                self.window_peak_mb = now_mb
+                self.window_peak_parts = sorted((round(rss.get(pid, 0) / 2**20), _name(pid)) for pid in tree)[::-1][:6]
 
     def take_peak(self) -> float:
         """The peak since the last call, and start a new window."""

@@ -7,11 +7,12 @@ an interval; the final report says what was decided and why.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from engine import abstats
-from engine.abtest import pacific_day, variant_name
+from engine.abstats import pacific_day
 from engine.store import as_utc
 from engine.tables import ABTest
 
@@ -19,6 +20,13 @@ if TYPE_CHECKING:
     from engine.abtest import ABTester
 
 AHEAD_DAYS = 7
+
+
+def variant_name(test: ABTest, variant: int) -> str:
+    """"thumbnail 2", or 'title 2 ("…")'."""
+    if test.kind == "title":
+        return f'title {variant} ("{json.loads(test.titles_json)[variant - 1]}")'
+    return f"thumbnail {variant}"
 
 
 def _date(day) -> str:  # noqa: ANN001 - a date

@@ -24,14 +24,39 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
+PACIFIC = ZoneInfo("America/Los_Angeles")  # YouTube's reports count days in Pacific time
 ALPHA = 0.05
 MIN_CYCLES = 2  # at least two full cycles before any decision
 RANDOMISATIONS = 2000  # re-randomised schedules drawn per look
 SMALLEST_LOOK_P = 0.005  # a look is planned only once the design can tell a p-value this small
+
+
+def pacific_day(moment: datetime) -> date:
+    """The Pacific calendar day of `moment`."""
+    return _utc(moment).astimezone(PACIFIC).date()
+
+
+def day_start(day: date) -> datetime:
+    """Midnight Pacific at the start of `day`."""
+    return datetime.combine(day, time(0), tzinfo=PACIFIC)
+
+
+def first_judged_day(published: datetime, now: datetime) -> date:
+    """The first whole Pacific day after `now` on which the video is at least 24 hours old all day."""
+    day = pacific_day(now) + timedelta(days=1)
+    while day_start(day) < _utc(published) + timedelta(hours=24):
+        day += timedelta(days=1)
+    return day
+
+
+def _utc(moment: datetime) -> datetime:
+    """A database time (naive UTC) or an aware one, as aware UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -90,10 +115,14 @@ def _log_odds(results: list[DayResult]) -> np.ndarray:
     return np.log((clicks + 0.5) / (misses + 0.5))  # the empirical logit: finite on a day without clicks
 
 
-def _fit(odds: np.ndarray, ages: np.ndarray, labels: np.ndarray, variants: int) -> tuple[np.ndarray, np.ndarray]:
+def _nuisance(results: list[DayResult]) -> np.ndarray:
+    """What moves every variant alike: a constant and the video's log age (weekdays are left to the randomisation)."""
+    return np.stack([np.ones(len(results)), np.log([r.age_days for r in results])], axis=1)
+
+
+def _fit(odds: np.ndarray, nuisance: np.ndarray, labels: np.ndarray, variants: int) -> tuple[np.ndarray, np.ndarray]:
     """Per labelling (rows of `labels`): each variant's effect on the log-odds beside the video's log age, and
     the squared residual left over."""
-    nuisance = np.stack([np.ones(len(odds)), np.log(ages)], axis=1)
     residual_maker = np.eye(len(odds)) - nuisance @ np.linalg.pinv(nuisance)
     centred = residual_maker @ odds
     indicators = np.einsum("ij,bjk->bik", residual_maker, np.eye(variants)[labels - 1])
@@ -102,9 +131,9 @@ def _fit(odds: np.ndarray, ages: np.ndarray, labels: np.ndarray, variants: int) 
     return effects, (centred ** 2).sum() - (fitted ** 2).sum(axis=1)  # a projection: what it leaves is the rest
 
 
-def _leads(odds: np.ndarray, ages: np.ndarray, labels: np.ndarray, variants: int) -> np.ndarray:
+def _leads(odds: np.ndarray, nuisance: np.ndarray, labels: np.ndarray, variants: int) -> np.ndarray:
     """Per labelling: the largest variant effect in units of the residual spread (a studentised lead)."""
-    effects, unexplained = _fit(odds, ages, labels, variants)
+    effects, unexplained = _fit(odds, nuisance, labels, variants)
     return effects.max(axis=1) / np.sqrt(np.maximum(unexplained, 1e-12))
 
 
@@ -133,11 +162,16 @@ def _boundary(statistic: np.ndarray, alive: np.ndarray, budget: float) -> float:
     return float(boundary)
 
 
+def spent_share(look: int, looks: int) -> float:
+    """The share of the 5 % spent by the end of look `look` (1-based) of `looks`: evenly."""
+    return look / looks
+
+
 def _sequential(results: list[DayResult], variants: int, planned: list[int], seed: int) -> tuple[bool, float]:
     """Whether the last look's lead crosses its boundary, and that look's own p-value."""
     rows = _relabellings(results, seed)
     odds = _log_odds(results)
-    ages = np.array([r.age_days for r in results], float)
+    nuisance = _nuisance(results)
     cycles = np.array([r.cycle for r in results])
     current = int(cycles.max())
     alive, spent = np.ones(len(rows), bool), 0.0
@@ -146,8 +180,8 @@ def _sequential(results: list[DayResult], variants: int, planned: list[int], see
     for number, look in enumerate(made, start=1):
         upto = cycles <= look
         # Rounded: schedules that fit equally well must tie, not differ in the last bits of floating point.
-        statistic = np.round(_leads(odds[upto], ages[upto], rows[:, upto], variants), 9)
-        boundary = _boundary(statistic, alive, ALPHA * number / len(planned) - spent)
+        statistic = np.round(_leads(odds[upto], nuisance[upto], rows[:, upto], variants), 9)
+        boundary = _boundary(statistic, alive, ALPHA * spent_share(number, len(planned)) - spent)
         crossed = (statistic >= boundary) & alive
         spent += crossed.mean()
         alive &= ~crossed
@@ -159,8 +193,7 @@ def analyse(results: list[DayResult], variants: int, max_cycles: int, seed: int 
     """The judged days at the look after their last cycle: the leader, whether it is decided, the uplift."""
     odds = _log_odds(results)
     labels = np.array([r.variant for r in results])
-    ages = np.array([r.age_days for r in results], float)
-    effect = _fit(odds, ages, labels[None, :], variants)[0][0]
+    effect = _fit(odds, _nuisance(results), labels[None, :], variants)[0][0]
     leader = int(effect.argmax()) + 1
     decided, p_value = _sequential(results, variants, looks(variants, max_cycles), seed)
     uplift, interval = _uplift(results, leader, variants)

@@ -17,19 +17,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlmodel import Session, select
 
-from engine import abstats
+from engine import abreport, abstats
+from engine.abreport import variant_name
+from engine.abstats import PACIFIC, day_start, first_judged_day, pacific_day
 from engine.errors import InputError, VideoFactoryError
 from engine.store import Store, as_utc
 from engine.tables import ABDay, ABTest, ReachDay
 
 log = logging.getLogger(__name__)
 
-PACIFIC = ZoneInfo("America/Los_Angeles")  # YouTube's reports count days in Pacific time
 LATE_SWITCH = time(1, 0)  # a day whose variant went up after this (Pacific) mixed two variants
 REPORT_WAIT_DAYS = 5  # reach data comes 2-3 days late; after this long a day without it is taken as lost
 DEFAULT_MAX_DAYS = 21
@@ -61,31 +61,6 @@ class Notice:
 
     chat_id: int | None
     text: str
-
-
-def pacific_day(moment: datetime) -> date:
-    """The Pacific calendar day of `moment`."""
-    return as_utc(moment).astimezone(PACIFIC).date()
-
-
-def day_start(day: date) -> datetime:
-    """Midnight Pacific at the start of `day`."""
-    return datetime.combine(day, time(0), tzinfo=PACIFIC)
-
-
-def first_judged_day(published: datetime, now: datetime) -> date:
-    """The first whole Pacific day after `now` on which the video is at least 24 hours old all day."""
-    day = pacific_day(now) + timedelta(days=1)
-    while day_start(day) < as_utc(published) + timedelta(hours=24):
-        day += timedelta(days=1)
-    return day
-
-
-def variant_name(test: ABTest, variant: int) -> str:
-    """"thumbnail 2", or 'title 2 ("…")'."""
-    if test.kind == "title":
-        return f'title {variant} ("{json.loads(test.titles_json)[variant - 1]}")'
-    return f"thumbnail {variant}"
 
 
 class ABTester:
@@ -210,8 +185,6 @@ class ABTester:
         return []
 
     def _tick_one(self, test: ABTest, now: datetime) -> list[Notice]:
-        from engine import abreport
-
         self._switch(test, now)
         notices: list[Notice] = []
         if not test.early_report_sent and now >= as_utc(test.started) + timedelta(hours=24):
@@ -275,8 +248,6 @@ class ABTester:
 
     def _look(self, test: ABTest, cycle: int, now: datetime) -> Notice:
         """A completed cycle: report it, and at a planned look decide or, after the last, keep the approved."""
-        from engine import abreport
-
         test.reported_cycles = cycle
         self.store.add(test)
         found = self.analysis(test, cycle)
@@ -290,8 +261,6 @@ class ABTester:
 
     def finish(self, test: ABTest, winner: int, now: datetime, decided_by: str) -> Notice:
         """End a test: the winner (or the approved variant) goes up for good, and the final report."""
-        from engine import abreport
-
         if not 1 <= winner <= test.variants:
             raise InputError(f"variant {winner} does not exist; choose 1 to {test.variants}")
         self._show(test, winner)

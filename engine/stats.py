@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 from sqlmodel import Session, select
 
-from engine.abtest import ABTester, variant_name
+from engine.abreport import variant_name
+from engine.abtest import ABTester
 from engine.store import Store, as_utc
 from engine.tables import ABTest, Job, StageRun, TokenLedger
 

@@ -42,7 +42,7 @@ from engine.text import normalise_word, split_words
 log = logging.getLogger(__name__)
 
 VERSION = 2  # 2: long recordings transcribed in windows cut at pauses
-ASR_WINDOW_SECONDS = 300.0
+ASR_WINDOW_SECONDS = 120.0  # features take about 0.7 MB a second: 85 MB a window
 SNAP_REACH = 0.1  # a word edge this close to a pause moves onto the pause's edge
 WINDOW_MARGIN = 0.5  # how far before and after its coarse times a scene's speech is searched for
 WORD_BY_WORD = 0.6  # pauses per word gap above which a scene is read word by word

@@ -12,7 +12,8 @@ from PIL import Image
 from sqlmodel import Session
 
 from engine import abstats
-from engine.abtest import PACIFIC, ABTester, first_judged_day, pacific_day
+from engine.abstats import PACIFIC, first_judged_day, pacific_day
+from engine.abtest import ABTester
 from engine.errors import InputError
 from engine.store import Store
 from engine.tables import ReachDay
