@@ -112,7 +112,8 @@ def one_run(store: Store, folder: Path, scenario: dict, seed: int) -> dict:
     channel = SimulatedChannel(store, f"video-{seed}", began, rng, scenario, better=int(rng.integers(1, 4)))
     channel.now = began
     channel.shown.append((began, 1))  # the upload put up the approved thumbnail
-    tester = ABTester(store, lambda: channel, lambda: channel, seed=seed)
+    # The tester draws its schedule from a generator of its own: the design must not know the simulated world.
+    tester = ABTester(store, lambda: channel, lambda: channel, seed=seed + 7_919_000_000)
     test = tester.start_thumbnails(channel.video_id, folder, None, began, began, "public")
     # A tick at 00:20 Pacific puts each day's thumbnail up in time; three more a day read and report.
     moment = datetime.combine(pacific_day(began), datetime.min.time(), tzinfo=PACIFIC) + timedelta(minutes=20)

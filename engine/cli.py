@@ -279,6 +279,9 @@ def _cmd_youtube(args: argparse.Namespace, settings: Settings) -> int:
             raise InputError(f"--at '{args.at}' is not a date and time such as 2026-12-01T18:00+01:00") from None
         at = at if at.tzinfo else at.astimezone()  # a time without a zone is local time
     video_meta(args.folder, settings, args.privacy, at)  # a wrong folder is reported before any sign-in
+    if args.ab_test and (args.privacy == "private" or at is not None):
+        raise InputError("an A/B test needs a video people can see now: publish it --privacy public or unlisted, "
+                         "without --at")
     youtube = YouTube.connect(settings)
     with BarProgress() as progress:
         progress.started("upload", 100, "%")
@@ -287,8 +290,8 @@ def _cmd_youtube(args: argparse.Namespace, settings: Settings) -> int:
         progress.finished("upload")
     print(f"uploaded: {done.url} ({done.privacy}{', captions added' if done.captions_id else ''})")
     if done.locked_private:
-        print(f"warning: {PRIVATE_LOCK}", file=sys.stderr)
-    if args.ab_test:
+        print(f"warning: {PRIVATE_LOCK}" + ("; no A/B test started" if args.ab_test else ""), file=sys.stderr)
+    elif args.ab_test:
         from engine.thumbnail_choice import approved_design
 
         test = _tester(settings, youtube).start_thumbnails(

@@ -97,6 +97,8 @@ def test_youtube_and_abtest_commands_without_authorisation_say_what_to_do(cli_en
     (folder / "video.mp4").write_bytes(b"x")
     (folder / "script.json").write_text('{"title": "T", "scenes": [{"narration": "n"}]}')
     (folder / "job.json").write_text('{"inputs": {"preset": "science", "topic": "T"}}')
+    hidden = run_cli(["youtube", "publish", str(folder), "--ab-test"], cli_env, tmp_path)  # private by default
+    assert hidden.returncode == 2 and "an A/B test needs a video people can see now" in hidden.stderr
     unauthorised = run_cli(["youtube", "publish", str(folder), "--privacy", "public"], cli_env, tmp_path)
     assert unauthorised.returncode == 2
     assert unauthorised.stderr.strip() == "error: YouTube is not authorised yet: run `videofactory youtube auth`"
@@ -104,6 +106,8 @@ def test_youtube_and_abtest_commands_without_authorisation_say_what_to_do(cli_en
     assert no_client.returncode == 2 and "VF_YOUTUBE_CLIENT_SECRETS is not set" in no_client.stderr
     wrong = run_cli(["abtest", "pick", "9", "2"], cli_env, tmp_path)
     assert wrong.returncode == 2 and "there is no A/B test 9" in wrong.stderr
+    one_title = run_cli(["abtest", "titles", "--video", "v1", "--title", "Only one"], cli_env, tmp_path)
+    assert one_title.returncode == 2 and "two or more titles" in one_title.stderr
 
 
 def _one_clear_line(result, message: str) -> None:
