@@ -59,6 +59,7 @@ class TreeMemory:
         while not self._stop.wait(0.1):
             parents: dict[int, int] = {}
             rss: dict[int, int] = {}
+            sizes: dict[int, int] = {}
             for entry in Path("/proc").iterdir():
                 if not entry.name.isdigit():
                     continue
@@ -66,6 +67,7 @@ class TreeMemory:
                     fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
                     parents[int(entry.name)] = int(fields[1])
                     rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+                    sizes[int(entry.name)] = int(fields[20])
                 except (OSError, IndexError, ValueError):
                     continue
             tree, grew = {root}, True
@@ -73,6 +75,9 @@ class TreeMemory:
                 added = {pid for pid, parent in parents.items() if parent in tree} - tree
                 tree |= added
                 grew = bool(added)
+            # A child caught between fork and exec (subprocess starting ffmpeg) shares its parent's memory and
+            # shows the same virtual size: counting it would count the parent twice.
+            tree = {pid for pid in tree if pid == root or sizes.get(pid) != sizes.get(parents.get(pid, -1))}
             now_mb = sum(rss.get(pid, 0) for pid in tree) / 2**20
             self.peak_mb = max(self.peak_mb, now_mb)
             if now_mb > self.window_peak_mb:
