@@ -91,13 +91,17 @@ class WavWriter:
             self.handle.close()
 
 
+def _float_samples(pcm: bytes, channels: int) -> np.ndarray:
+    """16-bit PCM as float samples in [-1, 1] (mono: 1-D, else frames x channels)."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+    return samples if channels == 1 else samples.reshape(-1, channels)
+
+
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
     """Read a 16-bit PCM WAV as float samples (mono: 1-D) and its sample rate."""
     with wave.open(str(path), "rb") as handle:
         rate, channels = handle.getframerate(), handle.getnchannels()
-        pcm = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
-    samples = pcm.astype(np.float32) / 32768.0
-    return (samples if channels == 1 else samples.reshape(-1, channels)), rate
+        return _float_samples(handle.readframes(handle.getnframes()), channels), rate
 
 
 @dataclass(frozen=True)
@@ -118,11 +122,18 @@ def wav_info(path: Path) -> WavInfo:
 def read_wav_span(path: Path, start: int, stop: int) -> np.ndarray:
     """Frames `start` to `stop` of a 16-bit PCM WAV as float samples (mono: 1-D), so long files stream."""
     with wave.open(str(path), "rb") as handle:
-        channels = handle.getnchannels()
         handle.setpos(min(start, handle.getnframes()))
-        pcm = np.frombuffer(handle.readframes(max(0, stop - start)), dtype="<i2")
-    samples = pcm.astype(np.float32) / 32768.0
-    return samples if channels == 1 else samples.reshape(-1, channels)
+        return _float_samples(handle.readframes(max(0, stop - start)), handle.getnchannels())
+
+
+WAV_PEAK_BLOCK = 1 << 20  # frames read at a time when looking for a peak
+
+
+def wav_peak(path: Path, frames: int | None = None) -> float:
+    """The largest magnitude among a WAV's first `frames` frames (all of them by default), read a block at a time."""
+    frames = wav_info(path).frames if frames is None else frames
+    return max((float(np.abs(read_wav_span(path, start, min(frames, start + WAV_PEAK_BLOCK))).max(initial=0.0))
+                for start in range(0, frames, WAV_PEAK_BLOCK)), default=0.0)
 
 
 def decode_audio(source: Path, out: Path, sample_rate: int, channels: int = 1) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 from engine.cache import Cache, cache_key, file_digest, translate_os_errors
 from engine.errors import InputError
 from engine.loudness import Signal, master_gain, spans
-from engine.media import WavWriter, decode_audio, read_wav_span, wav_info
+from engine.media import WavWriter, decode_audio, read_wav_span, wav_info, wav_peak
 from engine.models import MOODS, Mood, Timeline
 from engine.presets import MusicStyle
 
@@ -230,12 +230,6 @@ class MusicLibrary:
         return LoopedTrack.of(decoded, int(seconds * rate))
 
 
-def _wav_peak(path: Path, frames: int) -> float:
-    """The largest magnitude among the first `frames` samples, read a block at a time."""
-    return max((float(np.abs(read_wav_span(path, start, stop)).max(initial=0.0)) for start, stop in spans(frames)),
-               default=0.0)
-
-
 @dataclass(frozen=True)
 class LoopedTrack:
     """A decoded track repeated to fill `length`, each repeat crossfaded into the next, peaking at 0.8."""
@@ -249,10 +243,11 @@ class LoopedTrack:
     @classmethod
     def of(cls, decoded: Path, length: int) -> LoopedTrack:
         """The bed of `length` samples made of the decoded track at `decoded`."""
-        frames = wav_info(decoded).frames
-        fade = min(int(CROSSFADE_SECONDS * wav_info(decoded).rate), frames // 4)
+        info = wav_info(decoded)
+        frames = info.frames
+        fade = min(int(CROSSFADE_SECONDS * info.rate), frames // 4)
         # A crossfade never exceeds the louder of its two sides: the track's own peak is the bed's.
-        peak = _wav_peak(decoded, min(frames, length)) or 1.0
+        peak = wav_peak(decoded, min(frames, length)) or 1.0
         return cls(decoded, length, frames, fade, 0.8 / peak)
 
     def span(self, start: int, stop: int) -> np.ndarray:

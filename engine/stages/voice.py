@@ -15,14 +15,7 @@ import numpy as np
 from engine.align import fill_gaps, match_indices, monotonic
 from engine.cache import Cache, cache_key, file_digest
 from engine.errors import BackendError, InputError
-from engine.media import (
-    WavWriter,
-    decode_audio,
-    read_wav,
-    read_wav_span,
-    wav_info,
-    write_wav,
-)
+from engine.media import WavWriter, decode_audio, read_wav, wav_info, wav_peak, write_wav
 from engine.models import Narration, Script, Word
 from engine.presets import VoiceStyle
 from engine.text import split_sentences, split_words
@@ -258,12 +251,6 @@ def voiceover_too_long(seconds: float, limit: float) -> str:
     return f"that recording is {minutes} minutes long; the limit is {limit / 60:g} minutes"
 
 
-def _peak(wav: Path, frames: int) -> float:
-    """The largest magnitude in a WAV, read a minute at a time."""
-    step = 22050 * 60
-    return max(float(np.abs(read_wav_span(wav, start, start + step)).max(initial=0.0)) for start in range(0, frames, step))
-
-
 def import_voiceover(source: Path, cache: Cache, max_seconds: float = DEFAULT_MAX_VOICEOVER_SECONDS) -> Narration:
     """The user's own narration, decoded once into the cache as mono 22.05 kHz PCM."""
     if not source.is_file():
@@ -277,7 +264,7 @@ def import_voiceover(source: Path, cache: Cache, max_seconds: float = DEFAULT_MA
         duration = info.frames / info.rate
         if duration > max_seconds:
             raise InputError(voiceover_too_long(duration, max_seconds))
-        if duration < 0.5 or _peak(wav, info.frames) < 1e-3:
+        if duration < 0.5 or wav_peak(wav, info.frames) < 1e-3:
             raise InputError(f"voice-over file {source} holds no audible speech")
         return Narration(wav, duration, info.rate, "voiceover", None)
 
