@@ -12,7 +12,8 @@ HELP = (
     "Your own script: send it as a .txt file. Your own voice: send a voice or audio message (up to an hour).\n"
     "/presets lists the presets, /settings sets your defaults (preset, language, captions), "
     "/status shows what is running, /jobs your latest videos, /cancel stops yours, /abtest your thumbnail tests, "
-    "/stats how the factory is doing (/stats daily 09:00 for a daily message); "
+    "/stats how the factory is doing (/stats daily 09:00 for a daily message), /tokens the Hugging Face "
+    "accounts' balances (admins); "
     "/help shows this again."
 )
 

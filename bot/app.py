@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import about, abtests, access, jobs, making, preferences, publishing, statistics, thumbnails, uploads
+from bot import about, abtests, access, jobs, making, preferences, publishing, statistics, thumbnails, tokens, uploads
 from bot.errors import on_error
 from bot.notifier import ChatNotifier
 from bot.schedule import Schedule
@@ -69,6 +69,7 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("settings", preferences.on_settings),
         CommandHandler("abtest", abtests.on_abtest),
         CommandHandler("stats", statistics.on_stats),
+        CommandHandler("tokens", tokens.on_tokens),
         # Patterns take only what our keyboards make: crafted data falls through to `about.on_stale_button`.
         CallbackQueryHandler(making.on_preset, pattern=r"^preset:[\w.-]{1,64}$"),
         CallbackQueryHandler(making.on_pick, pattern=r"^pick$"),

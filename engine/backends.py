@@ -11,7 +11,7 @@ from collections.abc import Callable
 from engine.cache import Cache, cache_key
 from engine.config import Settings
 from engine.errors import BackendError, ConfigError
-from engine.hf import FluxImages, HFService, check_token, inference_client, translated
+from engine.hf import FluxImages, HFService, HubAccounts, inference_client, translated
 from engine.models import Script
 from engine.presets import Preset
 from engine.stages import script
@@ -24,16 +24,21 @@ log = logging.getLogger(__name__)
 
 def hf_service(settings: Settings) -> HFService:
     """Where the inference service is, from the settings."""
-    return HFService(settings.hf_base_url, settings.hf_provider, settings.hf_timeout, settings.hf_endpoint)
+    return HFService(settings.hf_base_url, settings.hf_provider, settings.hf_timeout, settings.hf_provider_order)
 
 
-def token_pool(settings: Settings, store: Store) -> TokenPool | None:
-    """The pool of configured Hugging Face tokens, each checked once; None when there are none."""
+def token_pool(settings: Settings, store: Store, fresh: bool = False) -> TokenPool | None:
+    """The pool of configured Hugging Face tokens, their accounts known and balances read; None without tokens.
+
+    Who a token belongs to is asked once a day (or now, with `fresh`); the balances before every job.
+    """
     tokens = read_tokens(settings.hf_tokens, settings.hf_tokens_file)
     if not tokens:
         return None
-    pool = TokenPool(tokens, store, settings.hf_budget_usd, max_wait_seconds=settings.hf_max_wait_seconds)
-    pool.validate(check_token(hf_service(settings)))
+    pool = TokenPool(tokens, store, settings.hf_budget_usd, max_wait_seconds=settings.hf_max_wait_seconds,
+                     hub=HubAccounts(), measure_every=settings.hf_measure_every)
+    pool.identify(force=fresh)
+    pool.measure()
     return pool
 
 

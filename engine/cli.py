@@ -233,15 +233,13 @@ def _cmd_cache(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_tokens(args: argparse.Namespace, settings: Settings) -> int:
     from engine.backends import token_pool
+    from engine.token_report import account_lines
 
-    pool = token_pool(settings, open_store(settings))
+    pool = token_pool(settings, open_store(settings), fresh=args.check)
     if pool is None:
         print("no Hugging Face tokens configured (VF_HF_TOKENS or VF_HF_TOKENS_FILE)")
         return 0
-    print(f"{'token':<8} {'state':<10} {'calls':>6} {'spend':>8} {'budget':>8}  cooldown until")
-    for row in pool.ledger():
-        cooldown = f"{row.cooldown_until:%H:%M:%S}" if row.cooldown_until and row.state == "throttled" else ""
-        print(f"{row.fingerprint:<8} {row.state:<10} {row.calls:>6} {row.spend_usd:>8.3f} {settings.hf_budget_usd:>8.2f}  {cooldown}")
+    print("\n".join(account_lines(pool.balances())))
     return 0
 
 
@@ -417,7 +415,9 @@ def _add_managing(commands: argparse._SubParsersAction) -> None:
     cache.add_argument("--max-size", help="with prune: the least recently used go until the cache is under this (20G)")
     cache.set_defaults(handler=_cmd_cache)
 
-    tokens = commands.add_parser("tokens", help="check the Hugging Face tokens and show their ledger")
+    tokens = commands.add_parser("tokens", help="each Hugging Face account's balance (measured or estimated) and tokens")
+    tokens.add_argument("--check", action="store_true", help="ask the hub who each token belongs to now, "
+                        "not at most once a day")
     tokens.set_defaults(handler=_cmd_tokens)
 
     thumbs = commands.add_parser("thumbnails", help="design a new set of thumbnails for a video, or choose one")

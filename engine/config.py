@@ -46,11 +46,15 @@ class Settings(BaseSettings):
     # Hugging Face (used when tokens are configured; offline backends otherwise)
     hf_tokens_file: Path | None = None  # one token per line, in addition to VF_HF_TOKENS
     hf_base_url: str | None = None  # a self-hosted inference endpoint (or a test server) instead of the router
-    hf_endpoint: str | None = None  # the Hub, for token checks; default huggingface.co
+    # The hub (token checks, balances, provider mappings) is where huggingface_hub sends it: HF_ENDPOINT.
     hf_provider: str = "auto"
+    hf_providers: str = ""  # providers to try in order when one refuses payment, e.g. "fal-ai,together"
     hf_timeout: float = Field(120.0, gt=0)
     hf_max_wait_seconds: float = Field(90.0, ge=0)  # a throttled pool waits this long, then the job pauses
-    hf_budget_usd: float = Field(0.10, gt=0)  # estimated monthly budget per token (the free tier's credit)
+    # What one account may use in a month: its estimate where the hub gives no balance, and the cap
+    # of an account that can pay (PRO, or a payment method), which would otherwise spend without limit.
+    hf_budget_usd: float = Field(0.10, gt=0)
+    hf_measure_every: int = Field(20, ge=1, le=10000)  # pictures between two readings of the balances
     image_backend: Literal["auto", "procedural", "flux"] = "auto"
     image_model: str = "black-forest-labs/FLUX.1-schnell"
     image_steps: int = Field(4, ge=1, le=100)
@@ -88,6 +92,11 @@ class Settings(BaseSettings):
     timezone: str = "UTC"  # for daily messages, e.g. Europe/Berlin
     abtest_max_days: int = Field(21, ge=10, le=90)  # whole Pacific days a test may take, burn-in included
     abtest_check_minutes: float = Field(15.0, ge=1, le=1440)  # how often the bot looks at running tests
+
+    @property
+    def hf_provider_order(self) -> tuple[str, ...]:
+        """VF_HF_PROVIDERS as a tuple of provider names."""
+        return tuple(name.strip() for name in self.hf_providers.split(",") if name.strip())
 
     @property
     def cache_dir(self) -> Path:

@@ -13,7 +13,9 @@ from sqlmodel import Session, select
 from engine.abreport import variant_name
 from engine.abtest import ABTester
 from engine.store import Store, as_utc
+from engine.hf_accounts import AccountBook
 from engine.tables import ABTest, Job, StageRun, TokenLedger
+from engine.tokens import account_of
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class TokenUse:
     state: str
     calls: int
     spend_usd: float
-    budget_left_usd: float
+    budget_left_usd: float  # its account's, shared with the account's other tokens
     count_402: int
     count_429: int
     images_ok: int
@@ -79,6 +81,17 @@ def _timing(seconds: list[float]) -> Timing | None:
     return Timing(round(float(np.mean(seconds)), 2), round(float(np.percentile(seconds, 90)), 2), len(seconds))
 
 
+def _token_uses(store: Store, ledger: list[TokenLedger], budget_usd: float, now: datetime) -> tuple[TokenUse, ...]:
+    """Each token's month; what is left is its account's, shared with the account's other tokens."""
+    book = AccountBook(store, budget_usd)
+    spent: Counter[str] = Counter()
+    for row in ledger:
+        spent[account_of(row)] += row.spend_usd
+    left = {account: max(0.0, book.balance(account, total, now).left_usd) for account, total in spent.items()}
+    return tuple(TokenUse(row.fingerprint, row.state, row.calls, round(row.spend_usd, 4), round(left[account_of(row)], 4),
+                          row.count_402, row.count_429, row.images_ok, row.images_failed) for row in ledger)
+
+
 def gather(store: Store, days: int, now: datetime, budget_usd: float) -> Stats:
     """The figures of the last `days` days (tokens: this month's ledger)."""
     since = now - timedelta(days=days)
@@ -117,9 +130,7 @@ def gather(store: Store, days: int, now: datetime, budget_usd: float) -> Stats:
         stage_time={stage: _timing(values) for stage, values in stage_seconds.items()},  # type: ignore[misc]
         total_time=_timing(totals),
         images_per_backend={backend: (made, asked) for backend, (made, asked) in images.items()},
-        tokens=tuple(TokenUse(row.fingerprint, row.state, row.calls, round(row.spend_usd, 4),
-                              round(max(0.0, budget_usd - row.spend_usd), 4), row.count_402, row.count_429,
-                              row.images_ok, row.images_failed) for row in ledger),
+        tokens=_token_uses(store, ledger, budget_usd, now),
         tests=tuple(outcomes),
         failures={stage: (sum(errors.values()), tuple(errors.most_common(3))) for stage, errors in failures.items()},
     )
@@ -144,7 +155,7 @@ def stats_text(stats: Stats, errors: bool = True) -> str:
         pictures = token.images_ok + token.images_failed
         rate = f", pictures {token.images_ok}/{pictures} ({token.images_ok / pictures:.0%})" if pictures else ""
         lines.append(f"Token {token.fingerprint} ({token.state}): {token.calls} calls, ${token.spend_usd:.3f} spent, "
-                     f"${token.budget_left_usd:.3f} left, 402×{token.count_402}, 429×{token.count_429}{rate}")
+                     f"${token.budget_left_usd:.3f} left in its account, 402×{token.count_402}, 429×{token.count_429}{rate}")
     for test in stats.tests:
         uplift = f"leader {test.uplift:+.0%} click odds" if test.uplift is not None else "unmeasured"
         lines.append(f"A/B test #{test.test_id} ({test.video_id}): {test.winner} stays ({test.decided_by}; {uplift})")

@@ -87,6 +87,27 @@ class TokenLedger(SQLModel, table=True):
     count_401: int = 0
     images_ok: int = 0  # pictures made with this token this month
     images_failed: int = 0  # picture attempts it did not make (refused, or a failure on the service's side)
+    account: str = ""  # the Hugging Face account it belongs to (whoami); "" until known
+    identified_at: datetime | None = None  # when whoami last answered for it (asked once a day)
+    problem: str = ""  # why it is invalid, in words: revoked, or no inference permission
+
+
+class HFAccount(SQLModel, table=True):
+    """One Hugging Face account: what it may do, and its inference credit as last measured."""
+
+    __tablename__ = "hf_accounts"
+    name: str = Field(primary_key=True)
+    is_pro: bool = False
+    can_pay: bool = False
+    measured_at: datetime | None = None  # None: never measured; the ledger's estimate stands
+    included_usd: float = 0.0
+    used_usd: float = 0.0
+    limit_usd: float | None = None
+    ceiling_usd: float = 0.0  # what the pool lets it use this period (its credit, or the budget for payers)
+    spent_at_measure: float = 0.0  # the ledger's spend of its tokens when measured: later calls add to `used_usd`
+    period_start: datetime | None = None
+    period_end: datetime | None = None  # when the credit resets
+    usage_error: str = ""  # why the last measurement failed, in words ("HTTP 403"); "" when it worked
 
 
 class ABTest(SQLModel, table=True):

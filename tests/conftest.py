@@ -59,11 +59,23 @@ def short_script(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def fake_hf():
-    """A local server that answers like the Hugging Face inference API (see tests/hf_server.py)."""
+def fake_hf(monkeypatch):
+    """A local server that answers like Hugging Face (see tests/hf_server.py).
+
+    This process's hub calls and router calls go to it: `huggingface_hub` reads both from its
+    constants at call time. A child process gets the hub by `fake_hf.hub_env()` (HF_ENDPOINT).
+    """
+    from huggingface_hub import constants
+
     from tests.hf_server import FakeHF
 
     server = FakeHF()
     server.url = server.start()
+    monkeypatch.setattr(constants, "ENDPOINT", server.url)
+    monkeypatch.setattr(constants, "INFERENCE_PROXY_TEMPLATE", server.url + "/{provider}")
+    from huggingface_hub.inference._providers import PROVIDERS
+
+    for helper in PROVIDERS["hf-inference"].values():  # made at import, with the router's URL of that moment
+        monkeypatch.setattr(helper, "base_url", server.url + "/hf-inference")
     yield server
     server.stop()

@@ -1,14 +1,28 @@
-"""A local server on 127.0.0.1 that answers like the Hugging Face inference API.
+"""A local server on 127.0.0.1 that answers like Hugging Face: a self-hosted endpoint, the router, the hub.
 
-- `POST /` (text-to-image): PNG bytes, a colour per prompt;
+Inference:
+- `POST /` (text-to-image, a self-hosted endpoint): PNG bytes, a colour per prompt;
 - `POST /v1/chat/completions`: OpenAI-style chat completion JSON, replies taken from a queue;
-- `GET /api/whoami-v2`: 200 for a known token, 401 for a revoked one.
+- the router's provider routes, as `huggingface_hub` calls them with an `hf_` token:
+  `POST /hf-inference/models/{model}` (PNG bytes), `POST /together/v1/images/generations`
+  (JSON with `b64_json`), `POST /fal-ai/{provider model}` (JSON with an image URL, fetched from
+  `GET /files/…`). A provider in `provider_refusals` answers 402 "Pay-as-you go is not enabled for
+  provider X yet." (the router's words, as in fal-ai/fal#1043).
+The hub:
+- `GET /api/whoami-v2`: the token's account (`accounts`), `isPro`, `canPay` and, for a fine-grained
+  token in `no_inference`, a token without the inference permission; 401 for a revoked one;
+- `GET /api/settings/billing/usage-v2?startDate=&endDate=`: the account's inference credit, as
+  Hugging Face's ml-intern reads it (usage.inferenceProviders.{includedNanoUsd, usedNanoUsd,
+  limitNanoUsd, periodStart, periodEnd}); what each picture costs (`price_usd`) is added to it;
+- `GET /api/models/{model}?expand=inferenceProviderMapping`: the providers that serve it.
 Each token has a plan: a queue of answers ("ok", "402", "429:SECONDS", "401", "500", "slow:SECONDS")
-and optionally a quota of successful calls after which it answers 402. Every request is recorded.
+and optionally a quota of successful calls after which it answers 402. An account's pictures past
+its included credit (`included_usd`) are refused with 402 unless it can pay. Every request is recorded.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -16,7 +30,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
 
@@ -45,6 +61,30 @@ class Call:
     status: int
     started: float
     finished: float
+    kind: str = "image"  # image, chat or hub
+
+
+def period_start(unix: int) -> datetime:
+    """The start of the monthly billing period that holds a moment."""
+    return datetime.fromtimestamp(unix, timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def period_end(unix: int) -> datetime:
+    """The end of the monthly billing period that holds a moment."""
+    return (period_start(unix) + timedelta(days=32)).replace(day=1)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+PROVIDERS = ("fal-ai", "together", "hf-inference")  # the model's provider mapping, in the account's order
+
+
+def _png(prompt: str, width: int, height: int) -> bytes:
+    colour = tuple(hashlib.sha256(prompt.encode()).digest()[:3])
+    buffer = io.BytesIO()
+    Image.new("RGB", (max(1, width // 8), max(1, height // 8)), colour).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 @dataclass
@@ -59,6 +99,21 @@ class FakeHF:
     calls: list[Call] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     successes: dict[str, int] = field(default_factory=dict)
+    accounts: dict[str, str] = field(default_factory=dict)  # token -> account name; unnamed tokens: "tester"
+    pro: set[str] = field(default_factory=set)  # accounts
+    can_pay: set[str] = field(default_factory=set)  # accounts
+    no_inference: set[str] = field(default_factory=set)  # fine-grained tokens without the inference permission
+    no_billing: set[str] = field(default_factory=set)  # fine-grained tokens without "read billing"
+    included_usd: dict[str, float] = field(default_factory=dict)  # account -> credit this period
+    used_usd: dict[str, float] = field(default_factory=dict)  # account -> used before the test began
+    limit_usd: dict[str, float] = field(default_factory=dict)  # account -> its own spending limit
+    price_usd: float = 0.0  # what one picture costs its account
+    hub_status: dict[str, int] = field(default_factory=dict)  # "whoami"/"usage" -> a status to answer instead
+    provider_refusals: set[str] = field(default_factory=set)
+    providers: tuple[str, ...] = PROVIDERS
+    account_spend: dict[str, float] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # pictures fal-ai answers with by URL
+    url: str = ""
 
     def plan(self, token: str, *answers: str, quota: int | None = None) -> None:
         """Answers `token` gets first (then "ok"), and how many successes before it is out of quota."""
@@ -66,82 +121,71 @@ class FakeHF:
         if quota is not None:
             self.quotas[token] = quota
 
+    def account(self, token: str) -> str:
+        """The account a token belongs to."""
+        return self.accounts.get(token, "tester")
+
+    def hub_env(self) -> dict[str, str]:
+        """What a child process needs to send its hub calls here (huggingface_hub reads HF_ENDPOINT)."""
+        return {"HF_ENDPOINT": self.url}
+
+    def _used(self, account: str) -> float:
+        return self.used_usd.get(account, 0.0) + self.account_spend.get(account, 0.0)
+
+    def _decide(self, token: str) -> str:
+        """The answer to an inference call of this token (under the lock)."""
+        plan = self.plans.get(token)
+        answer = plan.popleft() if plan else "ok"
+        account = self.account(token)
+        if answer == "ok" and token in self.quotas and self.successes.get(token, 0) >= self.quotas[token]:
+            answer = "402"
+        credit = self.included_usd.get(account)
+        if answer == "ok" and credit is not None and account not in self.can_pay and self._used(account) >= credit - 1e-9:
+            answer = "402"
+        if token in self.revoked:
+            answer = "401"
+        if token in self.no_inference:
+            answer = "403"
+        if answer == "ok" or answer.startswith("slow:"):
+            self.successes[token] = self.successes.get(token, 0) + 1  # counted now: no race past the quota
+            self.account_spend[account] = self.account_spend.get(account, 0.0) + self.price_usd
+        return answer
+
+    def whoami(self, token: str) -> tuple[int, dict]:
+        """The hub's `whoami-v2` answer."""
+        if token in self.revoked:
+            return 401, {"error": "Invalid credentials in Authorization header"}
+        account = self.account(token)
+        access = ({"role": "fineGrained", "fineGrained": {"global": ["discussion.write"], "scoped": []}}
+                  if token in self.no_inference else {"role": "read"})
+        return 200, {"type": "user", "id": f"id-{account}", "name": account, "isPro": account in self.pro,
+                     "canPay": account in self.can_pay, "auth": {"type": "access_token", "accessToken": access}}
+
+    def usage(self, token: str, end: int) -> tuple[int, dict]:
+        """The hub's `usage-v2` answer for the token's account, in the monthly period that holds `end`."""
+        if token in self.revoked:
+            return 401, {"error": "Invalid credentials in Authorization header"}
+        if token in self.no_billing:
+            return 403, {"error": "This token does not have the permission to read billing"}
+        account = self.account(token)
+        nano = 1e9
+        inference = {"includedNanoUsd": round(self.included_usd.get(account, 0.10) * nano),
+                     "usedNanoUsd": round(self._used(account) * nano), "numRequests": self.successes.get(token, 0),
+                     "periodStart": _iso(period_start(end)), "periodEnd": _iso(period_end(end))}
+        if account in self.limit_usd:
+            inference["limitNanoUsd"] = round(self.limit_usd[account] * nano)
+        return 200, {"usage": {"inferenceProviders": inference, "jobs": {"usedMicroUsd": 0}}}
+
+    def mapping(self, model: str) -> dict:
+        """The hub's model info with its provider mapping."""
+        ids = {"fal-ai": "fal-ai/flux/schnell", "together": model + "-Free", "hf-inference": model}
+        return {"id": model, "pipeline_tag": "text-to-image", "tags": ["text-to-image"], "inferenceProviderMapping": [
+            {"provider": name, "providerId": ids.get(name, model), "status": "live", "task": "text-to-image"}
+            for name in self.providers]}
+
     def start(self) -> str:
         """Serve in a thread; the base URL."""
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _token(self) -> str:
-                return (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
-
-            def _send(self, status: int, body: bytes, kind: str, extra: dict[str, str] | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                for key, value in (extra or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                token = self._token()
-                if token in fake.revoked:
-                    self._send(401, b'{"error": "Invalid credentials in Authorization header"}', "application/json")
-                else:
-                    self._send(200, json.dumps({"name": "tester", "type": "user"}).encode(), "application/json")
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                started = time.monotonic()
-                token = self._token()
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                with fake.lock:
-                    plan = fake.plans.get(token)
-                    answer = plan.popleft() if plan else "ok"
-                    if answer == "ok" and token in fake.quotas and fake.successes.get(token, 0) >= fake.quotas[token]:
-                        answer = "402"
-                    if token in fake.revoked:
-                        answer = "401"
-                    if answer == "ok" or answer.startswith("slow:"):
-                        fake.successes[token] = fake.successes.get(token, 0) + 1  # counted now: no race past the quota
-                status, extra = 200, {}
-                if answer.startswith("slow:"):
-                    time.sleep(float(answer.split(":")[1]))
-                    answer = "ok"
-                if answer.startswith("429"):
-                    status, extra = 429, {"Retry-After": answer.split(":")[1] if ":" in answer else "1"}
-                elif answer != "ok":
-                    status = int(answer)
-                if status != 200:
-                    self._send(status, json.dumps({"error": f"status {status}"}).encode(), "application/json", extra)
-                elif self.path.endswith("/chat/completions"):
-                    with fake.lock:
-                        content = fake.chat_replies.popleft() if fake.chat_replies else json.dumps(VALID_SCRIPT)
-                    reply = {
-                        "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
-                        "model": body.get("model", "m"),
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": content}}],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-                    }
-                    self._send(200, json.dumps(reply).encode(), "application/json")
-                else:
-                    time.sleep(fake.latency)
-                    prompt = body.get("inputs", "")
-                    colour = tuple(hashlib.sha256(prompt.encode()).digest()[:3])
-                    params = body.get("parameters", {})
-                    image = Image.new("RGB", (params.get("width", 64) // 8, params.get("height", 64) // 8), colour)
-                    buffer = io.BytesIO()
-                    image.save(buffer, "PNG")
-                    self._send(200, buffer.getvalue(), "image/png")
-                with fake.lock:
-                    fake.calls.append(Call(self.path, token, body, status, started, time.monotonic()))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.server.handle_error = lambda request, address: None  # a client killed mid-answer is expected here
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -155,4 +199,115 @@ class FakeHF:
     def image_calls(self, status: int | None = 200) -> list[Call]:
         """Image requests, with the given answer status (None: all)."""
         with self.lock:
-            return [c for c in self.calls if c.path == "/" and (status is None or c.status == status)]
+            return [c for c in self.calls if c.kind == "image" and (status is None or c.status == status)]
+
+    def hub_calls(self, path: str) -> list[Call]:
+        """Hub requests whose path ends with `path`."""
+        with self.lock:
+            return [c for c in self.calls if c.kind == "hub" and urlsplit(c.path).path.endswith(path)]
+
+
+def _image_answer(fake: FakeHF, path: str, body: dict) -> tuple[bytes, str]:
+    """A picture in the shape the route's provider answers with."""
+    time.sleep(fake.latency)
+    prompt = body.get("inputs") or body.get("prompt") or ""
+    params = body.get("parameters", body)
+    size = params.get("image_size") or params
+    png = _png(prompt, size.get("width", 64), size.get("height", 64))
+    if path.startswith("/together/"):
+        return json.dumps({"data": [{"b64_json": base64.b64encode(png).decode()}]}).encode(), "application/json"
+    if path.startswith("/fal-ai/"):
+        name = hashlib.sha256(png).hexdigest()[:16]
+        with fake.lock:
+            fake.files[name] = png
+        return json.dumps({"images": [{"url": f"{fake.url}/files/{name}.png"}]}).encode(), "application/json"
+    return png, "image/png"
+
+
+def _chat_answer(fake: FakeHF, body: dict) -> bytes:
+    with fake.lock:
+        content = fake.chat_replies.popleft() if fake.chat_replies else json.dumps(VALID_SCRIPT)
+    return json.dumps({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()), "model": body.get("model", "m"),
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+    }).encode()
+
+
+def _post_answer(fake: FakeHF, path: str, token: str, body: dict, chat: bool) -> tuple[int, bytes, str, dict]:
+    """Status, body, content type and headers of the answer to an inference call."""
+    provider = path.split("/")[1] if path.count("/") > 1 and not chat else ""
+    if provider in fake.provider_refusals:
+        message = f"Pay-as-you go is not enabled for provider {provider} yet."
+        return 402, json.dumps({"error": message}).encode(), "application/json", {}
+    with fake.lock:
+        answer = fake._decide(token)
+    if answer.startswith("slow:"):
+        time.sleep(float(answer.split(":")[1]))
+        answer = "ok"
+    if answer.startswith("429"):
+        retry = answer.split(":")[1] if ":" in answer else "1"
+        return 429, json.dumps({"error": "status 429"}).encode(), "application/json", {"Retry-After": retry}
+    if answer == "403":
+        message = "This authentication method does not have sufficient permissions to call Inference Providers"
+        return 403, json.dumps({"error": message}).encode(), "application/json", {}
+    if answer != "ok":
+        return int(answer), json.dumps({"error": f"status {answer}"}).encode(), "application/json", {}
+    if chat:
+        return 200, _chat_answer(fake, body), "application/json", {}
+    return 200, *_image_answer(fake, path, body), {}
+
+
+def _handler(fake: FakeHF) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _token(self) -> str:
+            return (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+
+        def _send(self, status: int, body: bytes, kind: str, extra: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in (extra or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _record(self, token: str, body: dict, status: int, started: float, kind: str) -> None:
+            with fake.lock:
+                fake.calls.append(Call(self.path, token, body, status, started, time.monotonic(), kind))
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            started, token = time.monotonic(), self._token()
+            url = urlsplit(self.path)
+            query = {key: values[0] for key, values in parse_qs(url.query).items()}
+            if url.path.startswith("/files/"):
+                png = fake.files.get(url.path.removeprefix("/files/").removesuffix(".png"), b"")
+                self._send(200 if png else 404, png, "image/png")
+                return
+            if url.path == "/api/whoami-v2":
+                status, answer = fake.hub_status.get("whoami", 0), {"error": "refused"}
+                status, answer = (status, answer) if status else fake.whoami(token)
+            elif url.path == "/api/settings/billing/usage-v2":
+                status, answer = fake.hub_status.get("usage", 0), {"error": "refused"}
+                status, answer = (status, answer) if status else fake.usage(token, int(query.get("endDate", time.time())))
+            elif url.path.startswith("/api/models/"):
+                status, answer = 200, fake.mapping(url.path.removeprefix("/api/models/"))
+            else:
+                status, answer = 404, {"error": "Not Found"}
+            self._send(status, json.dumps(answer).encode(), "application/json")
+            self._record(token, query, status, started, "hub")
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            started, token = time.monotonic(), self._token()
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            chat = self.path.endswith("/chat/completions")
+            status, answer, kind, extra = _post_answer(fake, self.path, token, body, chat)
+            self._send(status, answer, kind, extra)
+            self._record(token, body, status, started, "chat" if chat else "image")
+
+    return Handler

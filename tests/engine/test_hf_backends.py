@@ -11,7 +11,7 @@ from PIL import Image
 
 from engine.cache import Cache
 from engine.errors import BackendError
-from engine.hf import HFService, check_token, inference_client, translated
+from engine.hf import HFService, HubAccounts, inference_client, translated
 from engine.models import Shot
 from engine.presets import load_preset
 from engine.hf import FluxImages
@@ -62,7 +62,7 @@ def test_pictures_fail_over_between_tokens_and_none_is_made_twice(fake, store, t
     assert sorted(prompts) == sorted(shot.prompt for shot in _shots(6))  # each picture once
     first = done[0].body["parameters"]
     assert (first["width"], first["height"], first["num_inference_steps"]) == (1344, 768, 4)
-    assert first["negative_prompt"] == preset.images.negative_prompt
+    assert "negative_prompt" not in first  # FLUX has no classifier-free guidance: the words would be ignored
     states = {row.fingerprint: row.state for row in pool.ledger()}
     assert states == {"…1111": "throttled", "…2222": "exhausted", "…3333": "ok"}
     assert _no_token_in(caplog.text)
@@ -75,7 +75,7 @@ def test_a_batch_stopped_by_spent_tokens_resumes_where_it_stopped(fake, store, t
     preset = load_preset("science", None)
     with pytest.raises(TokensExhausted) as paused:
         paint_shots(_shots(5), preset, _flux(pool, fake), cache, workers=1)
-    assert "…1111: monthly quota spent" in str(paused.value) and _no_token_in(str(paused.value))
+    assert "…1111: the account's credit is spent" in str(paused.value) and _no_token_in(str(paused.value))
     assert len(fake.image_calls()) == 3
     # A new token arrives; only the two missing pictures are made.
     fresh = TokenPool([Token.of(A), Token.of(B)], store, 1.0)
@@ -96,9 +96,10 @@ def test_server_errors_and_slow_answers_are_retried(fake, store, tmp_path, monke
 
 def test_a_revoked_token_is_found_at_start(fake, store):
     fake.revoked.add(B)
-    pool = TokenPool([Token.of(A), Token.of(B)], store, 1.0)
-    pool.validate(check_token(HFService(fake.url, "auto", 10.0)))
+    pool = TokenPool([Token.of(A), Token.of(B)], store, 1.0, hub=HubAccounts())
+    pool.identify()
     assert {row.fingerprint: row.state for row in pool.ledger()} == {"…1111": "ok", "…2222": "invalid"}
+    assert fake.hub_calls("/api/whoami-v2")  # asked at the hub, not at the inference URL
 
 
 def _ask(pool: TokenPool, fake: FakeHF):

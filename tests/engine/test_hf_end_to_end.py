@@ -25,7 +25,7 @@ def fake(fake_hf):
 
 
 def _env(root: Path, fake: FakeHF, **extra: str) -> dict[str, str]:
-    return isolated_env(root) | {"VF_HF_TOKENS": f"{A},{B}", "VF_HF_BASE_URL": fake.url, **extra}
+    return isolated_env(root) | fake.hub_env() | {"VF_HF_TOKENS": f"{A},{B}", "VF_HF_BASE_URL": fake.url, **extra}
 
 
 def _secret_free(*texts: str) -> bool:
@@ -71,13 +71,14 @@ def test_a_job_killed_mid_batch_resumes_without_making_a_picture_twice(fake, tmp
 
 
 def test_spent_tokens_pause_the_job_and_a_rerun_finishes_it(fake, tmp_path: Path):
+    fake.accounts.update({A: "alice", B: "bob"})  # two accounts: each has its own credit
     fake.plan(A, quota=1)
     fake.plan(B, quota=1)
     env = _env(tmp_path, fake, VF_SCRIPT_BACKEND="outline")
     paused = run_cli(ARGS, env, tmp_path)
     assert paused.returncode == 75, paused.stderr
     assert "paused: every Hugging Face token is spent" in paused.stderr
-    assert "…1111: monthly quota spent; back 2026-12-01" in paused.stderr or "back 20" in paused.stderr
+    assert "…1111: the account's credit is spent; back 2026-12-01" in paused.stderr or "back 20" in paused.stderr
     assert _secret_free(paused.stdout, paused.stderr)
     first = {c.body["inputs"] for c in fake.image_calls()}
     assert len(first) == 2
@@ -92,3 +93,21 @@ def test_spent_tokens_pause_the_job_and_a_rerun_finishes_it(fake, tmp_path: Path
     assert finished.returncode == 0, finished.stderr
     prompts = [c.body["inputs"] for c in fake.image_calls()]
     assert [p for p in set(prompts) if prompts.count(p) > 1] == []  # the two from before were not made again
+
+
+def test_a_self_hosted_endpoint_gets_the_inference_and_the_hub_gets_the_token_checks(fake, tmp_path: Path):
+    # The reproduced bug: whoami went to VF_HF_BASE_URL, a self-hosted endpoint answered 404, and every job failed.
+    fake.accounts.update({A: "alice", B: "alice"})
+    env = _env(tmp_path, fake, VF_HF_BASE_URL=f"{fake.url}/endpoint", VF_SCRIPT_BACKEND="outline")
+    result = run_cli(ARGS, env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert fake.image_calls() and all(call.path == "/endpoint" for call in fake.image_calls())
+    assert [call.path for call in fake.calls if call.kind == "hub" and "endpoint" in call.path] == []
+    assert len(fake.hub_calls("/api/whoami-v2")) == 2 and fake.hub_calls("/api/settings/billing/usage-v2")
+    shown = run_cli(["tokens"], env, tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "Account alice (free):" in shown.stdout and ", measured " in shown.stdout
+    assert "…1111" in shown.stdout and "…2222" in shown.stdout and _secret_free(shown.stdout, shown.stderr, result.stderr)
+    # whoami is asked once a day, not once per command; --check asks now.
+    run_cli(["tokens", "--check"], env, tmp_path)
+    assert len(fake.hub_calls("/api/whoami-v2")) == 4

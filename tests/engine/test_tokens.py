@@ -102,7 +102,7 @@ def test_when_every_token_is_spent_the_message_says_which_and_when(store: Store)
     with pytest.raises(TokensExhausted) as caught:
         pool.acquire()
     message = str(caught.value)
-    assert "…1111: monthly quota spent; back 2026-12-01" in message
+    assert "…1111: the account's credit is spent; back 2026-12-01" in message
     assert "…2222: invalid" in message
     assert caught.value.resume_after == datetime(2026, 12, 1, tzinfo=timezone.utc)
     assert A not in message and B not in message and C not in message
@@ -123,7 +123,7 @@ def test_a_short_throttle_is_waited_out(store: Store):
 def test_a_spent_budget_counts_as_exhausted(store: Store):
     pool = _pool(store, Clock(), A, budget=0.05)
     pool.call(lambda token: None, 0.05, "image")
-    with pytest.raises(TokensExhausted, match="monthly quota spent"):
+    with pytest.raises(TokensExhausted, match="the account's credit is spent"):
         pool.acquire()
 
 
