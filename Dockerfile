@@ -9,10 +9,12 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY engine ./engine
 COPY bot ./bot
+COPY web ./web
 COPY presets ./presets
 RUN pip install --no-cache-dir .
 
 VOLUME ["/data", "/output"]
-# 8443: only used in webhook mode (VF_TELEGRAM_WEBHOOK_URL)
-EXPOSE 8443
+# 8443: only used in webhook mode (VF_TELEGRAM_WEBHOOK_URL); 8080: the dashboard, run as its own
+# container from this image: docker run … videofactory web --host 0.0.0.0 --port 8080
+EXPOSE 8443 8080
 CMD ["videofactory", "bot"]

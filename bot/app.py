@@ -26,7 +26,8 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import about, abtests, access, jobs, making, preferences, publishing, statistics, thumbnails, tokens, uploads
+from bot import (about, abtests, access, dashboard, jobs, making, preferences, publishing, statistics, thumbnails,
+                 tokens, uploads)
 from bot.errors import on_error
 from bot.notifier import ChatNotifier
 from bot.schedule import Schedule
@@ -37,6 +38,7 @@ from engine.jobs import JobBook
 from engine.reach import youtube_tester
 from engine.runner import EmbeddedRunner
 from engine.store import open_store
+from engine.web_logins import LoginBook
 from engine.youtube import YouTube, credentials_file
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ def build_services(settings: Settings, youtube: Callable[[], YouTube] | None = N
         runner=EmbeddedRunner(settings, store, origin="telegram"), access=Access.of(settings), youtube=connect,
         publish_ready=(lambda: True) if youtube else (lambda: credentials_file(settings).is_file()),
         tester=youtube_tester(settings, store, connect),
-        schedule=Schedule(settings, store),
+        schedule=Schedule(settings, store), logins=LoginBook(store, settings.web_login_minutes),
     )
 
 
@@ -70,6 +72,7 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("abtest", abtests.on_abtest),
         CommandHandler("stats", statistics.on_stats),
         CommandHandler("tokens", tokens.on_tokens),
+        CommandHandler("dashboard", dashboard.on_dashboard),
         # Patterns take only what our keyboards make: crafted data falls through to `about.on_stale_button`.
         CallbackQueryHandler(making.on_preset, pattern=r"^preset:[\w.-]{1,64}$"),
         CallbackQueryHandler(making.on_pick, pattern=r"^pick$"),

@@ -97,7 +97,7 @@ async def send_thumbnails(bot: Bot, chat: int, job_id: int, paths: tuple[Path, .
 
 
 async def send_video(bot: Bot, chat: int, original: Path, cover: Path | None, local_mode: bool, work: Path,
-                     shown_as: str | None = None) -> None:
+                     shown_as: str | None = None, full_link: str | None = None) -> None:
     """A video with its duration, size, cover and streaming; over the limit, a smaller copy and the full path.
 
     An upload that times out is not sent again (Telegram may have it): MaybeDelivered says so.
@@ -107,9 +107,10 @@ async def send_video(bot: Bot, chat: int, original: Path, cover: Path | None, lo
             work.mkdir(parents=True, exist_ok=True)
     video = original if local_mode else await asyncio.to_thread(fit_for_telegram, original, UPLOAD_LIMIT_BYTES, work)
     if video != original:
+        where = (f"download the full file here: {full_link}" if full_link
+                 else f"the full file is {shown_as or original.name} in the output folder")
         await with_retries(lambda: bot.send_message(
-            chat, f"{original.name} is over Telegram's 50 MB: here is a smaller copy; the full file is "
-                  f"{shown_as or original.name} in the output folder."))
+            chat, f"{original.name} is over Telegram's 50 MB: here is a smaller copy; {where}."))
     info = await asyncio.to_thread(probe, video)
     # A local Bot API server reads the file from disk; the public one gets bytes, which a retry re-sends whole.
     movie: Path | bytes = video if local_mode else video.read_bytes()

@@ -22,6 +22,7 @@ from telegram import Bot
 from bot.delivery import MaybeDelivered, safely, say, send_thumbnails, send_video, with_retries
 from bot.redact import for_chat, in_output
 from bot.services import Services, off_loop
+from engine.web_logins import download_link, web_secret
 from engine.jobs import Cancelled, Done, Failed, Paused
 from engine.runner import FilesReady, JobEnded, JobEvent, JobProgressed, JobQueued, JobResumed
 from engine.tables import Job
@@ -151,6 +152,14 @@ def copies_of(services: Services, job_id: int) -> Path:
     return services.settings.data_dir / "bot" / "copies" / str(job_id)
 
 
+def full_link(services: Services, job_id: int, name: str) -> str | None:
+    """An expiring dashboard link to a file too large for Telegram, when the dashboard has a public address."""
+    settings = services.settings
+    if not settings.web_url:
+        return None
+    return download_link(web_secret(settings), settings.web_url, job_id, name)
+
+
 async def deliver(services: Services, bot: Bot, job: Job, kind: str, paths: tuple[Path, ...]) -> None:
     """Send a job's files to its chat, each once: what reached the chat is booked in the job's row."""
     folder, chat, job_id = Path(job.folder), int(job.chat_id), int(job.id)  # type: ignore[arg-type]
@@ -167,7 +176,7 @@ async def deliver(services: Services, bot: Bot, job: Job, kind: str, paths: tupl
             continue  # sent before a restart
         try:
             await send_video(bot, chat, path, cover, services.settings.telegram_local_mode, copies_of(services, job_id),
-                             in_output(path, services.settings.output_dir))
+                             in_output(path, services.settings.output_dir), full_link(services, job_id, name))
         except MaybeDelivered:
             await say(bot, chat, f"⚠️ The upload of {name} timed out; it may still arrive. If it does not, it "
                                   f"is {in_output(path, services.settings.output_dir)} in the output folder.")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-# An absolute path: a slash, then path segments; it ends at a space, a quote or punctuation that ends a clause.
-_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s/'\"«»,;]+/)+[^\s/'\"«»,;:]*")
+from engine.text import without_paths
 
 
 def for_chat(text: object) -> str:
     """`text` with every absolute path replaced by its file name (a folder's name, for a folder)."""
-    return _ABSOLUTE_PATH.sub(lambda match: Path(match.group(0).rstrip("/.")).name or "a file", str(text))
+    return without_paths(str(text))
 
 
 def in_output(path: Path, output_dir: Path) -> str:

@@ -13,11 +13,12 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.schedule import Schedule
 from engine.abtest import ABTester
 from engine.config import Settings
-from engine.errors import ConfigError, VideoFactoryError
+from engine.errors import ConfigError
 from engine.jobs import JobBook
-from engine.presets import load_preset_file, preset_files
+from engine.presets import preset_descriptions
 from engine.runner import JobRunner
 from engine.store import Store
+from engine.web_logins import LoginBook
 from engine.youtube import YouTube
 
 T = TypeVar("T")
@@ -81,16 +82,11 @@ class Services:
     publish_ready: Callable[[], bool]  # whether YouTube is authorised, so the Publish buttons can work
     tester: ABTester
     schedule: Schedule
+    logins: LoginBook  # one-time links to the web dashboard
 
     def presets(self) -> dict[str, str]:
         """Preset name -> one-line description, for keyboards and lists (broken files left out)."""
-        found = {}
-        for name, path in preset_files(self.settings.user_presets_dir).items():
-            try:
-                found[name] = load_preset_file(path, self.settings.user_presets_dir).description
-            except VideoFactoryError:
-                continue  # a broken file is reported by `videofactory presets`; the chat sees the good ones
-        return found
+        return preset_descriptions(self.settings.user_presets_dir)
 
     @property
     def inputs_dir(self) -> Path:

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     abtest_max_days: int = Field(21, ge=10, le=90)  # whole Pacific days a test may take, burn-in included
     abtest_check_minutes: float = Field(15.0, ge=1, le=1440)  # how often the bot looks at running tests
 
+    # The web dashboard (videofactory web)
+    web_url: str | None = None  # the address a phone can reach (behind your HTTPS proxy), for /dashboard links
+    web_password: SecretStr | None = None  # logs in as an admin without a link
+    web_secret: SecretStr | None = None  # signs session cookies and download links; default: a file in the data dir
+    web_login_minutes: float = Field(10.0, gt=0, le=1440)  # how long a /dashboard link may wait to be used
+    web_download_hours: float = Field(24.0, gt=0, le=24 * 30)  # how long a download link works
+
     @property
     def hf_provider_order(self) -> tuple[str, ...]:
         """VF_HF_PROVIDERS as a tuple of provider names."""

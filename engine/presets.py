@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from engine.errors import PresetError
+from engine.errors import PresetError, VideoFactoryError
 from engine.models import CaptionKind, Mood
 
 HexColour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
@@ -219,3 +219,14 @@ def load_preset(name: str, user_dir: Path | None) -> Preset:
         known = ", ".join(sorted(available)) or "none"
         raise PresetError(f"unknown preset '{name}'; known presets: {known}")
     return load_preset_file(available[name], user_dir)
+
+
+def preset_descriptions(user_dir: Path | None) -> dict[str, str]:
+    """Preset name -> its one-line description, for menus and lists (broken files left out)."""
+    found = {}
+    for name, path in preset_files(user_dir).items():
+        try:
+            found[name] = load_preset_file(path, user_dir).description
+        except VideoFactoryError:
+            continue  # a broken file is reported by `videofactory presets`; menus show the good ones
+    return found

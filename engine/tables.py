@@ -179,3 +179,15 @@ class ChatSettings(SQLModel, table=True):
     caption_style: str | None = None
     stats_time: str | None = None  # "HH:MM" in VF_TIMEZONE: a daily /stats message
     stats_sent_on: date | None = None  # the last day it was sent
+
+
+class WebLogin(SQLModel, table=True):
+    """A one-time login link for the web dashboard, sent by the bot: short-lived, single use."""
+
+    __tablename__ = "web_logins"
+    key: str = Field(primary_key=True)  # sha256 of the link's secret: never the secret itself
+    user_id: int
+    admin: bool = False
+    created: datetime = Field(default_factory=utcnow)
+    expires: datetime
+    used: datetime | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import PurePosixPath
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»”)]*\s+(?=[\"'«“(]?[\w])")
 _TOKEN = re.compile(r"\S+")
@@ -51,3 +52,12 @@ def slugify(text: str, limit: int = 60) -> str:
     from slugify import slugify as transliterated  # python-slugify, with text-unidecode's tables
 
     return transliterated(text, max_length=limit, word_boundary=True) or "video"
+
+
+# An absolute path: a slash, then path segments; it ends at a space, a quote or punctuation that ends a clause.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s/'\"«»,;]+/)+[^\s/'\"«»,;:]*")
+
+
+def without_paths(text: str) -> str:
+    """`text` with every absolute path replaced by its file name (a folder's name, for a folder): what users may read."""
+    return _ABSOLUTE_PATH.sub(lambda match: PurePosixPath(match.group(0).rstrip("/.")).name or "a file", text)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlmodel import Session
+
+from engine.config import Settings
+from engine.hf_accounts import AccountBook
+from engine.store import Store
 from engine.tables import TokenLedger
-from engine.tokens import AccountView
+from engine.tokens import AccountView, account_of, read_tokens
 
 
 def _plan(view: AccountView) -> str:
@@ -36,3 +43,19 @@ def account_lines(views: list[AccountView]) -> list[str]:
                      f"resets {balance.resets:%Y-%m-%d}")
         lines += [_token_line(row) for row in view.tokens]
     return lines
+
+
+def stored_accounts(settings: Settings, store: Store, now: datetime) -> list[AccountView]:
+    """The configured tokens' accounts as the database last knew them: no call to the hub (for pages)."""
+    keys = [token.key for token in read_tokens(settings.hf_tokens, settings.hf_tokens_file)]
+    book = AccountBook(store, settings.hf_budget_usd)
+    with Session(store.engine) as session:
+        rows = [session.get(TokenLedger, key) for key in keys]
+    ledger = [row for row in rows if row is not None]
+    names = sorted({account_of(row) for row in ledger})
+    views = []
+    for name in names:
+        members = tuple(row for row in ledger if account_of(row) == name)
+        balance = book.balance(name, sum(row.spend_usd for row in members if row.month == now.strftime("%Y-%m")), now)
+        views.append(AccountView(name, balance, book.rows.get(name), members))
+    return views

@@ -29,6 +29,34 @@ def test_a_video_over_the_limit_gets_a_smaller_playable_copy(tmp_path: Path):
     assert big.is_file()  # the full file stays
 
 
+def test_over_the_limit_the_chat_gets_a_download_link_to_the_full_file(tmp_path: Path, monkeypatch):
+    import asyncio
+
+    from bot.delivery import send_video
+
+    big = tmp_path / "video.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=3", "-c:v", "libx264", "-preset", "ultrafast",
+                "-crf", "5", str(big)], what="test video")
+    monkeypatch.setattr("bot.delivery.UPLOAD_LIMIT_BYTES", big.stat().st_size // 3)
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.texts: list[str] = []
+            self.videos = 0
+
+        async def send_message(self, chat, text, **kwargs):
+            self.texts.append(text)
+
+        async def send_video(self, chat, video, **kwargs):
+            self.videos += 1
+
+    bot = Recorder()
+    link = "https://factory.example.com/download/abc"
+    asyncio.run(send_video(bot, 1, big, None, False, tmp_path / "copies", "video.mp4", link))  # type: ignore[arg-type]
+    assert bot.videos == 1 and bot.texts == [
+        f"video.mp4 is over Telegram's 50 MB: here is a smaller copy; download the full file here: {link}."]
+
+
 def test_the_cover_is_a_jpeg_the_bot_api_takes(tmp_path: Path):
     thumbnail = tmp_path / "1.jpg"
     noise = Image.effect_noise((1280, 720), 120).convert("RGB")  # noise: the hardest picture to compress

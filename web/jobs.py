@@ -1,0 +1,154 @@
+"""Jobs: the queue and running ones with live progress, finished ones with their files; cancel and retry."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from engine.errors import VideoFactoryError
+from engine.jobs import JobState, Origin, request_of
+from engine.tables import Job
+from engine.web_logins import read_download
+from web.auth import Forbidden, Viewer, checked_form, viewer
+from web.pages import page, services_of
+
+router = APIRouter()
+LISTED = 50  # finished jobs shown
+WAITING = (JobState.QUEUED, JobState.RUNNING, JobState.PAUSED)
+VIDEO_SUFFIXES = (".mp4", ".webm", ".mov")
+SHOWN_SUFFIXES = (".mp4", ".srt", ".vtt", ".jpg", ".png", ".json", ".txt", ".ass", ".m4a", ".wav")
+
+
+class NotFound(Exception):
+    """A job or file that does not exist, or is not the visitor's to see (the same answer for both)."""
+
+
+def _visible(request: Request, seen: Viewer, job_id: int) -> Job:
+    job = services_of(request).jobs.get(job_id)
+    if job is None or not seen.may_see(job.chat_id):
+        raise NotFound
+    return job
+
+
+def _jobs(request: Request, seen: Viewer, states: tuple[JobState, ...] | None, limit: int | None) -> list[Job]:
+    book = services_of(request).jobs
+    chat = None if seen.admin else seen.user_id
+    if not seen.admin and chat is None:
+        return []
+    return book.find(states=states, chat_id=chat, limit=limit, newest_first=states is None)
+
+
+def progress_of(job: Job) -> dict[str, object]:
+    """What the jobs page shows of a job as it runs: state, stage, share done, time left."""
+    share = 1.0 if job.state == JobState.DONE else (job.stage_done / job.stage_total if job.stage_total else 0.0)
+    return {"id": job.id, "state": job.state, "stage": job.stage or "", "share": round(min(1.0, share), 3),
+            "eta": round(job.eta_seconds) if job.eta_seconds is not None else None, "error": job.error or ""}
+
+
+def master_first(files: list[Path]) -> list[Path]:
+    """The videos among a job's files, the master (in the job's folder itself) before the exports."""
+    return sorted((f for f in files if f.suffix in VIDEO_SUFFIXES), key=lambda f: (len(f.parts), f.as_posix()))
+
+
+def files_of(job: Job) -> list[Path]:
+    """The job's finished files, relative to its folder: video, subtitles, exports, thumbnails, credits."""
+    folder = Path(job.folder)
+    if job.state != JobState.DONE or not folder.is_dir():
+        return []
+    return sorted(p.relative_to(folder) for p in folder.rglob("*")
+                  if p.is_file() and p.suffix.lower() in SHOWN_SUFFIXES and not p.name.startswith("."))
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+async def jobs_page(request: Request, seen: Viewer = Depends(viewer)) -> Response:
+    """Waiting and running jobs (their progress polled without reloading), then finished ones."""
+    going = await asyncio.to_thread(_jobs, request, seen, WAITING, None)
+    ended = [job for job in await asyncio.to_thread(_jobs, request, seen, None, LISTED + len(going))
+             if job.state not in WAITING][:LISTED]
+    return page(request, "jobs.html", {"going": going, "ended": ended, "progress": progress_of})
+
+
+@router.get("/jobs/progress.json")
+async def jobs_progress(request: Request, ids: str = "", seen: Viewer = Depends(viewer)) -> Response:
+    """The progress of the listed jobs (comma-separated ids) that the visitor may see."""
+    wanted = [int(part) for part in ids.split(",") if part.strip().isdigit()][:100]
+    book = services_of(request).jobs
+    rows = [job for job in await asyncio.to_thread(lambda: [book.get(i) for i in wanted])
+            if job is not None and seen.may_see(job.chat_id)]
+    return JSONResponse([progress_of(job) | await asyncio.to_thread(_outputs, job) for job in rows])
+
+
+def _outputs(job: Job) -> dict[str, object]:
+    """A finished job's files as links, so a page that watched it run can show them without reloading."""
+    files = files_of(job)
+    videos = master_first(files)
+    return {"video": f"/jobs/{job.id}/files/{videos[0].as_posix()}" if videos else None,
+            "files": [{"name": f.as_posix(), "url": f"/jobs/{job.id}/files/{f.as_posix()}"} for f in files]}
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+async def job_page(request: Request, job_id: int, seen: Viewer = Depends(viewer)) -> Response:
+    """One job: its progress or its files (the video playable here), and the time each stage took."""
+    job = _visible(request, seen, job_id)
+    runs = await asyncio.to_thread(services_of(request).store.stage_runs, job_id)
+    files = await asyncio.to_thread(files_of, job)
+    videos = master_first(files)
+    thumbnail = next((f for f in files if f.name == "thumbnail.jpg"), None) or next(
+        (f for f in files if f.parent.name == "thumbnails"), None)
+    return page(request, "job.html", {"job": job, "runs": runs, "files": files, "videos": videos,
+                                      "thumbnail": thumbnail, "progress": progress_of(job),
+                                      "request": json.loads(job.request_json or "{}")})
+
+
+@router.get("/jobs/{job_id}/files/{name:path}")
+async def job_file(request: Request, job_id: int, name: str, seen: Viewer = Depends(viewer)) -> Response:
+    """A file of a job, to view or download (a video streams: the browser asks by ranges)."""
+    job = _visible(request, seen, job_id)
+    return _file_response(job, name)
+
+
+def _file_response(job: Job, name: str) -> Response:
+    folder = Path(job.folder).resolve()
+    path = (folder / name).resolve()
+    if folder not in path.parents or not path.is_file() or job.state != JobState.DONE:
+        raise NotFound  # never a path outside the job's folder
+    return FileResponse(path, filename=path.name if path.suffix not in VIDEO_SUFFIXES else None)
+
+
+@router.post("/jobs/{job_id}/cancel")
+async def cancel(request: Request, job_id: int, seen: Viewer = Depends(viewer)) -> Response:
+    """Stop a job: a waiting one at once, a running one between two items."""
+    await checked_form(request)
+    _visible(request, seen, job_id)
+    await asyncio.to_thread(services_of(request).runner.cancel, job_id)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+@router.post("/jobs/{job_id}/retry")
+async def retry(request: Request, job_id: int, seen: Viewer = Depends(viewer)) -> Response:
+    """Make a failed or cancelled job again: a new job with the same request, from the cache where it can."""
+    await checked_form(request)
+    job = _visible(request, seen, job_id)
+    if job.state not in (JobState.FAILED, JobState.CANCELLED):
+        raise Forbidden("only a failed or cancelled job can be made again")
+    try:
+        again = await asyncio.to_thread(services_of(request).runner.submit, request_of(job),
+                                        Origin("web", job.chat_id))
+    except VideoFactoryError as error:
+        raise Forbidden(str(error)) from None
+    return RedirectResponse(f"/jobs/{again.id}", status_code=303)
+
+
+@router.get("/download/{token}")
+async def download(request: Request, token: str) -> Response:
+    """A file by an expiring link the bot sent."""
+    services = services_of(request)
+    named = read_download(services.secret, token, services.settings.web_download_hours)
+    job = services.jobs.get(named[0]) if named is not None else None
+    if job is None or named is None:
+        raise NotFound
+    return _file_response(job, named[1])

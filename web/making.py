@@ -1,0 +1,99 @@
+"""Make a video: a form with topic, preset, length, language, captions, and an optional script or voice-over."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from engine.errors import InputError, VideoFactoryError
+from engine.jobs import Origin
+from engine.media import probe
+from engine.models import CAPTION_KINDS, JobRequest
+from engine.text import without_paths
+from engine.presets import preset_descriptions
+from engine.stages.script import MAX_SCRIPT_BYTES, read_script_file
+from engine.stages.voice import voiceover_too_long
+from web.auth import Viewer, checked_form, viewer
+from web.pages import page, services_of
+
+router = APIRouter()
+MAX_RECORDING_BYTES = 1000 * 1000 * 1000  # an hour of uncompressed audio, and then some
+LENGTHS = ("short", "medium", "long")
+CHUNK = 1 << 20
+
+
+def preset_choices(request: Request) -> dict[str, str]:
+    """Preset name -> its description (broken files left out)."""
+    return preset_descriptions(services_of(request).settings.user_presets_dir)
+
+
+async def _keep(upload: UploadFile, folder: Path, suffix: str, limit: int) -> Path:
+    """An uploaded file written to the inputs folder in pieces, refused past `limit` bytes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path, written = folder / f"{secrets.token_hex(8)}{suffix}", 0
+    with path.open("wb") as out:
+        while chunk := await upload.read(CHUNK):
+            written += len(chunk)
+            if written > limit:
+                out.close()
+                path.unlink(missing_ok=True)
+                raise InputError(f"{upload.filename} is over {limit // 1_000_000} MB")
+            out.write(chunk)
+    return path
+
+
+async def _inputs(request: Request, form: dict[str, object], folder: Path) -> tuple[Path | None, Path | None]:
+    """The script file and the voice-over, checked as the bot checks them (type, size, duration)."""
+    script = voiceover = None
+    upload = form.get("script_file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        script = await _keep(upload, folder, ".txt", MAX_SCRIPT_BYTES)
+        await asyncio.to_thread(read_script_file, script)
+    upload = form.get("voiceover")
+    if isinstance(upload, UploadFile) and upload.filename:
+        voiceover = await _keep(upload, folder, Path(upload.filename).suffix[:8] or ".audio", MAX_RECORDING_BYTES)
+        try:
+            seconds = (await asyncio.to_thread(probe, voiceover)).duration
+        except VideoFactoryError:
+            raise InputError(f"{upload.filename} cannot be read as audio: send an mp3, m4a, ogg or wav file") from None
+        limit = services_of(request).settings.max_voiceover_minutes * 60
+        if seconds > limit:
+            raise InputError(voiceover_too_long(seconds, limit))
+    return script, voiceover
+
+
+def _request(form: dict[str, object], script: Path | None, voiceover: Path | None) -> JobRequest:
+    topic = str(form.get("topic") or "").strip() or (script or voiceover or Path("video")).stem
+    length, captions = str(form.get("length") or ""), str(form.get("captions") or "")
+    return JobRequest(topic=topic, preset=str(form.get("preset") or ""), script_file=script, voiceover=voiceover,
+                      length=length if length in LENGTHS else None, language=str(form.get("language") or "") or None,
+                      caption_style=captions if captions in CAPTION_KINDS else None)  # type: ignore[arg-type]
+
+
+@router.get("/make", response_class=HTMLResponse)
+async def make_page(request: Request, seen: Viewer = Depends(viewer)) -> Response:
+    """The form."""
+    presets = await asyncio.to_thread(preset_choices, request)
+    return page(request, "make.html", {"presets": presets, "lengths": LENGTHS, "captions": CAPTION_KINDS, "message": ""})
+
+
+@router.post("/make")
+async def make(request: Request, seen: Viewer = Depends(viewer)) -> Response:
+    """Check the form and its files, submit the job as the bot does, and show it."""
+    form = await checked_form(request)
+    services = services_of(request)
+    folder = services.settings.data_dir / "web" / "inputs" / str(seen.user_id or "admin")
+    try:
+        script, voiceover = await _inputs(request, form, folder)
+        job = await asyncio.to_thread(services.runner.submit, _request(form, script, voiceover),
+                                      Origin("web", seen.user_id))
+    except VideoFactoryError as error:
+        presets = await asyncio.to_thread(preset_choices, request)
+        return page(request, "make.html", {"presets": presets, "lengths": LENGTHS, "captions": CAPTION_KINDS,
+                                           "message": without_paths(str(error))}, status=400)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
