@@ -69,7 +69,19 @@ async def jobs_page(request: Request, seen: Viewer = Depends(viewer)) -> Respons
     going = await asyncio.to_thread(_jobs, request, seen, WAITING, None)
     ended = [job for job in await asyncio.to_thread(_jobs, request, seen, None, LISTED + len(going))
              if job.state not in WAITING][:LISTED]
-    return page(request, "jobs.html", {"going": going, "ended": ended, "progress": progress_of})
+    covers = await asyncio.to_thread(lambda: {job.id: cover_of(job) for job in ended})
+    return page(request, "jobs.html", {"going": going, "ended": ended, "progress": progress_of, "covers": covers})
+
+
+def cover_of(job: Job) -> str | None:
+    """The finished job's approved thumbnail (or its first), relative to its folder."""
+    folder = Path(job.folder)
+    if job.state != JobState.DONE:
+        return None
+    for name in ("thumbnail.jpg", f"thumbnails/{job.thumbnail or 1}.jpg"):
+        if (folder / name).is_file():
+            return name
+    return None
 
 
 @router.get("/jobs/progress.json")

@@ -27,6 +27,8 @@ def _job(services, chat: int | None, state: JobState = JobState.DONE, topic: str
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "video.mp4").write_bytes(b"\0\0\0\x18ftypmp42")
     (folder / "video.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nHello\n")
+    (folder / "thumbnails").mkdir(exist_ok=True)
+    (folder / "thumbnails" / "1.jpg").write_bytes(b"\xff\xd8\xff")
     services.store.add(StageRun(job_id=job.id, stage="render", started=now - timedelta(seconds=9), finished=now,
                                 outcome="done", items_total=2, items_computed=2))
     return services.jobs.get(int(job.id))
@@ -48,6 +50,7 @@ def test_a_user_sees_and_acts_on_their_own_jobs_only(client, services):
     log_in(client, services, USER)
     listed = client.get("/jobs").text
     assert "Lighthouses" in listed and "Shipwrecks" not in listed
+    assert f'src="/jobs/{mine.id}/files/thumbnails/1.jpg"' in listed  # each finished job with its thumbnail
     page = client.get(f"/jobs/{mine.id}").text
     assert f'src="/jobs/{mine.id}/files/video.mp4"' in page and "video.srt" in page and "render" in page
     assert client.get(f"/jobs/{mine.id}/files/video.srt").text.startswith("1\n")
