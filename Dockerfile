@@ -11,7 +11,7 @@ COPY engine ./engine
 COPY bot ./bot
 COPY web ./web
 COPY presets ./presets
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir ".[queue,postgres]"
 
 VOLUME ["/data", "/output"]
 # 8443: only used in webhook mode (VF_TELEGRAM_WEBHOOK_URL); 8080: the dashboard, run as its own

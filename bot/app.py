@@ -36,7 +36,7 @@ from engine.config import Settings
 from engine.errors import ConfigError
 from engine.jobs import JobBook
 from engine.reach import youtube_tester
-from engine.runner import EmbeddedRunner
+from engine.queue_runner import make_runner
 from engine.store import open_store
 from engine.web_logins import LoginBook
 from engine.youtube import YouTube, credentials_file
@@ -52,7 +52,7 @@ def build_services(settings: Settings, youtube: Callable[[], YouTube] | None = N
     connect = youtube or (lambda: YouTube.connect(settings))
     return Services(
         settings=settings, store=store, jobs=JobBook(store),
-        runner=EmbeddedRunner(settings, store, origin="telegram"), access=Access.of(settings), youtube=connect,
+        runner=make_runner(settings, store, "telegram"), access=Access.of(settings), youtube=connect,
         publish_ready=(lambda: True) if youtube else (lambda: credentials_file(settings).is_file()),
         tester=youtube_tester(settings, store, connect),
         schedule=Schedule(settings, store), logins=LoginBook(store, settings.web_login_minutes),

@@ -12,6 +12,7 @@ from pathlib import Path
 from engine.config import Settings, load_settings
 from engine.errors import InputError, VideoFactoryError
 from engine.models import CAPTION_KINDS, JobRequest
+from engine.queue_cli import add_queue_commands
 from engine.tokens import TokensExhausted
 
 log = logging.getLogger("videofactory")
@@ -373,20 +374,25 @@ def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def request_arguments(parser: argparse.ArgumentParser) -> None:
+    """What a job asks for: the arguments `make` and `submit` share."""
+    parser.add_argument("topic", nargs="?", default="", help="what the video is about (at most 500 characters)")
+    parser.add_argument("--preset", default="military-history", help="channel preset (see `videofactory presets`)")
+    parser.add_argument("--script-file", type=Path, help="your own script as UTF-8 text; paragraphs become scenes")
+    parser.add_argument("--voiceover", type=Path, help="your own narration (wav, mp3, ogg, m4a) instead of TTS")
+    parser.add_argument("--length", choices=("short", "medium", "long"), help="outline length (default: the preset's)")
+    parser.add_argument("--fresh", action="store_true", help="ignore the cache and compute everything again")
+    parser.add_argument("--language", help="language code of the narration (default: the preset's), e.g. en, ru")
+    parser.add_argument("--captions", choices=CAPTION_KINDS, help="burned-in caption style (default: the preset's)")
+    parser.add_argument("--export", help="also render for: youtube, shorts, tiktok, reels, feed, square "
+                        "(comma separated; default: the preset's)")
+
+
 def _add_making(commands: argparse._SubParsersAction) -> None:
     """`make`, `words` and `resume`: the commands that make things."""
     make = commands.add_parser("make", help="make a video from a topic, a script file or a voice-over")
-    make.add_argument("topic", nargs="?", default="", help="what the video is about (at most 500 characters)")
-    make.add_argument("--preset", default="military-history", help="channel preset (see `videofactory presets`)")
+    request_arguments(make)
     make.add_argument("--output", type=Path, help="output folder (default $VF_OUTPUT_DIR or ./output)")
-    make.add_argument("--script-file", type=Path, help="your own script as UTF-8 text; paragraphs become scenes")
-    make.add_argument("--voiceover", type=Path, help="your own narration (wav, mp3, ogg, m4a) instead of TTS")
-    make.add_argument("--length", choices=("short", "medium", "long"), help="outline length (default: the preset's)")
-    make.add_argument("--fresh", action="store_true", help="ignore the cache and compute everything again")
-    make.add_argument("--language", help="language code of the narration (default: the preset's), e.g. en, ru")
-    make.add_argument("--captions", choices=CAPTION_KINDS, help="burned-in caption style (default: the preset's)")
-    make.add_argument("--export", help="also render for: youtube, shorts, tiktok, reels, feed, square "
-                      "(comma separated; default: the preset's)")
     make.set_defaults(handler=_cmd_make)
 
     timing = commands.add_parser("words", help="print the word timings of a recording")
@@ -458,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_making(commands)
     _add_managing(commands)
+    add_queue_commands(commands, request_arguments)
     for front_end in entry_points(group="videofactory.commands"):
         front_end.load()(commands)  # e.g. `bot`: the engine never imports a front end
     return parser

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir)
     output_dir: Path = Path("output")
     database_url: str | None = None
+    broker_url: str | None = None  # redis://…: jobs go on a Celery queue that `videofactory worker` processes take
+    lease_seconds: float = Field(60.0, ge=3, le=3600)  # a worker renews its job's lease every third of this
     database_busy_seconds: float = Field(30.0, gt=0, le=3600)  # SQLite: how long to wait for another process's write
     presets_dir: Path | None = None  # user presets; default <data_dir>/presets
     cache_max_gb: float | None = Field(None, gt=0)  # after each job, the least recently used entries go above this

@@ -234,7 +234,7 @@ class JobBook:
 
     def end(self, job_id: int, outcome: Outcome) -> Job:
         """Book how a run ended: done, failed, cancelled, or paused until a token is back."""
-        common = {"worker": None, "stage": None, "eta_seconds": None, "cancel_requested": False}
+        common = {"worker": None, "stage": None, "eta_seconds": None, "cancel_requested": False, "lease_until": None}
         match outcome:
             case Done():
                 return self.move(job_id, JobState.DONE, finished=utcnow(), error=None, **common)
@@ -260,6 +260,28 @@ class JobBook:
     def requeue(self, job_id: int, from_states: Iterable[JobState]) -> bool:
         """Put a paused or interrupted job back in the queue; whether it was in one of `from_states`."""
         return self._set(job_id, list(from_states), state=str(JobState.QUEUED), worker=None, stage=None)
+
+    def lease(self, job_id: int, worker: str, until: datetime) -> bool:
+        """Renew the lease of a job this worker runs; False when it is no longer this worker's."""
+        return self._set_where(job_id, [JobState.RUNNING], worker, lease_until=until)
+
+    def take_over(self, job_id: int, worker: str | None, now: datetime) -> bool:
+        """Put a running job whose worker let its lease expire back in the queue; whether this call did it."""
+        job = self.get(job_id)
+        lease = as_utc(job.lease_until) if job is not None else None
+        if job is None or job.worker != worker or (lease is not None and lease > now):
+            return False
+        return self._set_where(job_id, [JobState.RUNNING], worker, state=str(JobState.QUEUED), worker=None,
+                               stage=None, lease_until=None)
+
+    def _set_where(self, job_id: int, expected: Iterable[JobState], owner: str | None, **values: object) -> bool:
+        """`_set`, only while the job's worker is still `owner` (a compare-and-set on both)."""
+        statement = update(Job).where(col(Job.id) == job_id, col(Job.state).in_([str(s) for s in expected]))
+        statement = statement.where(col(Job.worker).is_(None) if owner is None else col(Job.worker) == owner)
+        with Session(self.store.engine) as session:
+            changed = session.exec(statement.values(**values)).rowcount  # type: ignore[call-overload]
+            session.commit()
+        return changed == 1
 
     def progress(self, job_id: int, stage: str, done: float, total: float, unit: str, eta: float | None) -> None:
         """Where a running job is: its stage, how far in it, and the time left in it."""

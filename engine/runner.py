@@ -191,6 +191,24 @@ class _Progress:
         self.emit(FilesReady(self.job_id, kind, paths))
 
 
+def run_once(job: Job, settings: Settings, store: Store, book: JobBook, emit: Callable[[JobEvent], None]) -> Outcome:
+    """One run of a job that this process has started: its end as a value, whatever happened."""
+    plan = plan_of(job, settings.data_dir / "work")
+    try:
+        artefacts = make_video(plan, settings, store, _Progress(plan.job_id, book, emit))
+    except JobCancelled:
+        return Cancelled()
+    except TokensExhausted as error:  # nothing is lost: what finished is cached; it goes on when a token is back
+        return Paused(str(error), error.resume_after)
+    except VideoFactoryError as error:
+        return Failed(str(error), error.exit_code)
+    except Exception:  # whoever asked gets a plain sentence; the log gets the details
+        log.exception("job %s failed", plan.job_id)
+        return Failed(UNEXPECTED)
+    book.video_seconds(plan.job_id, artefacts.video_seconds)
+    return Done(artefacts)
+
+
 class EmbeddedRunner:
     """Runs jobs in worker threads of this process, one at a time by default; no services needed."""
 
@@ -365,20 +383,7 @@ class EmbeddedRunner:
 
     def _run(self, job: Job) -> Outcome:
         """One run of a job, its end as a value."""
-        plan = plan_of(job, self.settings.data_dir / "work")
-        try:
-            artefacts = make_video(plan, self.settings, self.store, _Progress(plan.job_id, self.book, self._emit))
-        except JobCancelled:
-            return Cancelled()
-        except TokensExhausted as error:  # nothing is lost: what finished is cached; it goes on when a token is back
-            return Paused(str(error), error.resume_after)
-        except VideoFactoryError as error:
-            return Failed(str(error), error.exit_code)
-        except Exception:  # whoever asked gets a plain sentence; the log gets the details
-            log.exception("job %s failed", plan.job_id)
-            return Failed(UNEXPECTED)
-        self.book.video_seconds(plan.job_id, artefacts.video_seconds)
-        return Done(artefacts)
+        return run_once(job, self.settings, self.store, self.book, self._emit)
 
     # --- paused jobs go on by themselves ---------------------------------------------------------
 

@@ -79,3 +79,70 @@ def fake_hf(monkeypatch):
         monkeypatch.setattr(helper, "base_url", server.url + "/hf-inference")
     yield server
     server.stop()
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL (Debian's) on a free local port for this test session; its base URL."""
+    import shutil
+    import tempfile
+    import time
+
+    binaries = _postgres_bin()
+    if binaries is None:
+        if os.environ.get("VF_CI"):
+            raise RuntimeError("CI must have PostgreSQL: .ci/run installs Debian's package")
+        pytest.skip("PostgreSQL is not installed (CI installs Debian's)")
+    root = Path(tempfile.mkdtemp(prefix="vf-postgres-"))
+    as_owner: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: its own user runs it
+        shutil.chown(root, "postgres", "postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_owner, str(binaries / "initdb"), "-D", str(root / "data"), "-U", "vf", "--auth=trust",
+                    "-E", "UTF8"], check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen([*as_owner, str(binaries / "postgres"), "-D", str(root / "data"), "-p", str(port),
+                               "-k", str(root), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import psycopg
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            psycopg.connect(f"host=127.0.0.1 port={port} user=vf dbname=postgres").close()
+            break
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    yield f"postgresql+psycopg://vf@127.0.0.1:{port}"
+    server.terminate()
+    server.wait(30)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A new, empty database on the session's PostgreSQL."""
+    import secrets
+
+    import psycopg
+
+    name = f"vf_{secrets.token_hex(6)}"
+    port = postgres_server.rsplit(":", 1)[1]
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=vf dbname=postgres", autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return f"{postgres_server}/{name}"

@@ -13,7 +13,8 @@ from engine.abtest import ABTester
 from engine.config import Settings
 from engine.jobs import JobBook
 from engine.reach import youtube_tester
-from engine.runner import EmbeddedRunner, JobRunner
+from engine.queue_runner import make_runner
+from engine.runner import JobRunner
 from engine.store import open_store
 from engine.web_logins import LoginBook, web_secret
 from web import abtests, auth, jobs, making, overview, tokens
@@ -31,7 +32,7 @@ def build_services(settings: Settings, runner: JobRunner | None = None, tester: 
     store = open_store(settings)
     return WebServices(
         settings=settings, store=store, jobs=JobBook(store),
-        runner=runner or EmbeddedRunner(settings, store, origin="web"),
+        runner=runner or make_runner(settings, store, "web"),
         logins=LoginBook(store, settings.web_login_minutes),
         tester=tester or youtube_tester(settings, store), secret=web_secret(settings),
     )

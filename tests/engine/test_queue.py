@@ -1,0 +1,115 @@
+"""Jobs on a real queue: two `videofactory worker` processes on a real Redis, one killed in the middle of a render."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.config import load_settings
+from engine.jobs import Done, JobBook, JobState
+from engine.media import probe
+from engine.queue_runner import QueueRunner
+from engine.runner import JobEnded
+from engine.store import Store
+from tests.conftest import isolated_env, run_cli
+
+REDIS = shutil.which("redis-server")
+if REDIS is None and os.environ.get("VF_CI"):
+    raise RuntimeError("CI must have redis-server: .ci/run installs Debian's package")
+pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (CI installs Debian's)")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        return probe_socket.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url():
+    port = _free_port()
+    server = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as client:
+            if client.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(10)
+
+
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+    # Its own session: killing it kills the whole worker, as losing a machine would.
+    return subprocess.Popen([sys.executable, "-m", "engine.cli", "-v", "worker"], env=env, cwd=log.parent,
+                            stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _running_in(book: JobBook, stage: str, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for job in book.find(states=[JobState.RUNNING]):
+            if job.stage == stage and job.lease_until is not None:
+                return job
+        time.sleep(0.1)
+    raise AssertionError(f"no job reached {stage} in {timeout} s")
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_worker_killed_mid_render_loses_no_job(redis_url: str, tmp_path: Path, database: str, request):
+    env = isolated_env(tmp_path) | {"VF_BROKER_URL": redis_url, "VF_LEASE_SECONDS": "6"}
+    if database == "postgresql":
+        env["VF_DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", broker_url=redis_url,
+                             database_url=env.get("VF_DATABASE_URL"))
+    settings.data_dir.mkdir(parents=True)
+    store = Store(settings.resolved_database_url)
+    followed = QueueRunner(settings, store, "cli")
+    ended: list[JobEnded] = []
+    followed.subscribe(lambda event: ended.append(event) if isinstance(event, JobEnded) else None)
+    workers = [_worker(env, tmp_path / f"worker-{n}.log") for n in (1, 2)]
+    try:
+        ids = []
+        for n, topic in enumerate(("Lighthouses", "Tides", "Harbours")):
+            script = tmp_path / f"s{n}.txt"
+            script.write_text(f"{topic} shaped the coast for centuries.\n\nSailors trusted them on the darkest nights.")
+            submitted = run_cli(["submit", topic, "--preset", "science", "--script-file", str(script),
+                                 "--export", "youtube"], env, tmp_path)
+            assert submitted.returncode == 0, submitted.stderr
+            ids.append(int(submitted.stdout.strip()))
+        victim = _running_in(JobBook(store), "render", 240)
+        killed = next(w for w in workers if victim.worker.endswith(f":{w.pid}"))
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait(10)
+        for job_id in ids:
+            waited = run_cli(["wait", str(job_id)], env, tmp_path, timeout=240)
+            assert waited.returncode == 0, (waited.stderr, (tmp_path / "worker-1.log").read_text()[-3000:])
+        time.sleep(2.5)  # the watcher's last look
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                worker.wait(30)
+        followed.shutdown()
+    book = JobBook(store)
+    for job_id in ids:
+        job = book.get(job_id)
+        assert job.state == JobState.DONE and job.lease_until is None
+        info = probe(Path(job.folder) / "video.mp4")
+        assert info.video_codec == "h264" and info.duration > 3
+    again = book.get(int(victim.id))
+    assert again.attempts == 2  # taken over once, by the other worker
+    second = [run for run in store.stage_runs(int(victim.id)) if run.stage == "voice"][-1]
+    assert second.items_cached == second.items_total > 0  # the narration came from the shared cache
+    done = sorted(event.job_id for event in ended if isinstance(event.outcome, Done))
+    assert done == sorted(ids)  # each job ended once: nothing delivered twice
