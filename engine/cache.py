@@ -164,12 +164,33 @@ class Cache:
             yield scratch
             with translate_os_errors(f"the cache in {self.root}"):
                 (scratch / FILES_FILE).write_text(json.dumps(_files_of(scratch)), encoding="utf-8")
-                if final.exists():
-                    shutil.rmtree(final)
-                os.replace(scratch, final)
+                self._install(scratch, final)
         finally:
             if scratch.exists():
                 shutil.rmtree(scratch, ignore_errors=True)
+
+    def _install(self, scratch: Path, final: Path) -> None:
+        """Make `scratch` the entry, unless another writer (another thread, process or machine) got there first.
+
+        The same key is the same result, so the first intact entry wins and is never removed under a
+        reader. A damaged one, or any one when asked afresh (`--fresh`), is first renamed aside, so the
+        entry appears or is replaced in one rename.
+        """
+        if self.read and (final / RESULT_FILE).is_file() and _intact(final):
+            return
+        if final.exists():
+            aside = final.with_name(f".{final.name}.damaged.{os.getpid()}.{threading.get_ident()}")
+            try:
+                os.replace(final, aside)
+            except FileNotFoundError:
+                pass  # another writer moved it first
+            shutil.rmtree(aside, ignore_errors=True)
+        try:
+            os.replace(scratch, final)
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            log.info("cache entry %s was written by another worker at the same time; keeping theirs", final.name[:12])
 
     def remember(self, key: str, result_type: type[T], compute: Callable[[Path], T]) -> tuple[T, bool]:
         """Return (result, was_cached); `compute` writes its files into the folder it is given."""

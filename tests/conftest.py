@@ -146,3 +146,35 @@ def postgres_url(postgres_server: str) -> str:
     with psycopg.connect(f"host=127.0.0.1 port={port} user=vf dbname=postgres", autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {name}")
     return f"{postgres_server}/{name}"
+
+
+@pytest.fixture
+def redis_url():
+    """A real Redis (Debian's redis-server) on a free local port for one test; its URL."""
+    import shutil
+    import socket
+    import time
+
+    server_binary = shutil.which("redis-server")
+    if server_binary is None:
+        if os.environ.get("VF_CI"):
+            raise RuntimeError("CI must have redis-server: .ci/run installs Debian's package")
+        pytest.skip("redis-server is not installed (CI installs Debian's)")
+    port = _free_port()
+    server = subprocess.Popen([server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as client:
+            if client.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(10)
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`videofactory worker` in a session of its own: killing the session is losing the whole worker."""
+    return subprocess.Popen([sys.executable, "-m", "engine.cli", "-v", "worker"], env=env, cwd=log.parent,
+                            stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)

@@ -104,3 +104,30 @@ def test_full_disk_becomes_disk_full_error_and_leaves_no_file(tmp_path: Path, mo
     with pytest.raises(DiskFullError, match="disk full"):
         atomic_write_bytes(target, b"{}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_workers_writing_one_key_at_once_all_succeed_and_leave_one_intact_entry(tmp_path: Path):
+    # Two workers on a shared cache may compute the same entry at once: the first wins, nobody fails.
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = threading.Barrier(6)
+
+    def compute(folder: Path) -> Path:
+        start.wait()
+        (folder / "speech.wav").write_bytes(b"RIFF" + b"\0" * 4000)
+        time.sleep(0.05)
+        return folder / "speech.wav"
+
+    def one(_: int) -> tuple[Path, bool]:
+        return Cache(tmp_path / "shared").remember("k" * 64, Path, compute)
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(one, range(6)))
+    assert {path for path, _ in results} == {tmp_path / "shared" / "kk" / ("k" * 64) / "speech.wav"}
+    assert all(path.read_bytes().startswith(b"RIFF") for path, _ in results)
+    again, cached = one(0)
+    assert cached and again.stat().st_size == 4004
+    leftovers = [p.name for p in (tmp_path / "shared" / "kk").iterdir() if p.name.startswith(".")]
+    assert leftovers == []  # no scratch folder left behind

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,40 +15,7 @@ from engine.media import probe
 from engine.queue_runner import QueueRunner
 from engine.runner import JobEnded
 from engine.store import Store
-from tests.conftest import isolated_env, run_cli
-
-REDIS = shutil.which("redis-server")
-if REDIS is None and os.environ.get("VF_CI"):
-    raise RuntimeError("CI must have redis-server: .ci/run installs Debian's package")
-pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (CI installs Debian's)")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        return probe_socket.getsockname()[1]
-
-
-@pytest.fixture
-def redis_url():
-    port = _free_port()
-    server = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as client:
-            if client.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(10)
-
-
-def _worker(env: dict[str, str], log: Path) -> subprocess.Popen:
-    # Its own session: killing it kills the whole worker, as losing a machine would.
-    return subprocess.Popen([sys.executable, "-m", "engine.cli", "-v", "worker"], env=env, cwd=log.parent,
-                            stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+from tests.conftest import isolated_env, run_cli, start_worker
 
 
 def _running_in(book: JobBook, stage: str, timeout: float):
@@ -77,7 +40,7 @@ def test_a_worker_killed_mid_render_loses_no_job(redis_url: str, tmp_path: Path,
     followed = QueueRunner(settings, store, "cli")
     ended: list[JobEnded] = []
     followed.subscribe(lambda event: ended.append(event) if isinstance(event, JobEnded) else None)
-    workers = [_worker(env, tmp_path / f"worker-{n}.log") for n in (1, 2)]
+    workers = [start_worker(env, tmp_path / f"worker-{n}.log") for n in (1, 2)]
     try:
         ids = []
         for n, topic in enumerate(("Lighthouses", "Tides", "Harbours")):
