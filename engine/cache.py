@@ -9,7 +9,9 @@ import logging
 import os
 import shutil
 import tempfile
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +24,8 @@ from engine.errors import DiskFullError, OutputError
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 RESULT_FILE = "result.json"
+CLAIM_STALE_SECONDS = 900.0  # a claim from another machine older than this is taken to be its holder's death
+CLAIM_POLL_SECONDS = 0.2
 
 
 def file_digest(path: Path) -> str:
@@ -121,6 +125,16 @@ def _rerooted(value: Any, old: str, new: str) -> Any:
     return value
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Cache:
     """Folders keyed by content hash; a folder exists only once its result is complete, and is used only intact.
 
@@ -191,6 +205,52 @@ class Cache:
             if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
                 raise
             log.info("cache entry %s was written by another worker at the same time; keeping theirs", final.name[:12])
+
+    def remember_shared(self, key: str, result_type: type[T], compute: Callable[[Path], T],
+                        stale_seconds: float = CLAIM_STALE_SECONDS) -> tuple[T, bool]:
+        """`remember`, where other processes may be making the same entry: wait for theirs rather than make it twice.
+
+        Whoever makes an entry holds a claim on its key (a file made with O_EXCL, naming its process).
+        A claim whose process has ended on this machine, or older than `stale_seconds`, is broken.
+        """
+        while True:
+            if self.lookup(key) is not None:
+                return self.remember(key, result_type, compute)
+            claim = self._claim(key)
+            if claim is not None:
+                try:
+                    return self.remember(key, result_type, compute)
+                finally:
+                    claim.unlink(missing_ok=True)
+            self._break_if_stale(key, stale_seconds)
+            time.sleep(CLAIM_POLL_SECONDS)
+
+    def _claim_path(self, key: str) -> Path:
+        return self.root / "claims" / key
+
+    def _claim(self, key: str) -> Path | None:
+        path = self._claim_path(key)
+        with translate_os_errors(f"the cache in {self.root}"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                return None
+            with os.fdopen(descriptor, "w") as claim:
+                claim.write(f"{socket.gethostname()}:{os.getpid()}")
+        return path
+
+    def _break_if_stale(self, key: str, stale_seconds: float) -> None:
+        path = self._claim_path(key)
+        try:
+            holder, age = path.read_text().strip(), time.time() - path.stat().st_mtime
+        except OSError:
+            return  # released meanwhile
+        host, _, pid = holder.rpartition(":")
+        gone = host == socket.gethostname() and pid.isdigit() and not _process_alive(int(pid))
+        if gone or age > stale_seconds:
+            log.info("claim on cache entry %s by %s is stale; breaking it", key[:12], holder)
+            path.unlink(missing_ok=True)
 
     def remember(self, key: str, result_type: type[T], compute: Callable[[Path], T]) -> tuple[T, bool]:
         """Return (result, was_cached); `compute` writes its files into the folder it is given."""

@@ -181,6 +181,7 @@ class Context:
     cache: Cache
     run: JobRun
     pool: TokenPool | None
+    helpers: render.SegmentHelpers | None = None  # other workers that may render segments (jobs on a queue)
 
     @property
     def preset(self) -> Preset:
@@ -205,13 +206,14 @@ class Context:
 
 # --- the pipeline ---------------------------------------------------------------------------------------
 
-def make_video(plan: JobPlan, settings: Settings, store: Store, progress: ProgressHook) -> Artefacts:
+def make_video(plan: JobPlan, settings: Settings, store: Store, progress: ProgressHook,
+               helpers: render.SegmentHelpers | None = None) -> Artefacts:
     """Run every stage of one job and leave its artefacts in the job's own folder."""
     for folder in (plan.folder, settings.data_dir, plan.work):
         check_writable(folder)
     began = time.perf_counter()
     ctx = Context(plan, settings, Cache(settings.cache_dir, read=not plan.fresh), JobRun(store, plan.job_id, progress),
-                  backends.checked_pool(settings, store))
+                  backends.checked_pool(settings, store), helpers)
     the_script, narration, timed = write_and_narrate(ctx)
     layout = lay_out(ctx, the_script, timed, narration)
     stills = paint(ctx, layout)
@@ -364,7 +366,7 @@ def render_master(ctx: Context, plan: Timeline, stills: tuple[images.Still, ...]
     with ctx.run.stage("render", "ffmpeg", total=len(segments), unit="segment") as stage:
         return render.render_master(segments, {s.shot: s.path for s in stills}, subs, soundtrack.mix,
                                     ctx.preset.effects, options, ctx.cache, ctx.plan.folder / "video.mp4",
-                                    on_item=stage.item)
+                                    on_item=stage.item, helpers=ctx.helpers)
 
 
 def design_thumbnails(ctx: Context, the_script: Script, plan: Timeline, stills: tuple[images.Still, ...],

@@ -18,11 +18,15 @@ from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
+from pydantic import TypeAdapter
+
+from engine.cache import Cache
 from engine.config import Settings
 from engine.errors import BackendError, ConfigError
 from engine.housekeeping import tidy
 from engine.jobs import JobBook, JobState, Paused, StateConflict, this_worker
 from engine.runner import run_once
+from engine.stages.render import SegmentHelpers, SegmentWork, cached_segment
 from engine.store import Store, utcnow
 
 if TYPE_CHECKING:
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TASK = "videofactory.run_job"
+SEGMENT_TASK = "videofactory.render_segment"
 QUEUE = "videofactory"
 VISIBILITY_SECONDS = 3600  # Redis gives an unacknowledged task back after this: longer than any job's run
 
@@ -96,7 +101,36 @@ class Lease:
         self.thread.join()
 
 
-def run_job(settings: Settings, job_id: int) -> None:
+class QueueHelpers:
+    """Offers a video's segments to the other workers through the queue (SegmentHelpers)."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def offer(self, work: list[SegmentWork]) -> None:
+        """One task per segment; a worker that finds it claimed or cached skips it."""
+        adapter = TypeAdapter(SegmentWork)
+        for piece in work:
+            try:
+                self.app.send_task(SEGMENT_TASK, args=[adapter.dump_python(piece, mode="json")], queue=QUEUE)
+            except Exception as error:  # helpers are a bonus: this worker renders everything itself anyway
+                log.warning("could not offer segments to other workers: %s", type(error).__name__)
+                return
+
+
+def render_offered_segment(settings: Settings, work: dict) -> bool:
+    """The segment task: render one offered segment into the shared cache, unless it is there or claimed."""
+    piece = TypeAdapter(SegmentWork).validate_python(work)
+    cache = Cache(settings.cache_dir)
+    if cache.lookup(piece.key()) is not None:
+        return False
+    _, cached = cached_segment(piece, cache)
+    if not cached:
+        log.info("rendered segment %d of another worker's video", piece.segment.index + 1)
+    return not cached
+
+
+def run_job(settings: Settings, job_id: int, helpers: SegmentHelpers | None = None) -> None:
     """The task: run one job here if nobody else runs it, under a lease, and book how it ended."""
     store = process_store(settings)
     book = JobBook(store)
@@ -106,7 +140,7 @@ def run_job(settings: Settings, job_id: int) -> None:
         return
     log.info("job %s started here (attempt %d)", job_id, job.attempts)
     with Lease(book, job_id, settings.lease_seconds):
-        outcome = run_once(job, settings, store, book, lambda event: None)
+        outcome = run_once(job, settings, store, book, lambda event: None, helpers)
     try:
         book.end(job_id, outcome)
     except StateConflict as conflict:  # cancelled at the very end, or taken over: the row already says so
@@ -143,7 +177,11 @@ def worker_app(settings: Settings) -> Celery:
 
     @app.task(name=TASK, acks_late=True, ignore_result=True)
     def run(job_id: int) -> None:
-        run_job(settings, job_id)
+        run_job(settings, job_id, QueueHelpers(app))
+
+    @app.task(name=SEGMENT_TASK, acks_late=True, ignore_result=True)
+    def render_segment(work: dict) -> None:
+        render_offered_segment(settings, work)
 
     return app
 

@@ -38,6 +38,7 @@ from engine.models import Artefacts, JobRequest
 from engine.cache import check_writable
 from engine.housekeeping import tidy
 from engine.pipeline import make_video, prepare
+from engine.stages.render import SegmentHelpers
 from engine.store import Store, open_store, utcnow
 from engine.tables import Job
 from engine.tokens import TokensExhausted
@@ -191,11 +192,12 @@ class _Progress:
         self.emit(FilesReady(self.job_id, kind, paths))
 
 
-def run_once(job: Job, settings: Settings, store: Store, book: JobBook, emit: Callable[[JobEvent], None]) -> Outcome:
+def run_once(job: Job, settings: Settings, store: Store, book: JobBook, emit: Callable[[JobEvent], None],
+             helpers: SegmentHelpers | None = None) -> Outcome:
     """One run of a job that this process has started: its end as a value, whatever happened."""
     plan = plan_of(job, settings.data_dir / "work")
     try:
-        artefacts = make_video(plan, settings, store, _Progress(plan.job_id, book, emit))
+        artefacts = make_video(plan, settings, store, _Progress(plan.job_id, book, emit), helpers)
     except JobCancelled:
         return Cancelled()
     except TokensExhausted as error:  # nothing is lost: what finished is cached; it goes on when a token is back

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pysubs2
 
@@ -278,21 +279,58 @@ def _expected_cost(segment: Segment) -> float:
     return sum(p.frames * (1.0 if p.shot.motion.startswith("pan") else 1.5) for p in segment.parts)
 
 
-def _cached_segment(segment: Segment, stills: dict[int, Path], subs: pysubs2.SSAFile, effects: Effects,
-                    options: RenderOptions, cache: Cache, on_item: Callable[[bool], None]) -> RenderedSegment:
-    """One segment, rendered or taken from the cache."""
-    captions = _segment_subtitles(subs, segment, options.fps)
-    key = cache_key("render.segment", VERSION, {
-        "frames": [segment.start_frame, segment.end_frame],
-        "parts": [[p.shot.motion, p.clip_frames, p.offset, p.frames, stills[p.shot.index].parent.name]
-                  for p in segment.parts],
-        "captions": captions.to_string("ass"), "zoom": effects.zoom, "transition": effects.transition_style,
-        "options": options.__dict__,
-    })
-    result, cached = cache.remember(
-        key, RenderedSegment,
-        lambda folder: RenderedSegment(segment.index, render_segment(segment, stills, captions, effects, options, folder)),
-    )
+@dataclass(frozen=True)
+class SegmentWork:
+    """Everything one segment's render needs: what another worker is sent to render it (as JSON)."""
+
+    segment: Segment
+    stills: dict[int, Path]
+    captions: str  # the segment's own captions, as ASS text timed from its start
+    effects: Effects
+    options: RenderOptions
+
+    def key(self) -> str:
+        """The cache key of the encoded segment."""
+        return cache_key("render.segment", VERSION, {
+            "frames": [self.segment.start_frame, self.segment.end_frame],
+            "parts": [[p.shot.motion, p.clip_frames, p.offset, p.frames, self.stills[p.shot.index].parent.name]
+                      for p in self.segment.parts],
+            "captions": self.captions, "zoom": self.effects.zoom, "transition": self.effects.transition_style,
+            "options": self.options.__dict__,
+        })
+
+
+class SegmentHelpers(Protocol):
+    """Other workers that may render some of a video's segments into the shared cache meanwhile."""
+
+    def offer(self, work: list[SegmentWork]) -> None:
+        """Ask for these segments to be rendered (whoever claims one first renders it; nobody renders it twice)."""
+        ...
+
+
+def segment_work(segment: Segment, stills: dict[int, Path], captions: pysubs2.SSAFile, effects: Effects,
+                 options: RenderOptions) -> SegmentWork:
+    """A segment's render, with its own captions (already cut from the video's)."""
+    return SegmentWork(segment, stills, captions.to_string("ass"), effects, options)
+
+
+def cached_segment(work: SegmentWork, cache: Cache,
+                   captions: pysubs2.SSAFile | None = None) -> tuple[RenderedSegment, bool]:
+    """One segment from the cache, or rendered here, or waited for while another worker renders it.
+
+    `captions` is the segment's caption file when this process has it; another worker reads it from the text.
+    """
+    def render(folder: Path) -> RenderedSegment:
+        cut = captions if captions is not None else pysubs2.SSAFile.from_string(work.captions)
+        return RenderedSegment(work.segment.index,
+                               render_segment(work.segment, work.stills, cut, work.effects, work.options, folder))
+
+    return cache.remember_shared(work.key(), RenderedSegment, render)
+
+
+def _cached_segment(work: SegmentWork, captions: pysubs2.SSAFile, cache: Cache,
+                    on_item: Callable[[bool], None]) -> RenderedSegment:
+    result, cached = cached_segment(work, cache, captions)
     on_item(cached)
     return result
 
@@ -323,19 +361,29 @@ def render_master(
     cache: Cache,
     out: Path,
     on_item: Callable[[bool], None] = lambda cached: None,
+    helpers: SegmentHelpers | None = None,
 ) -> Path:
-    """Render (or take from the cache) every segment, then join them with the audio into `out`."""
+    """Render (or take from the cache) every segment, then join them with the audio into `out`.
+
+    With `helpers` (workers on a queue), the segments are offered to them too: this worker renders
+    the dearest first, they take what it has not claimed, and the cache holds whoever's came first.
+    """
     with translate_os_errors(str(out.parent)):
         out.parent.mkdir(parents=True, exist_ok=True)
     listing = out.parent / f".{out.stem}.concat.txt"
     partial = out.with_name(f".{out.stem}.part.mp4")
+    # The soundtrack is encoded beside the pictures rather than after them, and the dearest segments go
+    # first, so neither core waits alone at the end.
+    dearest_first = sorted(segments, key=_expected_cost, reverse=True)
+    cuts = {s.index: _segment_subtitles(subs, s, options.fps) for s in dearest_first}
+    work = [segment_work(s, stills, cuts[s.index], effects, options) for s in dearest_first]
+    if helpers is not None and len(work) > 2 * max(1, options.workers):
+        helpers.offer(work[::-1])  # the cheapest first: this worker starts from the dearest end
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-            # The soundtrack is encoded beside the pictures rather than after them, and the dearest
-            # segments go first, so neither core waits alone at the end.
             audio_done = pool.submit(_soundtrack, mix_wav, cache)
-            jobs = {s.index: pool.submit(_cached_segment, s, stills, subs, effects, options, cache, on_item)
-                    for s in sorted(segments, key=_expected_cost, reverse=True)}
+            jobs = {w.segment.index: pool.submit(_cached_segment, w, cuts[w.segment.index], cache, on_item)
+                    for w in work}
             try:
                 rendered = [jobs[s.index].result() for s in segments]
                 audio = audio_done.result()

@@ -76,3 +76,37 @@ def test_a_worker_killed_mid_render_loses_no_job(redis_url: str, tmp_path: Path,
     assert second.items_cached == second.items_total > 0  # the narration came from the shared cache
     done = sorted(event.job_id for event in ended if isinstance(event.outcome, Done))
     assert done == sorted(ids)  # each job ended once: nothing delivered twice
+
+
+def _frames_digest(video: Path) -> str:
+    from engine.media import run_ffmpeg
+
+    out = video.with_suffix(".md5")
+    run_ffmpeg(["-i", str(video), "-map", "0:v", "-f", "md5", str(out)], what="frame digest")
+    return out.read_text().strip()
+
+
+def test_a_long_videos_segments_are_shared_between_workers_and_it_is_the_same_video(redis_url: str, tmp_path: Path):
+    script = tmp_path / "long.txt"
+    script.write_text("\n\n".join(f"Part {n}. The keepers climbed the stairs and lit the lamp again tonight."
+                                  for n in range(1, 9)))
+    queued = tmp_path / "queued"
+    env = isolated_env(queued) | {"VF_BROKER_URL": redis_url, "VF_LEASE_SECONDS": "6"}
+    args = ["Keepers", "--preset", "science", "--script-file", str(script), "--export", "youtube"]
+    workers = [start_worker(env, tmp_path / f"worker-{n}.log") for n in (1, 2)]
+    try:
+        submitted = run_cli(["submit", *args], env, tmp_path)
+        assert submitted.returncode == 0, submitted.stderr
+        waited = run_cli(["wait", submitted.stdout.strip()], env, tmp_path, timeout=300)
+        assert waited.returncode == 0, waited.stderr
+    finally:
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(30)
+    logs = "".join((tmp_path / f"worker-{n}.log").read_text() for n in (1, 2))
+    assert "rendered segment" in logs and "of another worker's video" in logs  # the idle worker helped
+    alone = run_cli(["make", *args], isolated_env(tmp_path / "alone"), tmp_path)
+    assert alone.returncode == 0, alone.stderr
+    shared_video = Path(waited.stdout.strip()) / "video.mp4"
+    alone_video = next((tmp_path / "alone" / "output").glob("*/video.mp4"))
+    assert _frames_digest(shared_video) == _frames_digest(alone_video)  # frame for frame the same video
