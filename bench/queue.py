@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.hf_server import VALID_SCRIPT, FakeHF  # noqa: E402
 
-JOBS, LATENCY = 8, 8.0
+JOBS, LATENCY = 8, 12.0
 TOKEN = "hf_benchqueuebenchqueue01"
 
 

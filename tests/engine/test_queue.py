@@ -18,14 +18,15 @@ from engine.store import Store
 from tests.conftest import isolated_env, run_cli, start_worker
 
 
-def _running_in(book: JobBook, stage: str, timeout: float):
+def _midway(book: JobBook, stage: str, timeout: float):
+    """A running job with at least one item of `stage` done and more to go."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for job in book.find(states=[JobState.RUNNING]):
-            if job.stage == stage and job.lease_until is not None:
+            if job.stage == stage and job.lease_until is not None and 1 <= job.stage_done < job.stage_total:
                 return job
-        time.sleep(0.1)
-    raise AssertionError(f"no job reached {stage} in {timeout} s")
+        time.sleep(0.05)
+    raise AssertionError(f"no job was in the middle of {stage} within {timeout} s")
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
@@ -45,12 +46,13 @@ def test_a_worker_killed_mid_render_loses_no_job(redis_url: str, tmp_path: Path,
         ids = []
         for n, topic in enumerate(("Lighthouses", "Tides", "Harbours")):
             script = tmp_path / f"s{n}.txt"
-            script.write_text(f"{topic} shaped the coast for centuries.\n\nSailors trusted them on the darkest nights.")
+            script.write_text("\n\n".join(f"{topic} shaped the coast, part {n}. Sailors trusted them on dark nights."
+                                            for n in range(1, 6)))
             submitted = run_cli(["submit", topic, "--preset", "science", "--script-file", str(script),
                                  "--export", "youtube"], env, tmp_path)
             assert submitted.returncode == 0, submitted.stderr
             ids.append(int(submitted.stdout.strip()))
-        victim = _running_in(JobBook(store), "render", 240)
+        victim = _midway(JobBook(store), "render", 240)
         killed = next(w for w in workers if victim.worker.endswith(f":{w.pid}"))
         os.killpg(killed.pid, signal.SIGKILL)
         killed.wait(10)
@@ -72,8 +74,9 @@ def test_a_worker_killed_mid_render_loses_no_job(redis_url: str, tmp_path: Path,
         assert info.video_codec == "h264" and info.duration > 3
     again = book.get(int(victim.id))
     assert again.attempts == 2  # taken over once, by the other worker
-    second = [run for run in store.stage_runs(int(victim.id)) if run.stage == "voice"][-1]
-    assert second.items_cached == second.items_total > 0  # the narration came from the shared cache
+    second = {run.stage: run for run in store.stage_runs(int(victim.id))}  # the last run of each stage
+    assert second["voice"].items_cached == second["voice"].items_total > 0  # the narration from the shared cache
+    assert second["render"].items_cached >= 1  # and the segments the killed worker had finished
     done = sorted(event.job_id for event in ended if isinstance(event.outcome, Done))
     assert done == sorted(ids)  # each job ended once: nothing delivered twice
 
@@ -110,3 +113,26 @@ def test_a_long_videos_segments_are_shared_between_workers_and_it_is_the_same_vi
     shared_video = Path(waited.stdout.strip()) / "video.mp4"
     alone_video = next((tmp_path / "alone" / "output").glob("*/video.mp4"))
     assert _frames_digest(shared_video) == _frames_digest(alone_video)  # frame for frame the same video
+
+
+def test_a_cancel_reaches_the_worker_running_the_job(redis_url: str, tmp_path: Path):
+    script = tmp_path / "s.txt"
+    script.write_text("\n\n".join(f"Part {n}. The tide came in over the causeway again." for n in range(1, 6)))
+    env = isolated_env(tmp_path) | {"VF_BROKER_URL": redis_url}
+    settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", broker_url=redis_url)
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        submitted = run_cli(["submit", "Tides", "--preset", "science", "--script-file", str(script)], env, tmp_path)
+        assert submitted.returncode == 0, submitted.stderr
+        job_id = int(submitted.stdout)
+        store = Store(settings.resolved_database_url)
+        deadline = time.monotonic() + 120
+        while JobBook(store).get(job_id).state != JobState.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert QueueRunner(settings, store, "cli").cancel(job_id)  # from another process than the worker's
+        waited = run_cli(["wait", str(job_id)], env, tmp_path, timeout=180)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(30)
+    assert waited.returncode == 1 and "cancelled" in waited.stderr
+    assert JobBook(store).get(job_id).state == JobState.CANCELLED
