@@ -38,7 +38,7 @@ class StandIn:
         self.hold.set()
         self.crash = False
 
-    def __call__(self, plan, settings, store, progress) -> Artefacts:
+    def __call__(self, plan, settings, store, progress, helpers=None) -> Artefacts:
         self.calls += 1
         if self.crash:
             raise KeyError("secret-internal-detail")
