@@ -19,7 +19,7 @@ from engine.jobs import FINAL, Cancelled, Done, Failed, JobBook, JobState, Origi
 from engine.models import Artefacts, JobRequest
 from engine.pipeline import prepare
 from engine.queue import celery_app, send
-from engine.runner import FilesReady, JobEnded, JobEvent, JobProgressed, JobQueued, JobStarted, Listener
+from engine.runner import FilesReady, JobEnded, JobEvent, JobProgressed, JobQueued, JobStarted, Listener, notify
 from engine.store import Store, as_utc
 from engine.tables import Job
 
@@ -134,11 +134,7 @@ class QueueRunner:
     # --- the watcher ------------------------------------------------------------------------------
 
     def _emit(self, event: JobEvent) -> None:
-        for listener in list(self.listeners):
-            try:
-                listener(event)
-            except Exception:  # one front end's trouble must not stop the others
-                log.exception("a listener failed on %s", type(event).__name__)
+        notify(self.listeners, event)
 
     def _watch(self) -> None:
         while not self.stopped.wait(WATCH_SECONDS):

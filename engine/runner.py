@@ -109,6 +109,15 @@ JobEvent = JobQueued | JobResumed | JobStarted | JobProgressed | FilesReady | Jo
 Listener = Callable[[JobEvent], None]
 
 
+def notify(listeners: list[Listener], event: JobEvent) -> None:
+    """Hand an event to every listener; one front end's trouble stops neither the job nor the others."""
+    for listener in list(listeners):
+        try:
+            listener(event)
+        except Exception:
+            log.exception("a listener failed on %s", type(event).__name__)
+
+
 class JobRunner(Protocol):
     """What a front end may ask of whatever runs the jobs."""
 
@@ -312,11 +321,7 @@ class EmbeddedRunner:
     # --- the queue -------------------------------------------------------------------------------
 
     def _emit(self, event: JobEvent) -> None:
-        for listener in list(self.listeners):
-            try:
-                listener(event)
-            except Exception:  # one front end's trouble must not stop the job
-                log.exception("a listener failed on %s", type(event).__name__)
+        notify(self.listeners, event)
 
     def _condition(self, job_id: int) -> threading.Condition:
         with self.lock:
