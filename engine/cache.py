@@ -213,9 +213,11 @@ class Cache:
         Whoever makes an entry holds a claim on its key (a file made with O_EXCL, naming its process).
         A claim whose process has ended on this machine, or older than `stale_seconds`, is broken.
         """
+        adapter = TypeAdapter(result_type)
         while True:
-            if self.lookup(key) is not None:
-                return self.remember(key, result_type, compute)
+            found = self._stored(key, adapter)
+            if found is not None:
+                return found, True
             claim = self._claim(key)
             if claim is not None:
                 try:
@@ -255,13 +257,9 @@ class Cache:
     def remember(self, key: str, result_type: type[T], compute: Callable[[Path], T]) -> tuple[T, bool]:
         """Return (result, was_cached); `compute` writes its files into the folder it is given."""
         adapter = TypeAdapter(result_type)
-        folder = self.lookup(key)
-        if folder is not None:
-            try:
-                stored = json.loads((folder / RESULT_FILE).read_bytes())
-                return adapter.validate_python(_rerooted(stored, ENTRY_MARK, str(folder))), True
-            except ValueError:
-                pass  # an entry from an older layout: recompute it
+        found = self._stored(key, adapter)
+        if found is not None:
+            return found, True
         with self.writing(key) as scratch:
             result = compute(scratch)
             stored = _rerooted(adapter.dump_python(result, mode="json"), str(scratch), ENTRY_MARK)
@@ -269,4 +267,13 @@ class Cache:
                 (scratch / RESULT_FILE).write_text(json.dumps(stored, indent=1), encoding="utf-8")
         return adapter.validate_python(_rerooted(stored, ENTRY_MARK, str(self._folder(key)))), False
 
-
+    def _stored(self, key: str, adapter: TypeAdapter[T]) -> T | None:
+        """The result of a finished, intact entry; None when there is none (or it is of an older layout)."""
+        folder = self.lookup(key)
+        if folder is None:
+            return None
+        try:
+            stored = json.loads((folder / RESULT_FILE).read_bytes())
+            return adapter.validate_python(_rerooted(stored, ENTRY_MARK, str(folder)))
+        except ValueError:
+            return None  # an entry from an older layout: recompute it

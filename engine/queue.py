@@ -121,10 +121,7 @@ class QueueHelpers:
 def render_offered_segment(settings: Settings, work: dict) -> bool:
     """The segment task: render one offered segment into the shared cache, unless it is there or claimed."""
     piece = TypeAdapter(SegmentWork).validate_python(work)
-    cache = Cache(settings.cache_dir)
-    if cache.lookup(piece.key()) is not None:
-        return False
-    _, cached = cached_segment(piece, cache)
+    _, cached = cached_segment(piece, Cache(settings.cache_dir))
     if not cached:
         log.info("rendered segment %d of another worker's video", piece.segment.index + 1)
     return not cached
