@@ -17,7 +17,7 @@ from typing import Protocol
 
 from sqlmodel import Session, select
 
-from engine.store import Store
+from engine.store import Store, as_utc
 from engine.tables import HFAccount
 
 NANO = 1e-9
@@ -132,10 +132,6 @@ def month_start(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
-
-
 def next_month(moment: datetime) -> datetime:
     """Midnight UTC on the first of the next month: when the ledger's estimate starts again."""
     first = month_start(moment)
@@ -165,7 +161,7 @@ class AccountBook:
         row = self.rows.get(name)
         if row is None or row.measured_at is None:
             return None
-        end = _utc(row.period_end)
+        end = as_utc(row.period_end)
         return row if end is None or now < end else None
 
     def balance(self, name: str, spent_usd: float, now: datetime) -> Balance:
@@ -176,12 +172,12 @@ class AccountBook:
         since = max(0.0, spent_usd - row.spent_at_measure)
         usage = Usage(row.included_usd, row.used_usd, row.limit_usd, row.period_start, row.period_end)
         ceiling = ceiling_usd(row.can_pay, usage, self.budget_usd)  # today's budget, if it changed since
-        return Balance(ceiling - row.used_usd - since, ceiling, True, _utc(row.period_end) or next_month(now))
+        return Balance(ceiling - row.used_usd - since, ceiling, True, as_utc(row.period_end) or next_month(now))
 
     def period_start(self, name: str, now: datetime) -> datetime:
         """Where the current period starts: as the hub said last, or the first of the month."""
         row = self.measured(name, now)
-        start = _utc(row.period_start) if row is not None else None
+        start = as_utc(row.period_start) if row is not None else None
         return start if start is not None and start < now else month_start(now)
 
     def identified(self, identity: Identity) -> HFAccount:
@@ -195,7 +191,6 @@ class AccountBook:
         row = self.rows.get(name) or HFAccount(name=name)
         row.measured_at, row.usage_error = now, ""
         row.included_usd, row.used_usd, row.limit_usd = usage.included_usd, usage.used_usd, usage.limit_usd
-        row.ceiling_usd = ceiling_usd(row.can_pay, usage, self.budget_usd)
         row.spent_at_measure = spent_usd
         row.period_start, row.period_end = usage.period_start, usage.period_end
         return self._keep(row)

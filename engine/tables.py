@@ -104,7 +104,6 @@ class HFAccount(SQLModel, table=True):
     included_usd: float = 0.0
     used_usd: float = 0.0
     limit_usd: float | None = None
-    ceiling_usd: float = 0.0  # what the pool lets it use this period (its credit, or the budget for payers)
     spent_at_measure: float = 0.0  # the ledger's spend of its tokens when measured: later calls add to `used_usd`
     period_start: datetime | None = None
     period_end: datetime | None = None  # when the credit resets

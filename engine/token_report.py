@@ -10,7 +10,7 @@ from engine.config import Settings
 from engine.hf_accounts import AccountBook
 from engine.store import Store
 from engine.tables import TokenLedger
-from engine.tokens import AccountView, account_of, read_tokens
+from engine.tokens import AccountView, account_views, read_tokens
 
 
 def _plan(view: AccountView) -> str:
@@ -36,8 +36,7 @@ def account_lines(views: list[AccountView]) -> list[str]:
     """One line per account (balance, where it comes from, reset) and one per token in it, by fingerprint."""
     lines = []
     for view in views:
-        known = view.row is not None and not view.name.startswith("token ")
-        who = f"Account {view.name}{_plan(view)}" if known else f"Token {view.tokens[0].fingerprint} (account not known yet)"
+        who = f"Account {view.name}{_plan(view)}" if view.known else f"Token {view.tokens[0].fingerprint} (account not known yet)"
         balance = view.balance
         lines.append(f"{who}: ${max(0.0, balance.left_usd):.3f} left of ${balance.ceiling_usd:.2f}, {_source(view)}; "
                      f"resets {balance.resets:%Y-%m-%d}")
@@ -48,14 +47,6 @@ def account_lines(views: list[AccountView]) -> list[str]:
 def stored_accounts(settings: Settings, store: Store, now: datetime) -> list[AccountView]:
     """The configured tokens' accounts as the database last knew them: no call to the hub (for pages)."""
     keys = [token.key for token in read_tokens(settings.hf_tokens, settings.hf_tokens_file)]
-    book = AccountBook(store, settings.hf_budget_usd)
     with Session(store.engine) as session:
         rows = [session.get(TokenLedger, key) for key in keys]
-    ledger = [row for row in rows if row is not None]
-    names = sorted({account_of(row) for row in ledger})
-    views = []
-    for name in names:
-        members = tuple(row for row in ledger if account_of(row) == name)
-        balance = book.balance(name, sum(row.spend_usd for row in members if row.month == now.strftime("%Y-%m")), now)
-        views.append(AccountView(name, balance, book.rows.get(name), members))
-    return views
+    return account_views((row for row in rows if row is not None), AccountBook(store, settings.hf_budget_usd), now)

@@ -16,7 +16,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -241,9 +241,11 @@ class TokenPool:
     def _members(self, account: str) -> list[TokenLedger]:
         return [row for row in self._ledger.values() if account_of(row) == account]
 
+    def _account_spend(self, account: str) -> float:
+        return sum(row.spend_usd for row in self._members(account))
+
     def _balance(self, account: str, now: datetime) -> Balance:
-        spent = sum(row.spend_usd for row in self._members(account))
-        return self.accounts.balance(account, spent, now)
+        return self.accounts.balance(account, self._account_spend(account), now)
 
     def _usable(self, row: TokenLedger, now: datetime) -> bool:
         if row.state == "invalid":
@@ -272,11 +274,8 @@ class TokenPool:
     def balances(self) -> list[AccountView]:
         """Each account: its balance, where the figure comes from, and its tokens."""
         rows = self.ledger()
-        now = self.clock()
         with self._lock:
-            names = sorted({account_of(row) for row in rows})
-            return [AccountView(name, self._balance(name, now), self.accounts.rows.get(name),
-                                tuple(row for row in rows if account_of(row) == name)) for name in names]
+            return account_views(rows, self.accounts, self.clock())
 
     def acquire(self) -> Token:
         """A token of the account with the most left (fewest calls in flight within it); waits out short throttles."""
@@ -445,7 +444,7 @@ class TokenPool:
             with self._lock:
                 self._identified(row, identity, now)
         self.flush()
-        self.accounts.save([name for name in self.accounts.rows])
+        self.accounts.save(list(self.accounts.rows))
 
     def _identified(self, row: TokenLedger, identity: Identity, now: datetime) -> None:
         row.account, row.identified_at = identity.account, now
@@ -498,8 +497,7 @@ class TokenPool:
                 reason = str(failure)[:120]
                 break
             with self._lock:
-                spent = sum(row.spend_usd for row in self._members(account))
-                self.accounts.apply(account, usage, spent, now)
+                self.accounts.apply(account, usage, self._account_spend(account), now)
                 left = self._balance(account, now)
             log.info("Hugging Face account %s: $%.3f left of $%.2f (measured)", account, left.left_usd, left.ceiling_usd)
             return
@@ -522,3 +520,18 @@ class AccountView:
     def source(self) -> str:
         """Where the balance comes from: the hub ("measured") or the ledger ("estimated")."""
         return "measured" if self.balance.measured else "estimated"
+
+    @property
+    def known(self) -> bool:
+        """Whether the hub has said which account this is (else it is one token standing for itself)."""
+        return self.row is not None and bool(self.tokens[0].account)
+
+
+def account_views(rows: Iterable[TokenLedger], book: AccountBook, now: datetime) -> list[AccountView]:
+    """Ledger rows grouped by account, each account with its balance (this month's spend is what counts)."""
+    month = _month(now)
+    grouped: dict[str, list[TokenLedger]] = {}
+    for row in rows:
+        grouped.setdefault(account_of(row), []).append(row)
+    return [AccountView(name, book.balance(name, sum(r.spend_usd for r in members if r.month == month), now),
+                        book.rows.get(name), tuple(members)) for name, members in sorted(grouped.items())]

@@ -33,7 +33,6 @@ def upgrade() -> None:
         sa.Column("included_usd", sa.Float, nullable=False, server_default="0"),
         sa.Column("used_usd", sa.Float, nullable=False, server_default="0"),
         sa.Column("limit_usd", sa.Float, nullable=True),
-        sa.Column("ceiling_usd", sa.Float, nullable=False, server_default="0"),
         sa.Column("spent_at_measure", sa.Float, nullable=False, server_default="0"),
         sa.Column("period_start", sa.DateTime, nullable=True),
         sa.Column("period_end", sa.DateTime, nullable=True),
