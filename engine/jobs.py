@@ -324,8 +324,8 @@ class JobBook:
                 continue  # taken up meanwhile
         return marked
 
-    def due(self, origin: str, now: datetime) -> list[Job]:
-        """Paused jobs of `origin` whose time to go on has come."""
+    def due(self, origin: str | None, now: datetime) -> list[Job]:
+        """Paused jobs of `origin` (None: of every origin) whose time to go on has come."""
         paused = self.find(states=[JobState.PAUSED], origin=origin)
         return [job for job in paused if job.resume_after is None or as_utc(job.resume_after) <= now]
 

@@ -55,14 +55,19 @@ def celery_app(settings: Settings) -> Celery:
     return app
 
 
-def send(app: Celery, job_id: int) -> None:
-    """Put a job on the queue; a BackendError when the broker cannot be reached."""
+def _send_task(app: Celery, name: str, argument: object) -> None:
+    """Put a task on the queue; a BackendError when the broker cannot be reached."""
     from kombu.exceptions import OperationalError
 
     try:
-        app.send_task(TASK, args=[job_id], queue=QUEUE)
+        app.send_task(name, args=[argument], queue=QUEUE)
     except OperationalError as error:
         raise BackendError(f"cannot reach the queue (VF_BROKER_URL): {type(error).__name__}") from None
+
+
+def send(app: Celery, job_id: int) -> None:
+    """Put a job on the queue; a BackendError when the broker cannot be reached."""
+    _send_task(app, TASK, job_id)
 
 
 @cache
@@ -112,9 +117,9 @@ class QueueHelpers:
         adapter = TypeAdapter(SegmentWork)
         for piece in work:
             try:
-                self.app.send_task(SEGMENT_TASK, args=[adapter.dump_python(piece, mode="json")], queue=QUEUE)
+                _send_task(self.app, SEGMENT_TASK, adapter.dump_python(piece, mode="json"))
             except Exception as error:  # helpers are a bonus: this worker renders everything itself anyway
-                log.warning("could not offer segments to other workers: %s", type(error).__name__)
+                log.warning("could not offer segments to other workers: %s", error)
                 return
 
 
@@ -159,10 +164,9 @@ def reap(settings: Settings, app: Celery) -> list[int]:
             log.warning("job %s: its worker %s stopped renewing its lease; it goes back on the queue",
                         job.id, job.worker)
             again.append(int(job.id))  # type: ignore[arg-type]
-    for origin in {job.origin for job in book.find(states=[JobState.PAUSED])}:
-        for job in book.due(origin, now):
-            if book.requeue(int(job.id), [JobState.PAUSED]):  # type: ignore[arg-type]
-                again.append(int(job.id))  # type: ignore[arg-type]
+    for job in book.due(None, now):
+        if book.requeue(int(job.id), [JobState.PAUSED]):  # type: ignore[arg-type]
+            again.append(int(job.id))  # type: ignore[arg-type]
     for job_id in again:
         send(app, job_id)
     return again
