@@ -18,6 +18,7 @@ from engine.config import Settings
 from engine.jobs import FINAL, Cancelled, Done, Failed, JobBook, JobState, Origin, Outcome, Paused
 from engine.models import Artefacts, JobRequest
 from engine.pipeline import prepare
+from engine.records import MANIFEST_NAME, SCRIPT_NAME, read_manifest
 from engine.queue import celery_app, send
 from engine.runner import FilesReady, JobEnded, JobEvent, JobProgressed, JobQueued, JobStarted, Listener, notify
 from engine.store import Store, as_utc
@@ -28,12 +29,14 @@ WATCH_SECONDS = 1.0
 
 
 def artefacts_of(job: Job) -> Artefacts:
-    """A finished job's files, from its folder."""
+    """A finished job's files, as its job.json lists them (the worker that made them wrote it)."""
     folder = Path(job.folder)
-    exports = tuple(sorted((folder / "exports").glob("*.mp4")))
-    return Artefacts(folder, folder / "video.mp4", tuple(folder / f"subtitles.{kind}" for kind in ("srt", "vtt", "ass")),
-                     tuple(folder / "thumbnails" / f"{k}.jpg" for k in (1, 2, 3)), folder / "script.json",
-                     folder / "job.json", exports, job.video_seconds or 0.0)
+    files = [folder / name for name in read_manifest(folder).files]
+    return Artefacts(
+        folder, folder / "video.mp4", tuple(f for f in files if f.suffix in (".srt", ".vtt", ".ass")),
+        tuple(f for f in files if f.parent.name == "thumbnails"), folder / SCRIPT_NAME, folder / MANIFEST_NAME,
+        tuple(f for f in files if f.parent.name == "exports"), job.video_seconds or 0.0,
+    )
 
 
 def outcome_of(job: Job) -> Outcome | None:

@@ -109,10 +109,9 @@ async def job_page(request: Request, job_id: int, seen: Viewer = Depends(viewer)
     runs = await asyncio.to_thread(services_of(request).store.stage_runs, job_id)
     files = await asyncio.to_thread(files_of, job)
     videos = master_first(files)
-    thumbnail = next((f for f in files if f.name == "thumbnail.jpg"), None) or next(
-        (f for f in files if f.parent.name == "thumbnails"), None)
+    cover = await asyncio.to_thread(cover_of, job)
     return page(request, "job.html", {"job": job, "runs": runs, "files": files, "videos": videos,
-                                      "thumbnail": thumbnail, "progress": progress_of(job),
+                                      "thumbnail": cover, "progress": progress_of(job),
                                       "request": json.loads(job.request_json or "{}")})
 
 
