@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,16 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.conftest import free_port  # noqa: E402
 from tests.hf_server import VALID_SCRIPT, FakeHF  # noqa: E402
 
 JOBS, LATENCY = 8, 12.0
 TOKEN = "hf_benchqueuebenchqueue01"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _script(tag: str) -> str:
@@ -85,7 +79,7 @@ def main() -> None:
     redis = shutil.which("redis-server")
     if redis is None:
         raise SystemExit("redis-server is needed (apt-get install redis-server)")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([redis, "--port", str(port), "--save", "", "--appendonly", "no"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     fake = FakeHF(latency=LATENCY)

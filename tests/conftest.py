@@ -86,7 +86,8 @@ def _postgres_bin() -> Path | None:
     return found[-1].parent if found else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port nobody listens on now, on 127.0.0.1."""
     import socket
 
     with socket.socket() as probe:
@@ -113,7 +114,7 @@ def postgres_server():
         as_owner = ["runuser", "-u", "postgres", "--"]
     subprocess.run([*as_owner, str(binaries / "initdb"), "-D", str(root / "data"), "-U", "vf", "--auth=trust",
                     "-E", "UTF8"], check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([*as_owner, str(binaries / "postgres"), "-D", str(root / "data"), "-p", str(port),
                                "-k", str(root), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -160,7 +161,7 @@ def redis_url():
         if os.environ.get("VF_CI"):
             raise RuntimeError("CI must have redis-server: .ci/run installs Debian's package")
         pytest.skip("redis-server is not installed (CI installs Debian's)")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20

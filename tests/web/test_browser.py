@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import load_settings
+from tests.conftest import free_port
 from web.app import build_services, create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -29,12 +29,6 @@ if CHROMIUM is None and os.environ.get("VF_CI"):
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (CI installs it)")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def dashboard(tmp_path: Path):
     """The dashboard served by uvicorn on a free port, with the real in-process runner."""
@@ -43,7 +37,7 @@ def dashboard(tmp_path: Path):
     settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output")
     services = build_services(settings)
     services.runner.start()
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
