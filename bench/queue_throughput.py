@@ -6,7 +6,7 @@ cache after a first, untimed job. Each job gets image prompts of its own, so its
 again, one at a time, with LATENCY seconds of waiting each. The share of a job's one-worker time
 spent waiting on pictures is reported; the target setup has it at 85% or more.
 
-Run: python bench/queue.py   (writes bench/results/queue.json)
+Run: python bench/queue_throughput.py   (writes bench/results/queue.json)
 Target (issue 20): two workers at least 1.8x one worker's jobs per hour; nothing lost or made twice.
 """
 
