@@ -14,7 +14,7 @@ from engine.errors import BackendError, ConfigError
 from engine.hf import FluxImages, HFService, HubAccounts, inference_client, translated
 from engine.models import Script
 from engine.presets import Preset
-from engine.stages import script
+from engine.stages import chapter_writer, script
 from engine.stages.images import ImageBackend, ProceduralPainter
 from engine.store import Store
 from engine.tokens import Token, TokenPool, TokensExhausted, read_tokens
@@ -99,8 +99,13 @@ def uses_llm(settings: Settings, pool: TokenPool | None) -> bool:
     return pool is not None and settings.script_backend in ("auto", "llm")
 
 
-def llm_script(topic: str, preset: Preset, length: str, pool: TokenPool, settings: Settings, cache: Cache) -> Script:
-    """The language model's script (cached, so a resumed job never asks twice), or the outline if it cannot write one."""
+def llm_script(topic: str, preset: Preset, length: str, pool: TokenPool, settings: Settings, cache: Cache,
+               minutes: int | None = None) -> Script:
+    """The language model's script (cached, so a resumed job never asks twice), or the outline if it cannot write one.
+
+    A long video (`minutes`) is written chapter by chapter, each call cached on its own, so a job
+    killed half-way asks only for the chapters it did not have.
+    """
     service = hf_service(settings)
 
     def ask(messages: list[dict[str, str]]) -> str:
@@ -112,15 +117,22 @@ def llm_script(topic: str, preset: Preset, length: str, pool: TokenPool, setting
 
         return pool.call(chat, settings.llm_cost_usd, "script")
 
-    key = cache_key("script.llm", script.VERSION, {
-        "topic": topic, "length": length, "template": preset.llm.script, "model": settings.llm_model,
-        "prefix": preset.images.prompt_prefix, "suffix": preset.images.prompt_suffix,
-    })
+    def ask_once(messages: list[dict[str, str]]) -> str:
+        key = cache_key("script.llm.call", script.VERSION, {"model": settings.llm_model, "messages": messages})
+        return cache.remember(key, str, lambda folder: ask(messages))[0]
+
+    inputs = {"topic": topic, "length": length, "template": preset.llm.script, "model": settings.llm_model,
+              "prefix": preset.images.prompt_prefix, "suffix": preset.images.prompt_suffix}
+    if minutes:
+        inputs |= {"minutes": minutes, "template": [preset.llm.chapter_outline, preset.llm.chapter]}
+    key = cache_key("script.llm", script.VERSION, inputs)
     try:
-        written, _ = cache.remember(key, Script, lambda folder: script.llm_script(topic, preset, length, ask))
+        if minutes:
+            return cache.remember(key, Script, lambda folder: chapter_writer.chaptered_llm_script(
+                topic, preset, minutes, ask_once))[0]
+        return cache.remember(key, Script, lambda folder: script.llm_script(topic, preset, length, ask))[0]
     except TokensExhausted:
         raise
     except BackendError as error:
         log.warning("the language model could not write the script (%s); using the preset's outline", error)
-        return script.outline_script(topic, preset, length)
-    return written
+        return script.outline_script(topic, preset, length, minutes)

@@ -29,6 +29,7 @@ class JobRequest(BaseModel):
     script_file: Path | None = None
     voiceover: Path | None = None
     length: Literal["short", "medium", "long"] | None = None  # None: the preset's
+    minutes: int | None = None  # a long video of about this many minutes, in chapters; None: the preset's or `length`
     fresh: bool = False
     language: str | None = None  # None: the preset's
     caption_style: CaptionKind | None = None  # None: the preset's
@@ -44,6 +45,8 @@ class Scene:
     image_prompt: str
     mood: Mood
     section: str = ""
+    chapter: int = 0  # index into Script.chapters
+    lower_third: str = ""  # a date and place shown at the scene's start, such as "1941-09-08, Leningrad"
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Script:
     source: str  # "outline", "llm", "own-text" or "transcript"
     description: str = ""
     tags: tuple[str, ...] = ()
+    chapters: tuple[str, ...] = ()  # chapter titles in order; empty: one unnamed chapter
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,17 @@ class Timeline:
     duration: float
     scene_spans: tuple[tuple[float, float], ...]
     shots: tuple[Shot, ...]
+
+
+@dataclass(frozen=True)
+class ChapterMark:
+    """Where one chapter is in the video."""
+
+    number: int  # from 0
+    title: str
+    start: float
+    end: float
+    first_scene: int
 
 
 @dataclass(frozen=True)

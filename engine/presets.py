@@ -75,6 +75,7 @@ class ThumbnailStyle(_Strict):
 
 class SectionTemplate(_Strict):
     name: Text
+    title: str = ""  # the chapter title in a long video; empty: the name, capitalised
     mood: Mood
     narration: tuple[Text, ...] = Field(min_length=1)  # alternatives; one is picked per topic
     prompt: Text
@@ -96,6 +97,36 @@ class LLMTemplates(_Strict):
     title: Text = "Write a click-worthy but honest YouTube title (at most 70 characters) for: {topic}"
     description: Text = "Write a YouTube description of three short paragraphs for a video titled {title}."
     tags: Text = "List 10 to 15 YouTube tags, comma separated, for a video titled {title}."
+    # A long video: {minutes} and {chapters} in the plan; {number}, {count}, {chapter}, {summary}, {words},
+    # {outline} and {previous} (the last lines before it) in each chapter.
+    chapter_outline: Text = (
+        "Plan a {minutes}-minute documentary for YouTube about {topic} in {chapters} chapters, as JSON: title, "
+        "description, tags, and chapters, each with a short title and a one-line summary. The first chapter hooks "
+        "the viewer with the story's central question; the last one answers it."
+    )
+    chapter: Text = (
+        "Write chapter {number} of {count}, \"{chapter}\" ({summary}), of a documentary about {topic}: about "
+        "{words} words of narration in scenes of two to four spoken sentences, as JSON. Open the chapter with one "
+        "line that poses its question. The whole plan: {outline}. The previous chapter ended: {previous}"
+    )
+
+
+class ChapterStyle(_Strict):
+    """How a long video marks its chapters on screen."""
+
+    card: Literal["title", "lower-third", "none"] = "title"  # a centred title card, a lower third, or nothing
+    card_seconds: float = Field(3.0, ge=1.0, le=8.0)
+    font_size: int = Field(120, ge=24, le=200)
+    lower_thirds: bool = True  # show "[1941-09-08, Leningrad]" marks of the script as lower thirds
+
+
+class OutlineGrowth(_Strict):
+    """The preset's own lists for growing a long outline; an empty one keeps the bundled list."""
+
+    questions: tuple[Text, ...] = ()  # a middle chapter's opening question, with {chapter} and {topic}
+    subjects: tuple[Text, ...] = ()
+    predicates: tuple[Text, ...] = ()
+    views: tuple[Text, ...] = ()  # ways to see a chapter's picture again
 
 
 class OutlineTemplates(_Strict):
@@ -103,6 +134,7 @@ class OutlineTemplates(_Strict):
     hook: SectionTemplate
     sections: tuple[SectionTemplate, ...] = Field(min_length=2)
     conclusion: SectionTemplate
+    growth: OutlineGrowth = OutlineGrowth()
 
 
 class YouTubeStyle(_Strict):
@@ -122,6 +154,7 @@ class Preset(_Strict):
     extends: str | None = None  # a preset whose settings this one starts from
     language: Language = "en"
     length: Length = "medium"  # target length when the job does not say
+    minutes: int | None = Field(None, ge=1, le=60)  # a long video in chapters of about this many minutes by default
     exports: tuple[ExportProfile, ...] = ("youtube",)  # default exports
     voice: VoiceStyle = VoiceStyle()
     images: ImageStyle
@@ -129,6 +162,7 @@ class Preset(_Strict):
     effects: Effects = Effects()
     music: MusicStyle = MusicStyle()
     thumbnail: ThumbnailStyle = ThumbnailStyle()
+    chapters: ChapterStyle = ChapterStyle()
     youtube: YouTubeStyle = YouTubeStyle()
     llm: LLMTemplates = LLMTemplates()
     outline: OutlineTemplates

@@ -26,9 +26,11 @@ import base64
 import hashlib
 import io
 import json
+import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -96,6 +98,7 @@ class FakeHF:
     quotas: dict[str, int] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
     chat_replies: deque[str] = field(default_factory=deque)
+    chat_writer: Callable[[dict], str] | None = None  # answers a chat request from its body, when no reply is queued
     calls: list[Call] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     successes: dict[str, int] = field(default_factory=dict)
@@ -226,7 +229,9 @@ def _image_answer(fake: FakeHF, path: str, body: dict) -> tuple[bytes, str]:
 
 def _chat_answer(fake: FakeHF, body: dict) -> bytes:
     with fake.lock:
-        content = fake.chat_replies.popleft() if fake.chat_replies else json.dumps(VALID_SCRIPT)
+        content = fake.chat_replies.popleft() if fake.chat_replies else None
+    if content is None:  # the writer may take its time (a test holds it to kill the client): outside the lock
+        content = fake.chat_writer(body) if fake.chat_writer else json.dumps(VALID_SCRIPT)
     return json.dumps({
         "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()), "model": body.get("model", "m"),
         "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
@@ -311,3 +316,49 @@ def _handler(fake: FakeHF) -> type[BaseHTTPRequestHandler]:
             self._record(token, body, status, started, "chat" if chat else "image")
 
     return Handler
+
+
+@dataclass
+class DocumentaryWriter:
+    """Answers a long video's chat calls like a language model: the chapter plan, then each chapter at its length.
+
+    `asked` lists what was asked, in order ("outline", 1, 2, …); a chapter in `hold` waits for `release`
+    (a test kills the client meanwhile).
+    """
+
+    chapters: int = 4
+    asked: list = field(default_factory=list)
+    hold: set[int] = field(default_factory=set)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def __call__(self, body: dict) -> str:
+        system = body["messages"][0]["content"]
+        if "plan documentaries" in system:
+            self.asked.append("outline")
+            return json.dumps({"title": "The Ice Road", "description": "Four chapters of a winter.", "tags": ["ice"],
+                               "chapters": [{"title": f"Chapter title {n}", "summary": f"What happened in part {n}."}
+                                            for n in range(1, self.chapters + 1)]})
+        number = int(re.search(r"Write chapter (\d+) of", body["messages"][1]["content"])[1])
+        words = int(re.search(r"about (\d+) words", body["messages"][1]["content"])[1])
+        self.asked.append(number)
+        if number in self.hold:
+            self.release.wait(120)
+        return json.dumps({"scenes": _chapter_scenes(number, words)})
+
+
+_VOCABULARY = ("the", "convoy", "crossed", "frozen", "lake", "at", "night", "while", "drivers", "watched", "ice")
+
+
+def _chapter_scenes(number: int, words: int) -> list[dict]:
+    """Scenes of about 30 words whose narrations add up to `words` words, opening with the chapter's question."""
+    said = f"What did part {number} change?".split()
+    said += [_VOCABULARY[i % len(_VOCABULARY)] for i in range(max(0, words - len(said)))]
+    scenes = []
+    starts = list(range(0, len(said), 30))
+    if len(starts) > 1 and len(said) - starts[-1] < 10:  # no scene of a few words: the last joins the one before
+        starts.pop()
+    for start, stop in zip(starts, [*starts[1:], len(said)]):
+        scenes.append({"narration": " ".join(said[start:stop]).rstrip("?") + ".",
+                       "image_prompt": f"chapter {number} picture {start}", "mood": "calm",
+                       "lower_third": "1942-01-24, Lake Ladoga" if start == 0 and number == 2 else ""})
+    return scenes

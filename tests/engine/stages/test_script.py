@@ -66,3 +66,22 @@ def test_a_script_of_punctuation_only_is_refused(tmp_path: Path):
     script.write_text("!!! ???\n\n... — !\n")
     with pytest.raises(InputError, match="has no words to say, only punctuation"):
         read_script_file(script)
+
+
+def test_headings_of_a_script_file_become_chapters_and_a_lone_top_heading_the_title(preset):
+    text = ("# The Road of Life\n\n## The Ice\n\n[1941-11-22, Lake Ladoga] The first convoy crossed in November.\n\n"
+            "Drivers kept their doors open.\n\n## The Winter\n\nBread rations fell to a few grams.\n\n"
+            "## Empty\n\n## The Spring\n\nBoats took over when the ice melted.")
+    script = text_script(text, "file-name", preset)
+    assert script.title == "The Road of Life"
+    assert script.chapters == ("The Ice", "The Winter", "The Spring")  # a heading with nothing under it is no chapter
+    assert [s.chapter for s in script.scenes] == [0, 0, 1, 2]
+    assert script.scenes[0].lower_third == "1941-11-22, Lake Ladoga"
+    assert script.scenes[0].narration == "The first convoy crossed in November."  # the mark is shown, not said
+
+
+def test_text_before_the_first_heading_is_the_introduction_and_plain_text_has_no_chapters(preset):
+    script = text_script("It began quietly.\n\n# One\nFirst part.\n\n# Two\nSecond part.", "t", preset)
+    assert script.chapters == ("Introduction", "One", "Two") and script.title == "t"
+    plain = text_script("My Title\nHello there. Another one.\n\nSecond paragraph.", "t", preset)
+    assert plain.chapters == () and plain.title == "My Title" and {s.chapter for s in plain.scenes} == {0}
