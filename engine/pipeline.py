@@ -12,13 +12,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine import __version__, backends
-from engine.cache import Cache, check_writable
+from engine.cache import Cache, atomic_write_text, check_writable
 from engine.config import Settings
 from engine.errors import InputError, MediaError, VideoFactoryError
 from engine.fonts import BOLD_FILE, bold_font_dir
 from engine.jobs import JobPlan
 from engine.media import probe
-from engine.models import Artefacts, JobRequest, Narration, Script, Timeline, Words
+from engine.models import Artefacts, ChapterMark, JobRequest, Narration, Script, Timeline, Words
 from engine.presets import Preset, load_preset
 from engine.progress import ProgressHook
 from engine.records import (
@@ -36,6 +36,7 @@ from engine.stages import (
     exports,
     images,
     moods,
+    longform,
     music,
     render,
     script,
@@ -89,12 +90,28 @@ def prepare(request: JobRequest, settings: Settings) -> Prepared:
     name = topic or (request.script_file or request.voiceover).stem  # type: ignore[union-attr]
     resolved = request.model_copy(update={
         "topic": topic, "language": check_language(request.language or preset.language),
-        "length": request.length or preset.length, "caption_style": request.caption_style or preset.captions.style,
+        "length": request.length or preset.length, "minutes": wanted_minutes(request, preset),
+        "caption_style": request.caption_style or preset.captions.style,
         "exports": request.exports if request.exports is not None else preset.exports,
         "script_file": request.script_file.resolve() if request.script_file else None,
         "voiceover": request.voiceover.resolve() if request.voiceover else None,
     })
     return Prepared(resolved, preset, slugify(name))
+
+
+def wanted_minutes(request: JobRequest, preset: Preset) -> int | None:
+    """The long video's minutes: the request's, else the preset's unless the request names a length; None: not long."""
+    minutes = request.minutes if request.minutes is not None else None if request.length else preset.minutes
+    if minutes is None:
+        return None
+    if not 1 <= minutes <= longform.MAX_MINUTES:
+        raise InputError(f"--minutes is {minutes}; a video of 1 to {longform.MAX_MINUTES} minutes can be made")
+    if request.script_file or request.voiceover:
+        if request.minutes is not None:
+            log.warning("--minutes was ignored: %s keeps its own length",
+                        "your script file" if request.script_file else "your voice-over")
+        return None
+    return minutes
 
 
 def check_voiceover(path: Path, max_seconds: float) -> None:
@@ -216,16 +233,17 @@ def make_video(plan: JobPlan, settings: Settings, store: Store, progress: Progre
                   backends.checked_pool(settings, store), helpers)
     the_script, narration, timed = write_and_narrate(ctx)
     layout = lay_out(ctx, the_script, timed, narration)
+    marks = timeline.chapter_marks(the_script, layout)
     stills = paint(ctx, layout)
     soundtrack = score(ctx, layout, narration)
     options = render_options(settings)
-    subs, subtitle_paths = caption(ctx, timed, options)
+    subs, subtitle_paths = caption(ctx, timed, options, cards_of(ctx, the_script, layout, marks))
     video = render_master(ctx, layout, stills, subs, soundtrack, options)
     thumbs = design_thumbnails(ctx, the_script, layout, stills, options)
     progress.ready("thumbnails", thumbs)
     progress.ready("video", (video,))
-    made = render_exports(ctx, layout, timed, narration, soundtrack, stills, options)
-    write_records(ctx, the_script, layout, soundtrack, stills, (video, *subtitle_paths, *thumbs, *made))
+    made = render_exports(ctx, Cut(layout, timed, narration, soundtrack, stills, the_script.title, marks), options)
+    write_records(ctx, the_script, layout, soundtrack, stills, (video, *subtitle_paths, *thumbs, *made), marks)
     log.info("job %s done in %.1f s", plan.folder.name, time.perf_counter() - began)
     return Artefacts(plan.folder, video, subtitle_paths, thumbs, plan.folder / SCRIPT_NAME, plan.folder / MANIFEST_NAME,
                      tuple(made), round(layout.duration, 3))
@@ -260,9 +278,10 @@ def write_the_script(ctx: Context, recognizer: words.Recognizer) -> Script:
             narration = voice.import_voiceover(request.voiceover, ctx.cache, ctx.settings.max_voiceover_minutes * 60)
             written = transcript_script(narration, ctx.language, recognizer, ctx.cache, title, preset)
         elif use_llm:
-            written = backends.llm_script(request.topic, preset, length, ctx.pool, ctx.settings, ctx.cache)  # type: ignore[arg-type]
+            written = backends.llm_script(request.topic, preset, length, ctx.pool, ctx.settings, ctx.cache,  # type: ignore[arg-type]
+                                          request.minutes)
         else:
-            written = script.outline_script(request.topic, preset, length)
+            written = script.outline_script(request.topic, preset, length, request.minutes)
         stage.row.backend = written.source
         stage.item(cached=False)
     return replace(written, language=ctx.language)
@@ -347,13 +366,23 @@ def render_options(settings: Settings) -> render.RenderOptions:
                                 workers=settings.render_workers, fonts=bold_font_dir(settings.data_dir))
 
 
-def caption(ctx: Context, timed: Words, options: render.RenderOptions):  # noqa: ANN201 - (pysubs2 file, paths)
-    """Word-timed captions: the styled ones to burn in, and SRT/VTT/ASS files beside the video."""
-    kind = ctx.caption_kind
+def cards_of(ctx: Context, the_script: Script, plan: Timeline,
+             marks: tuple[ChapterMark, ...]) -> tuple[captions.Card, ...]:
+    """The chapters' title cards and the script's lower thirds, as the preset shows them."""
+    spans = dict(zip([scene.index for scene in the_script.scenes], plan.scene_spans))
+    return captions.chapter_cards(marks, the_script.scenes, spans, ctx.preset.chapters)
+
+
+def caption(ctx: Context, timed: Words, options: render.RenderOptions,  # noqa: ANN201 - (pysubs2 file, paths)
+            cards: tuple[captions.Card, ...] = ()):
+    """Word-timed captions (with any chapter cards) to burn in, and SRT/VTT/ASS files beside the video."""
+    kind, preset = ctx.caption_kind, ctx.preset
     with ctx.run.stage("captions", "pysubs2") as stage:
-        cues = captions.build_cues(timed.words, captions.rules_for(kind, ctx.preset.captions))
-        sidecar = captions.subtitle_file(cues, ctx.preset.captions, options.width, options.height)
-        subs = captions.subtitle_file(cues, ctx.preset.captions, options.width, options.height, kind)
+        cues = captions.build_cues(timed.words, captions.rules_for(kind, preset.captions))
+        sidecar = captions.subtitle_file(cues, preset.captions, options.width, options.height)
+        subs = captions.subtitle_file(cues, preset.captions, options.width, options.height, kind)
+        captions.add_cards(subs, cards, preset.chapters, preset.captions, preset.thumbnail.accent, options.width,
+                           options.height)
         paths = captions.write_subtitles(sidecar, subs, ctx.plan.folder)
         stage.item(cached=False)
     return subs, paths
@@ -382,36 +411,62 @@ def design_thumbnails(ctx: Context, the_script: Script, plan: Timeline, stills: 
     return made
 
 
-def render_exports(ctx: Context, plan: Timeline, timed: Words, narration: Narration, soundtrack: Soundtrack,
-                   stills: tuple[images.Still, ...], options: render.RenderOptions) -> list[Path]:
-    """The other platforms' cuts (Shorts, TikTok, Reels, feed, square), each handed over as soon as it is made."""
+@dataclass(frozen=True)
+class Cut:
+    """What the exports are cut from: the master's timeline, words, narration, soundtrack, pictures and chapters."""
+
+    plan: Timeline
+    timed: Words
+    narration: Narration
+    soundtrack: Soundtrack
+    stills: tuple[images.Still, ...]
+    title: str
+    marks: tuple[ChapterMark, ...] = ()
+
+
+def export_jobs(ctx: Context, cut: Cut) -> list[tuple[exports.ExportProfile, ChapterMark | None]]:
+    """Each export to make: one per profile, or for a video in chapters one per chapter of a length-limited profile."""
     wanted = ctx.request.exports if ctx.request.exports is not None else ctx.preset.exports
     profiles = [exports.profile_for(name, ctx.settings.export_max_seconds) for name in wanted if name != "youtube"]
-    kind = ctx.caption_kind
-    made: list[Path] = []
-    if not profiles:
+    chaptered = len(cut.marks) >= longform.MIN_CHAPTERS
+    return [(profile, mark) for profile in profiles
+            for mark in (cut.marks if chaptered and profile.max_seconds else (None,))]
+
+
+def render_exports(ctx: Context, cut: Cut, options: render.RenderOptions) -> list[Path]:
+    """The other platforms' cuts (Shorts, TikTok, Reels, feed, square), each handed over as soon as it is made.
+
+    A video in chapters gets a short per chapter, from the chapter's opening question, named after it.
+    """
+    jobs, made = export_jobs(ctx, cut), []
+    if not jobs:
         return made
-    with ctx.run.stage("exports", "ffmpeg", total=len(profiles), unit="export") as stage:
-        for profile in profiles:
+    folder = ctx.plan.folder / "exports"
+    with ctx.run.stage("exports", "ffmpeg", total=len(jobs), unit="export") as stage:
+        for profile, mark in jobs:
+            out = folder / exports.export_name(profile, mark.number if mark else None, mark.title if mark else "")
             made.append(exports.render_export(
-                profile, plan, timed.words, narration.audio, soundtrack.mix, {s.shot: s.path for s in stills},
-                ctx.preset, kind, soundtrack.source, options, ctx.cache, ctx.plan.work,
-                ctx.plan.folder / "exports" / exports.export_name(profile),
+                profile, cut.plan, cut.timed.words, cut.narration.audio, cut.soundtrack.mix,
+                {s.shot: s.path for s in cut.stills}, ctx.preset, ctx.caption_kind, cut.soundtrack.source, options,
+                ctx.cache, ctx.plan.work, out, (mark.start, mark.end) if mark else None,
             ))
+            if mark:
+                atomic_write_text(out.with_suffix(".txt"), exports.chapter_description(mark.title, cut.title))
             stage.item(cached=False)
             ctx.run.progress.ready("export", (made[-1],))
     return made
 
 
 def write_records(ctx: Context, the_script: Script, plan: Timeline, soundtrack: Soundtrack,
-                  stills: tuple[images.Still, ...], files: tuple[Path, ...]) -> None:
+                  stills: tuple[images.Still, ...], files: tuple[Path, ...], marks: tuple[ChapterMark, ...] = ()) -> None:
     """script.json and job.json, the video's own records of what it is and how it was made."""
     folder, request = ctx.plan.folder, ctx.request
     music_records = [MusicRecord(start=round(m.start, 3), end=round(m.end, 3), mood=m.mood) for m in soundtrack.segments]
-    write_script(folder, script_document(the_script, plan, music_records))
+    write_script(folder, script_document(the_script, plan, music_records, marks))
     manifest = JobManifest(
         videofactory=__version__, job_id=ctx.plan.job_id, created=utcnow(),
         inputs=ManifestInputs(topic=request.topic, preset=ctx.preset.name, length=request.length,
+                              minutes=request.minutes,
                               script_file=str(request.script_file) if request.script_file else None,
                               voiceover=str(request.voiceover) if request.voiceover else None,
                               fresh=request.fresh, language=request.language, caption_style=request.caption_style,

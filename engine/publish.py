@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine.config import Settings
 from engine.errors import InputError
-from engine.records import YouTubeRecord, read_manifest, read_script, write_manifest
+from engine.records import ChapterRecord, YouTubeRecord, read_manifest, read_script, write_manifest
 from engine.thumbnail_choice import APPROVED_NAME
 from engine.youtube import PRIVACY, VideoMeta, YouTube
 
@@ -34,6 +34,41 @@ class Published:
         return self.privacy == "private" and self.requested not in ("", "private")
 
 
+MIN_CHAPTER_SECONDS = 10  # YouTube's rules for showing chapters: the first at 00:00, three or more, each 10 s or longer
+MIN_CHAPTERS = 3
+
+
+def _timestamp(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+def chapter_list(chapters: list[ChapterRecord], duration: float) -> list[str]:
+    """The description's chapter lines, as YouTube shows them; none where YouTube would not.
+
+    A chapter shorter than 10 s joins the one before it (the first starts at 00:00 whatever its time).
+    """
+    kept: list[tuple[float, str]] = []
+    for chapter in chapters:
+        start = 0.0 if not kept else chapter.start
+        if kept and start - kept[-1][0] < MIN_CHAPTER_SECONDS:
+            continue
+        kept.append((start, chapter.title))
+    if kept and duration - kept[-1][0] < MIN_CHAPTER_SECONDS:
+        kept.pop()
+    if len(kept) < MIN_CHAPTERS:
+        return []
+    return [f"{_timestamp(start)} {' '.join(title.split())}" for start, title in kept]
+
+
+def _fitted(text: str, chapters: list[str]) -> str:
+    """The description text cut to what YouTube takes, with the chapter list kept whole after it."""
+    tail = "\n\nChapters:\n" + "\n".join(chapters) if chapters else ""
+    room = DESCRIPTION_BYTES - len(tail.encode("utf-8"))
+    return text.encode("utf-8")[:max(0, room)].decode("utf-8", "ignore").rstrip() + tail
+
+
 def video_meta(folder: Path, settings: Settings, privacy: str, publish_at: datetime | None = None) -> VideoMeta:
     """Title, description, tags, category and language for YouTube, from the script and the preset as it was."""
     script = read_script(folder)
@@ -41,7 +76,8 @@ def video_meta(folder: Path, settings: Settings, privacy: str, publish_at: datet
     preset = manifest.preset(settings.user_presets_dir)  # the snapshot: a preset edited since changes nothing
     title = " ".join((script.title or manifest.inputs.topic).replace("<", "").replace(">", "").split())
     description = (script.description or script.scenes[0].narration).replace("<", "").replace(">", "")
-    description = description.encode("utf-8")[:DESCRIPTION_BYTES].decode("utf-8", "ignore")
+    chapters = [line.replace("<", "").replace(">", "") for line in chapter_list(script.chapters, script.duration)]
+    description = _fitted(description, chapters)
     tags, used = [], 0
     for tag in (*script.tags, *preset.youtube.tags):
         tag = tag.replace("<", "").replace(">", "").strip()

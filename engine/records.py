@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engine.cache import atomic_write_text
 from engine.errors import InputError
-from engine.models import Mood, Motion, Script, Timeline
+from engine.models import ChapterMark, Mood, Motion, Script, Timeline
 from engine.presets import Preset, load_preset
 
 MANIFEST_NAME = "job.json"
@@ -27,6 +27,7 @@ class ManifestInputs(_Record):
     topic: str
     preset: str
     length: str | None = None
+    minutes: int | None = None
     script_file: str | None = None
     voiceover: str | None = None
     fresh: bool = False
@@ -92,9 +93,20 @@ class SceneRecord(_Record):
     narration: str
     image_prompt: str = ""
     mood: Mood = "calm"
+    chapter: int = 0
+    lower_third: str = ""
     start: float | None = None
     end: float | None = None
     shots: list[ShotRecord] = []
+
+
+class ChapterRecord(_Record):
+    """One chapter: its title and where it starts and ends in the video."""
+
+    title: str
+    start: float
+    end: float
+    scene: int = 0  # its first scene
 
 
 class MusicRecord(_Record):
@@ -116,15 +128,17 @@ class ScriptDocument(_Record):
     source: str = ""
     duration: float = 0.0
     scenes: list[SceneRecord]
+    chapters: list[ChapterRecord] = []
     music: list[MusicRecord] = []
 
 
-def script_document(script: Script, plan: Timeline, music: list[MusicRecord]) -> ScriptDocument:
-    """The script with each scene's and shot's times from the timeline."""
+def script_document(script: Script, plan: Timeline, music: list[MusicRecord],
+                    chapters: tuple[ChapterMark, ...] = ()) -> ScriptDocument:
+    """The script with each scene's, shot's and chapter's times from the timeline."""
     spans = dict(zip([s.index for s in script.scenes], plan.scene_spans))
     scenes = [SceneRecord(
         index=scene.index, section=scene.section, narration=scene.narration, image_prompt=scene.image_prompt,
-        mood=scene.mood,
+        mood=scene.mood, chapter=scene.chapter, lower_third=scene.lower_third,
         start=round(spans[scene.index][0], 3) if scene.index in spans else None,
         end=round(spans[scene.index][1], 3) if scene.index in spans else None,
         shots=[ShotRecord(start=round(s.start, 3), end=round(s.end, 3), motion=s.motion)
@@ -132,7 +146,9 @@ def script_document(script: Script, plan: Timeline, music: list[MusicRecord]) ->
     ) for scene in script.scenes]
     return ScriptDocument(title=script.title, description=script.description, tags=list(script.tags),
                           topic=script.topic, language=script.language, source=script.source,
-                          duration=round(plan.duration, 3), scenes=scenes, music=music)
+                          duration=round(plan.duration, 3), scenes=scenes, music=music,
+                          chapters=[ChapterRecord(title=c.title, start=round(c.start, 3), end=round(c.end, 3),
+                                                  scene=c.first_scene) for c in chapters])
 
 
 def _read(folder: Path, name: str, model: type[_Record]) -> _Record:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pysubs2
 
 from engine.cache import atomic_write_text
-from engine.models import CaptionKind, Word
-from engine.presets import CaptionStyle
+from engine.models import CaptionKind, ChapterMark, Scene, Word
+from engine.presets import CaptionStyle, ChapterStyle
 
 VERSION = 2
 LINGER = 0.35  # a cue stays this long after its last word unless the next one starts
@@ -178,6 +178,66 @@ def subtitle_file(
                 )
             )
     return subs
+
+
+@dataclass(frozen=True)
+class Card:
+    """Text shown over the picture for a while: a chapter's title card or a lower third."""
+
+    start: float
+    end: float
+    text: str
+    kind: str  # "title" (centred) or "lower-third"
+
+
+LOWER_THIRD_SECONDS = 4.0
+CARD_DELAY = 0.3  # a card comes in just after the cut to its chapter
+
+
+def chapter_cards(marks: tuple[ChapterMark, ...], scenes: tuple[Scene, ...], spans: dict[int, tuple[float, float]],
+                  style: ChapterStyle) -> tuple[Card, ...]:
+    """A card at each chapter's start (the introduction needs none) and a lower third where a scene names one."""
+    cards: list[Card] = []
+    if style.card != "none" and len(marks) > 1:
+        for mark in marks:
+            if mark.number == 0 and mark.title == "Introduction":
+                continue
+            start = mark.start + CARD_DELAY
+            end = min(start + style.card_seconds, mark.end)
+            if end - start >= 1.0:
+                cards.append(Card(start, end, mark.title, "title" if style.card == "title" else "lower-third"))
+    if style.lower_thirds:
+        for scene in scenes:
+            if scene.lower_third and scene.index in spans:
+                begin, finish = spans[scene.index]
+                cards.append(Card(begin + CARD_DELAY, min(begin + CARD_DELAY + LOWER_THIRD_SECONDS, finish),
+                                  scene.lower_third, "lower-third"))
+    return tuple(sorted(cards, key=lambda card: card.start))
+
+
+def add_cards(subs: pysubs2.SSAFile, cards: tuple[Card, ...], style: ChapterStyle, captions: CaptionStyle,
+              accent: str, width: int, height: int) -> None:
+    """The cards as events of their own styles in `subs`, drawn over the picture with the captions."""
+    if not cards:
+        return
+    scale = min(width, height) / 1080
+    left, _, bottom = safe_margins(width, height)
+    subs.styles["Chapter"] = pysubs2.SSAStyle(
+        fontname=FONT_NAME, fontsize=style.font_size * scale, bold=True, primarycolor=_hex_to_ass(captions.colour),
+        outlinecolor=_hex_to_ass(captions.outline), borderstyle=1, outline=5 * scale, shadow=3 * scale,
+        alignment=pysubs2.Alignment.MIDDLE_CENTER, marginl=left, marginr=left)
+    # A box in the accent colour, left, above two lines of captions.
+    subs.styles["LowerThird"] = pysubs2.SSAStyle(
+        fontname=FONT_NAME, fontsize=round(captions.font_size * 0.6 * scale), bold=True,
+        primarycolor=_hex_to_ass(captions.colour), outlinecolor=_hex_to_ass(accent), backcolor=_hex_to_ass(accent),
+        borderstyle=3, outline=10 * scale, shadow=0, alignment=pysubs2.Alignment.BOTTOM_LEFT, marginl=left,
+        marginv=bottom + round(captions.font_size * scale * 2.8))
+    for card in cards:
+        name = "Chapter" if card.kind == "title" else "LowerThird"
+        text = card.text.replace("{", "(").replace("}", ")").replace("\\", "/")  # no override tags from the script
+        subs.append(pysubs2.SSAEvent(start=round(card.start * 1000), end=round(card.end * 1000), style=name,
+                                     text=f"{{\\fad(300,300)}}{text}"))
+    subs.sort()
 
 
 def _highlighted(cue: Cue, index: int, colour: str) -> str:

@@ -21,6 +21,7 @@ from engine.models import CaptionKind, Shot, Timeline, Word
 from engine.presets import Preset
 from engine.stages import captions, music, render
 from engine.stages.images import Still, cover
+from engine.text import slugify
 
 VERSION = 1
 SENTENCE_END = (".", "!", "?", "…")
@@ -107,6 +108,15 @@ def cut_timeline(plan: Timeline, end: float) -> Timeline:
     return Timeline(duration=end, scene_spans=spans, shots=tuple(shots))
 
 
+def window(plan: Timeline, words: tuple[Word, ...], start: float, stop: float) -> tuple[Timeline, tuple[Word, ...]]:
+    """The timeline and words between `start` and `stop` (a chapter), timed from `start`."""
+    shots = [replace(shot, start=max(shot.start, start) - start, end=min(shot.end, stop) - start)
+             for shot in plan.shots if shot.end > start and shot.start < stop]
+    spans = tuple((max(s, start) - start, min(e, stop) - start) for s, e in plan.scene_spans if e > start and s < stop)
+    kept = tuple(replace(w, start=w.start - start, end=w.end - start) for w in words if start <= w.start < stop)
+    return Timeline(duration=stop - start, scene_spans=spans, shots=tuple(shots)), kept
+
+
 def recompose(still: Path, profile: ExportProfile, cache: Cache) -> Path:
     """A picture laid out for the profile's frame (cached per picture and layout)."""
     key = cache_key("exports.still", VERSION, {"still": file_digest(still), "size": [profile.width, profile.height],
@@ -135,9 +145,9 @@ def recompose(still: Path, profile: ExportProfile, cache: Cache) -> Path:
     return made.path
 
 
-def _narration_until(narration: Path, end: float, out: Path) -> Path:
+def _narration_until(narration: Path, end: float, out: Path, start: float = 0.0) -> Path:
     rate = wav_info(narration).rate
-    part = read_wav_span(narration, 0, int(end * rate))  # only the cut's own length is read
+    part = read_wav_span(narration, int(start * rate), int((start + end) * rate))  # only the cut's own length is read
     fade = min(len(part), int(0.15 * rate))
     if fade:
         part[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
@@ -149,9 +159,15 @@ def render_export(
     profile: ExportProfile, plan: Timeline, words: tuple[Word, ...], narration: Path, master_audio: Path,
     stills: dict[int, Path],
     preset: Preset, caption_kind: CaptionKind, source: music.MusicSource, options: render.RenderOptions,
-    cache: Cache, work: Path, out: Path,
+    cache: Cache, work: Path, out: Path, chapter: tuple[float, float] | None = None,
 ) -> Path:
-    """Render one export of the job into `out`; an export at full length reuses the job's mastered audio."""
+    """Render one export of the job into `out`; an export at full length reuses the job's mastered audio.
+
+    With `chapter` (its start and end), the export is that chapter alone, cut to the profile's length.
+    """
+    offset = chapter[0] if chapter else 0.0
+    if chapter:
+        plan, words = window(plan, words, *chapter)
     end = short_cut(words, plan.duration, profile.max_seconds)
     timeline = cut_timeline(plan, end) if end < plan.duration else plan
     kept = tuple(w for w in words if w.end <= end + 1e-6)
@@ -159,8 +175,8 @@ def render_export(
     cues = captions.build_cues(kept, captions.rules_for(kind, preset.captions))
     subs = captions.subtitle_file(cues, preset.captions, profile.width, profile.height, kind)
     master = master_audio
-    if end < plan.duration:  # a cut needs its own mix: music fitted to the new length, loudness set again
-        voice = _narration_until(narration, end, work / f"{profile.name}-narration.wav")
+    if end < plan.duration or chapter:  # a cut needs its own mix: music fitted to the new length, loudness set again
+        voice = _narration_until(narration, end, work / f"{profile.name}-narration.wav", offset)
         segments = music.mood_segments(timeline, min(preset.music.min_segment_seconds, end / 2))
         mix = music.mix_music(voice, segments, preset.music, source, work / f"{profile.name}-mix.f32")
         master = music.master_mix(mix, preset.music, music.AAC_PEAK_MARGIN_DB, work / f"{profile.name}-master.wav")
@@ -170,6 +186,13 @@ def render_export(
     return render.render_master(parts, laid_out, subs, master, preset.effects, frame, cache, out)
 
 
-def export_name(profile: ExportProfile) -> str:
-    """The file name of an export."""
-    return f"{profile.name}-{profile.width}x{profile.height}.mp4"
+def export_name(profile: ExportProfile, chapter: int | None = None, title: str = "") -> str:
+    """The file name of an export; a chapter's is numbered and named after the chapter."""
+    if chapter is None:
+        return f"{profile.name}-{profile.width}x{profile.height}.mp4"
+    return f"{profile.name}-{chapter + 1:02d}-{slugify(title)[:60] or 'chapter'}.mp4"
+
+
+def chapter_description(chapter: str, video_title: str) -> str:
+    """The text a chapter's short is published with: its chapter and the long video it comes from."""
+    return f"{chapter}\n\nFrom the full video: {video_title}\n"

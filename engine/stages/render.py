@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -216,7 +217,10 @@ def _segment_subtitles(subs: pysubs2.SSAFile, segment: Segment, fps: int) -> pys
     part.styles.update(subs.styles)
     for event in subs:
         if event.end > start_ms and event.start < end_ms:
-            part.append(event.copy())
+            copy = event.copy()
+            if copy.start < start_ms:  # begun in an earlier segment: its fade-in has happened there
+                copy.text = re.sub(r"\\fad\(\d+,", r"\\fad(0,", copy.text)
+            part.append(copy)
     part.shift(ms=-start_ms)
     return part
 

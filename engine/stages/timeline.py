@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from engine.models import MOTIONS, Script, Shot, Timeline, Word, Words
+from engine.models import MOTIONS, ChapterMark, Script, Shot, Timeline, Word, Words
 
 VERSION = 1
 CUT_LEAD = 0.12  # a cut lands this long before the first word it introduces, inside the pause
@@ -75,3 +75,18 @@ def build_timeline(script: Script, words: Words, duration: float, max_shot_secon
                 )
             )
     return Timeline(duration=duration, scene_spans=spans, shots=tuple(shots))
+
+
+def chapter_marks(script: Script, plan: Timeline) -> tuple[ChapterMark, ...]:
+    """Each chapter's start and end in the video; none for a script without chapters."""
+    if not script.chapters:
+        return ()
+    spans = dict(zip([scene.index for scene in script.scenes], plan.scene_spans))
+    firsts: dict[int, int] = {}
+    for scene in script.scenes:
+        if scene.index in spans:
+            firsts.setdefault(scene.chapter, scene.index)
+    numbers = sorted(firsts)
+    starts = [0.0 if k == 0 else spans[firsts[n]][0] for k, n in enumerate(numbers)]
+    ends = [*starts[1:], plan.duration]
+    return tuple(ChapterMark(n, script.chapters[n], start, end, firsts[n]) for n, start, end in zip(numbers, starts, ends))

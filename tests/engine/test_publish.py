@@ -39,3 +39,31 @@ def test_a_preset_edited_after_the_video_was_made_changes_nothing_it_is_publishe
     assert status["selfDeclaredMadeForKids"] is False
     (presets / "channel.toml").unlink()  # even with the preset gone, the video knows what it was made with
     assert video_meta(made.folder, settings, "private").category == "28"
+
+
+def _youtube_would_show(lines: list[str], duration: float) -> bool:
+    """YouTube's rules for chapters in a description: first at 00:00, three or more, each at least 10 s."""
+    def seconds(stamp: str) -> int:
+        total = 0
+        for part in stamp.split(":"):
+            total = total * 60 + int(part)
+        return total
+
+    starts = [seconds(line.split(" ", 1)[0]) for line in lines]
+    ends = [*starts[1:], duration]
+    return bool(starts) and starts[0] == 0 and len(starts) >= 3 and all(e - s >= 10 for s, e in zip(starts, ends))
+
+
+def test_the_chapter_list_keeps_youtubes_rules_or_is_left_out():
+    from engine.publish import chapter_list
+    from engine.records import ChapterRecord
+
+    def chapters(*starts: float) -> list[ChapterRecord]:
+        ends = [*starts[1:], 4000.0]
+        return [ChapterRecord(title=f"Part {k}", start=s, end=e) for k, (s, e) in enumerate(zip(starts, ends))]
+
+    lines = chapter_list(chapters(0.3, 5.0, 40.0, 95.5, 3700.0), 3800.0)
+    assert lines == ["00:00 Part 0", "00:40 Part 2", "01:35 Part 3", "1:01:40 Part 4"]
+    assert _youtube_would_show(lines, 3800.0)
+    assert chapter_list(chapters(0.0, 30.0), 60.0) == []  # two chapters: YouTube shows none
+    assert chapter_list(chapters(0.0, 30.0, 55.0), 60.0) == []  # the last one only 5 s long

@@ -138,3 +138,24 @@ def test_burned_captions_stay_inside_the_safe_area(tmp_path: Path, fonts: Path, 
     left, top, right, bottom = safe_area(width, height)
     assert xs.min() >= left and xs.max() <= right, (xs.min(), xs.max(), left, right)
     assert ys.min() >= top and ys.max() <= bottom, (ys.min(), ys.max(), top, bottom)
+
+
+def test_chapters_get_title_cards_and_marked_scenes_lower_thirds_as_their_own_styles():
+    from engine.models import ChapterMark, Scene
+    from engine.presets import ChapterStyle
+    from engine.stages.captions import add_cards, chapter_cards, subtitle_file
+
+    marks = (ChapterMark(0, "Introduction", 0.0, 20.0, 0), ChapterMark(1, "The Ice", 20.0, 45.0, 2),
+             ChapterMark(2, "The Spring", 45.0, 60.0, 4))
+    scenes = tuple(Scene(k, "text", "p", "calm", lower_third="1942-01-24, Ladoga" if k == 3 else "") for k in range(5))
+    spans = {k: (k * 12.0, (k + 1) * 12.0) for k in range(5)}
+    cards = chapter_cards(marks, scenes, spans, ChapterStyle())
+    assert [(c.kind, c.text, round(c.start, 1)) for c in cards] == [
+        ("title", "The Ice", 20.3), ("lower-third", "1942-01-24, Ladoga", 36.3), ("title", "The Spring", 45.3)]
+    assert chapter_cards(marks, scenes, spans, ChapterStyle(card="none", lower_thirds=False)) == ()
+    subs = subtitle_file(build_cues(_speech(), rules_for("classic", CaptionStyle())), CaptionStyle(), 1920, 1080)
+    add_cards(subs, cards, ChapterStyle(), CaptionStyle(), "#C8A030", 1920, 1080)
+    titles = [e for e in subs if e.style == "Chapter"]
+    assert [(e.start, e.plaintext) for e in titles] == [(20300, "The Ice"), (45300, "The Spring")]
+    assert subs.styles["Chapter"].alignment == pysubs2.Alignment.MIDDLE_CENTER
+    assert [e.plaintext for e in subs if e.style == "LowerThird"] == ["1942-01-24, Ladoga"]

@@ -105,3 +105,16 @@ def test_a_vertical_short_is_rendered_from_the_cached_parts(tmp_path: Path):
     last = max((w for w in words if w.end <= expected), key=lambda w: w.end)
     assert last.text.endswith(".")  # it ends on a full sentence
     assert abs(measure_loudness(out).integrated_lufs + 14) <= 1.0
+
+
+def test_a_chapters_window_is_timed_from_its_start_and_keeps_the_pictures_it_shows():
+    from engine.stages.exports import window
+
+    shots = tuple(Shot(k, k, k * 10.0, (k + 1) * 10.0, f"p{k}", "zoom_in", "calm") for k in range(6))
+    plan = Timeline(60.0, tuple((k * 10.0, (k + 1) * 10.0) for k in range(6)), shots)
+    words = _words(" ".join(f"w{k}" for k in range(120)))  # one word every 0.5 s
+    part, kept = window(plan, words, 25.0, 42.0)
+    assert part.duration == 17.0
+    assert [(s.index, s.start, s.end) for s in part.shots] == [(2, 0.0, 5.0), (3, 5.0, 15.0), (4, 15.0, 17.0)]
+    assert kept[0].text == "w50" and kept[0].start == 0.0 and kept[-1].text == "w83"
+    assert part.scene_spans[0] == (0.0, 5.0)
