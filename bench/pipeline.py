@@ -1,6 +1,8 @@
 """Make a 3-minute video offline from a fixed script; report per-stage seconds and peak memory.
 
 Run: python bench/pipeline.py   (writes bench/results/pipeline.json)
+     python bench/pipeline.py --minutes 20   (a 20-minute video in chapters from the offline outline, then its
+     shorts, one per chapter; writes bench/results/pipeline-20min.json)
 Targets on the 2-core build machine: total <= 0.5x the video's duration, peak memory <= 1.5 GB, and the
 same job asked for again once done in under 2 s (all from the cache).
 """
@@ -98,8 +100,18 @@ class TreeMemory:
         self._thread.join()
 
 
-def main() -> None:
+def _requests(script: Path, minutes: int | None) -> tuple[JobRequest, JobRequest]:
+    """The job measured (the master only) and the same job with its shorts."""
+    if minutes:  # a long video in chapters, from the offline outline grown to that length
+        job = JobRequest(topic="The Siege of Leningrad", preset="military-history", minutes=minutes, exports=("youtube",))
+    else:
+        job = JobRequest(topic="", preset="military-history", script_file=script, exports=("youtube",))
+    return job, job.model_copy(update={"exports": ("youtube", "shorts")})
+
+
+def main(argv: list[str]) -> None:
     """Run the pipeline once on a cold cache and write the figures."""
+    minutes = int(argv[argv.index("--minutes") + 1]) if "--minutes" in argv else None
     work = Path(tempfile.mkdtemp(prefix="vf-bench-"))
     script = work / "script.txt"
     script.write_text(SCRIPT, encoding="utf-8")
@@ -108,25 +120,42 @@ def main() -> None:
     from engine.fonts import bold_font_dir
 
     bold_font_dir(settings.data_dir)
+    job, with_shorts = _requests(script, minutes)
     began = time.perf_counter()
     with TreeMemory() as memory:
-        # The master only: exports are extra renders with their own cost, not part of this target.
-        artefacts = make(
-            JobRequest(topic="", preset="military-history", script_file=script, exports=("youtube",)), settings
-        )
+        # The master: exports are extra renders with their own cost, measured below.
+        artefacts = make(job, settings)
     total = time.perf_counter() - began
     # The same job asked for again once it is done: everything comes from the cache.
     again_began = time.perf_counter()
-    again = make(JobRequest(topic="", preset="military-history", script_file=script, exports=("youtube",)), settings)
+    again = make(job, settings)
     rerun = time.perf_counter() - again_began
     assert again.folder != artefacts.folder
+    shorts = None
+    if minutes:  # the shorts, one per chapter: everything else comes from the cache
+        shorts_began = time.perf_counter()
+        made = make(with_shorts, settings)
+        shorts = {"seconds": round(time.perf_counter() - shorts_began, 2), "count": len(made.exports)}
+    result = _figures(artefacts, total, rerun, memory, shorts)
+    name = f"pipeline-{minutes}min.json" if minutes else "pipeline.json"
+    out = ROOT / "bench" / "results" / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _figures(artefacts, total: float, rerun: float, memory: TreeMemory, shorts: dict | None) -> dict:  # noqa: ANN001
     manifest = json.loads(artefacts.manifest.read_text())
+    script = json.loads((artefacts.folder / "script.json").read_text())
     ours = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     video_seconds = manifest["video_seconds"]
     loudness = measure_loudness(artefacts.video)
     result = {
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "video_seconds": video_seconds,
+        "asked_minutes": manifest["inputs"].get("minutes"),
+        "chapters": [[c["title"], c["start"]] for c in script.get("chapters", [])],
         "total_seconds": round(total, 2),
         "ratio_to_video": round(total / video_seconds, 3),
         "rerun_of_a_done_job_seconds": round(rerun, 2),
@@ -137,12 +166,11 @@ def main() -> None:
         "targets": {"ratio_to_video": 0.5, "peak_memory_mb": 1536, "integrated_lufs": -14.0, "true_peak_dbtp": -1.0,
                     "rerun_of_a_done_job_seconds": 2.0},
     }
-    out = ROOT / "bench" / "results" / "pipeline.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    shutil.rmtree(work, ignore_errors=True)
+    if shorts:
+        result["shorts_per_chapter"] = shorts | {
+            "ratio_to_video_with_shorts": round((total + shorts["seconds"]) / video_seconds, 3)}
+    return result
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

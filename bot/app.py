@@ -76,7 +76,7 @@ def handlers() -> list[BaseHandler]:
         # Patterns take only what our keyboards make: crafted data falls through to `about.on_stale_button`.
         CallbackQueryHandler(making.on_preset, pattern=r"^preset:[\w.-]{1,64}$"),
         CallbackQueryHandler(making.on_pick, pattern=r"^pick$"),
-        CallbackQueryHandler(making.on_go, pattern=r"^go:(-|short|medium|long)$"),
+        CallbackQueryHandler(making.on_go, pattern=r"^go:(-|short|medium|long|\d{1,2}m)$"),
         CallbackQueryHandler(thumbnails.on_approve, pattern=r"^thumb:\d{1,12}:[1-3]$"),
         CallbackQueryHandler(thumbnails.on_redesign, pattern=r"^regen:\d{1,12}$"),
         CallbackQueryHandler(publishing.on_publish, pattern=r"^pub:\d{1,12}:(private|unlisted|public)$"),

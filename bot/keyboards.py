@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 LENGTHS = {"short": "Short (~1 min)", "medium": "Medium (~3 min)", "long": "Long (~8 min)"}
+DOCUMENTARY_MINUTES = (10, 20, 30)  # long videos in chapters
 PRIVACY_BUTTONS = (("🔒 Private", "private"), ("🔗 Unlisted", "unlisted"), ("🌍 Public + A/B test", "public"))
 
 
@@ -28,6 +29,7 @@ def options_keyboard(own_files: bool) -> InlineKeyboardMarkup:
     rows = [[("▶ Make it", "go:-")]]
     if not own_files:
         rows.append([(label, f"go:{length}") for length, label in LENGTHS.items()])
+        rows.append([(f"{minutes} min, chapters", f"go:{minutes}m") for minutes in DOCUMENTARY_MINUTES])
     rows.append([("Another preset", "pick")])
     return keyboard(rows)
 

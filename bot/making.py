@@ -10,6 +10,7 @@ from bot.services import Draft, FactoryContext, off_loop
 from engine.errors import VideoFactoryError
 from engine.jobs import JobState, Origin
 from engine.models import JobRequest
+from engine.stages.longform import minutes_of
 from engine.stages.script import check_topic
 from engine.tables import ChatSettings
 
@@ -96,9 +97,9 @@ async def on_pick(update: Update, context: FactoryContext) -> None:
 
 
 def request_of_draft(draft: Draft, length: str, defaults: ChatSettings) -> JobRequest:
-    """The draft and the chat's defaults as a request for the engine."""
+    """The draft and the chat's defaults as a request for the engine; a length of "20m" is a 20-minute documentary."""
     return JobRequest(topic=draft.topic or "", preset=draft.preset or "",
-                      length=length if length in LENGTHS else None,
+                      length=length if length in LENGTHS else None, minutes=minutes_of(length),
                       script_file=draft.script_file, voiceover=draft.voiceover,
                       language=defaults.language, caption_style=defaults.caption_style)
 
@@ -120,7 +121,8 @@ async def on_go(update: Update, context: FactoryContext) -> None:
     context.chat_data.draft = Draft()
     ahead = services.runner.queue_length()
     status = await query.edit_message_text(
-        f"«{request.topic}» with {request.preset}: queued" + (f", {ahead} job(s) ahead." if ahead else ", starting."))
+        f"«{request.topic}» with {request.preset}{f', {request.minutes} min in chapters' if request.minutes else ''}: queued"
+        + (f", {ahead} job(s) ahead." if ahead else ", starting."))
     try:
         await off_loop(services.runner.submit, request, Origin("telegram", chat, status.message_id))
     except VideoFactoryError as error:

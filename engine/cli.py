@@ -117,7 +117,7 @@ def _cmd_make(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"output_dir": Path(args.output)})
     request = JobRequest(
         topic=args.topic or "", preset=args.preset, script_file=args.script_file,
-        voiceover=args.voiceover, length=args.length, fresh=args.fresh, language=args.language,
+        voiceover=args.voiceover, length=args.length, minutes=args.minutes, fresh=args.fresh, language=args.language,
         caption_style=args.captions, exports=parse_exports(args.export) if args.export else None,
     )
     runner = EmbeddedRunner(settings, open_store(settings))
@@ -381,6 +381,8 @@ def request_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--script-file", type=Path, help="your own script as UTF-8 text; paragraphs become scenes")
     parser.add_argument("--voiceover", type=Path, help="your own narration (wav, mp3, ogg, m4a) instead of TTS")
     parser.add_argument("--length", choices=("short", "medium", "long"), help="outline length (default: the preset's)")
+    parser.add_argument("--minutes", type=int, help="a long video of about this many minutes (1-60), in chapters "
+                        "(default: the preset's `minutes`, if any)")
     parser.add_argument("--fresh", action="store_true", help="ignore the cache and compute everything again")
     parser.add_argument("--language", help="language code of the narration (default: the preset's), e.g. en, ru")
     parser.add_argument("--captions", choices=CAPTION_KINDS, help="burned-in caption style (default: the preset's)")

@@ -16,6 +16,7 @@ from engine.media import probe
 from engine.models import CAPTION_KINDS, JobRequest
 from engine.text import without_paths
 from engine.presets import preset_descriptions
+from engine.stages.longform import minutes_of
 from engine.stages.script import MAX_SCRIPT_BYTES, read_script_file
 from engine.stages.voice import voiceover_too_long
 from web.auth import Viewer, checked_form, viewer
@@ -23,7 +24,7 @@ from web.pages import page, services_of
 
 router = APIRouter()
 MAX_RECORDING_BYTES = 1000 * 1000 * 1000  # an hour of uncompressed audio, and then some
-LENGTHS = ("short", "medium", "long")
+LENGTHS = ("short", "medium", "long", "10m", "20m", "30m")  # "20m": a 20-minute video in chapters
 CHUNK = 1 << 20
 
 
@@ -71,7 +72,8 @@ def _request(form: dict[str, object], script: Path | None, voiceover: Path | Non
     topic = str(form.get("topic") or "").strip() or (script or voiceover or Path("video")).stem
     length, captions = str(form.get("length") or ""), str(form.get("captions") or "")
     return JobRequest(topic=topic, preset=str(form.get("preset") or ""), script_file=script, voiceover=voiceover,
-                      length=length if length in LENGTHS else None, language=str(form.get("language") or "") or None,
+                      length=length if length in ("short", "medium", "long") else None,
+                      minutes=minutes_of(length), language=str(form.get("language") or "") or None,
                       caption_style=captions if captions in CAPTION_KINDS else None)  # type: ignore[arg-type]
 
 

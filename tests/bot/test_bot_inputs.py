@@ -121,3 +121,20 @@ def test_settings_are_kept_per_chat_and_used_for_the_next_video(settings):
     assert "language 'english' is not a two- or three-letter code" in texts[5]
     offer = next(c for c in fake.calls if c.params.get("text", "").startswith("«Auroras» with quick"))
     assert offer.method == "sendMessage" and "go:long" in str(offer.params["reply_markup"])
+
+
+def test_the_length_step_offers_documentaries_in_chapters_and_queues_their_minutes(settings):
+    fake = FakeTelegram()
+
+    async def check_request(app) -> None:
+        [job] = jobs_of(app, OWNER)
+        app.services.runner.cancel(job.id)  # what was asked is all this test needs
+        request = request_of(job)
+        assert request.minutes == 20
+        await until(lambda: all_told(app, OWNER))
+
+    _talk(settings, fake, message_update(1, OWNER, "/settings preset quick"),
+          message_update(2, OWNER, "The Siege of Leningrad"), tap_update(3, OWNER, "go:20m"), after=check_request)
+    offer = next(c for c in fake.calls if c.params.get("text", "").startswith("«The Siege of Leningrad» with quick"))
+    assert all(f"go:{m}m" in str(offer.params["reply_markup"]) for m in (10, 20, 30))
+    assert any("20 min in chapters: queued" in text for text in _texts(fake))

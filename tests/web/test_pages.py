@@ -161,3 +161,13 @@ def test_an_expiring_download_link_serves_one_file_without_a_session(client, ser
     services.settings.__dict__["web_download_hours"] = 1 / 3600
     time.sleep(2.1)
     assert client.get(path).status_code == 404  # expired
+
+
+def test_the_form_offers_documentaries_by_minutes(client, services):
+    log_in(client, services, USER)
+    assert "<option>20m</option>" in client.get("/make").text
+    answer = client.post("/make", data={"csrf": csrf(client, "/make"), "topic": "Comets", "preset": "science",
+                                        "length": "20m", "language": "", "captions": ""})
+    assert answer.status_code == 303
+    request = json.loads(services.jobs.get(int(answer.headers["location"].rsplit("/", 1)[1])).request_json)
+    assert request["minutes"] == 20
