@@ -13,6 +13,7 @@ from engine.config import Settings, load_settings
 from engine.errors import InputError, VideoFactoryError
 from engine.models import CAPTION_KINDS, JobRequest
 from engine.queue_cli import add_queue_commands
+from engine.voices_cli import add_voice_commands
 from engine.tokens import TokensExhausted
 
 log = logging.getLogger("videofactory")
@@ -117,7 +118,8 @@ def _cmd_make(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"output_dir": Path(args.output)})
     request = JobRequest(
         topic=args.topic or "", preset=args.preset, script_file=args.script_file,
-        voiceover=args.voiceover, length=args.length, minutes=args.minutes, fresh=args.fresh, language=args.language,
+        voiceover=args.voiceover, length=args.length, minutes=args.minutes, voice=args.voice, fresh=args.fresh,
+        language=args.language,
         caption_style=args.captions, exports=parse_exports(args.export) if args.export else None,
     )
     runner = EmbeddedRunner(settings, open_store(settings))
@@ -385,6 +387,8 @@ def request_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: the preset's `minutes`, if any)")
     parser.add_argument("--fresh", action="store_true", help="ignore the cache and compute everything again")
     parser.add_argument("--language", help="language code of the narration (default: the preset's), e.g. en, ru")
+    parser.add_argument("--voice", help="a Piper voice: a hub name such as ru_RU-dmitri-medium (fetched on first use), "
+                        "joe (the bundled English one) or an .onnx file (default: the preset's, or the language's own)")
     parser.add_argument("--captions", choices=CAPTION_KINDS, help="burned-in caption style (default: the preset's)")
     parser.add_argument("--export", help="also render for: youtube, shorts, tiktok, reels, feed, square "
                         "(comma separated; default: the preset's)")
@@ -467,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_making(commands)
     _add_managing(commands)
     add_queue_commands(commands, request_arguments)
+    add_voice_commands(commands)
     for front_end in entry_points(group="videofactory.commands"):
         front_end.load()(commands)  # e.g. `bot`: the engine never imports a front end
     return parser

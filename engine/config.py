@@ -113,6 +113,11 @@ class Settings(BaseSettings):
         return self.data_dir / "cache"
 
     @property
+    def voices_dir(self) -> Path:
+        """Where voices fetched from the hub are kept (huggingface_hub's cache layout)."""
+        return self.data_dir / "voices"
+
+    @property
     def music_library_dir(self) -> Path:
         """Folder of the user's music: a subfolder per mood, or a sidecar .toml per track."""
         return self.music_dir or self.data_dir / "music"

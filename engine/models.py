@@ -29,6 +29,7 @@ class JobRequest(BaseModel):
     script_file: Path | None = None
     voiceover: Path | None = None
     length: Literal["short", "medium", "long"] | None = None  # None: the preset's
+    voice: str | None = None  # a Piper voice (hub name, "joe" or a file); None: the preset's or the language's own
     minutes: int | None = None  # a long video of about this many minutes, in chapters; None: the preset's or `length`
     fresh: bool = False
     language: str | None = None  # None: the preset's

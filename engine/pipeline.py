@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from engine import __version__, backends
+from engine import __version__, backends, voices
 from engine.cache import Cache, atomic_write_text, check_writable
 from engine.config import Settings
 from engine.errors import InputError, MediaError, VideoFactoryError
@@ -19,7 +19,7 @@ from engine.fonts import BOLD_FILE, bold_font_dir
 from engine.jobs import JobPlan
 from engine.media import probe
 from engine.models import Artefacts, ChapterMark, JobRequest, Narration, Script, Timeline, Words
-from engine.presets import Preset, load_preset
+from engine.presets import Preset, VoiceStyle, load_preset
 from engine.progress import ProgressHook
 from engine.records import (
     MANIFEST_NAME,
@@ -49,6 +49,7 @@ from engine.store import Store, utcnow
 from engine.tables import StageRun
 from engine.text import printable, slugify
 from engine.tokens import TokenPool
+from engine.voices import VoiceHub
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,10 @@ def prepare(request: JobRequest, settings: Settings) -> Prepared:
         if len(topic) > script.MAX_TOPIC_CHARS:
             script.check_topic(topic)
     name = topic or (request.script_file or request.voiceover).stem  # type: ignore[union-attr]
+    language = check_language(request.language or preset.language)
     resolved = request.model_copy(update={
-        "topic": topic, "language": check_language(request.language or preset.language),
+        "topic": topic, "language": language,
+        "voice": chosen_voice(request.voice or preset.voice.piper, language, VoiceHub(settings.voices_dir)),
         "length": request.length or preset.length, "minutes": wanted_minutes(request, preset),
         "caption_style": request.caption_style or preset.captions.style,
         "exports": request.exports if request.exports is not None else preset.exports,
@@ -97,6 +100,38 @@ def prepare(request: JobRequest, settings: Settings) -> Prepared:
         "voiceover": request.voiceover.resolve() if request.voiceover else None,
     })
     return Prepared(resolved, preset, slugify(name))
+
+
+def chosen_voice(name: str, language: str, hub: VoiceHub) -> str:
+    """The job's Piper voice, fetched and checked before any work: a hub voice, a file, or the bundled one.
+
+    The bundled English voice would read another language with an English accent: such a job gets
+    that language's native voice instead (and, offline without it, one clear error naming it).
+    """
+    if not name:  # the language's own
+        native = voices.native_voice(language)
+        if native is None:
+            if language != "en":
+                log.warning("no native voice is known for '%s': the English voice reads it through espeak-ng",
+                            language)
+            return voices.BUNDLED
+        name = native
+    if voices.is_catalogue_key(name):
+        fetched = hub.fetch(name, language)
+        if fetched.commercial is False:
+            log.warning("the voice %s is licensed '%s': not for a monetised channel", name, fetched.licence)
+    elif name != voices.BUNDLED and not Path(name).expanduser().is_file():
+        raise InputError(f"voice '{name}' is neither a hub voice such as ru_RU-dmitri-medium, nor joe, nor a Piper "
+                         ".onnx file (`videofactory voices` lists them)")
+    return name
+
+
+def voice_style(ctx: Context) -> VoiceStyle:
+    """The preset's voice style with the job's voice, a hub voice as its file in the cache."""
+    name = ctx.request.voice or ctx.preset.voice.piper or voices.BUNDLED  # jobs queued before voices were chosen
+    if voices.is_catalogue_key(name):
+        name = str(VoiceHub(ctx.settings.voices_dir).fetch(name, ctx.language).model)
+    return ctx.preset.voice.model_copy(update={"piper": name})
 
 
 def wanted_minutes(request: JobRequest, preset: Preset) -> int | None:
@@ -299,14 +334,16 @@ def choose_moods(ctx: Context, the_script: Script) -> Script:
 def speak(ctx: Context, the_script: Script) -> tuple[Narration, voice.Voice]:
     """The narration: our voice reading every scene, or the user's voice-over; and our reader, for timing."""
     # Our own voice reads the script: it narrates, or it is the template a voice-over is timed against.
-    reader = voice.make_voice("piper", ctx.preset.voice, the_script.language)
+    style = voice_style(ctx)
+    reader = voice.make_voice("piper", style, the_script.language)
     if ctx.request.voiceover:
         with ctx.run.stage("voice", "voiceover") as stage:
             narration = voice.import_voiceover(ctx.request.voiceover, ctx.cache, ctx.settings.max_voiceover_minutes * 60)
             stage.item(cached=True)
         return narration, reader
     with ctx.run.stage("voice", reader.name, total=len(the_script.scenes), unit="scene") as stage:
-        narration = voice.narrate(the_script, reader, ctx.cache, ctx.plan.work / "narration.wav", stage.item)
+        narration = voice.narrate(the_script, reader, ctx.cache, ctx.plan.work / "narration.wav", stage.item,
+                                  style.scene_pause)
     return narration, reader
 
 
@@ -466,7 +503,7 @@ def write_records(ctx: Context, the_script: Script, plan: Timeline, soundtrack: 
     manifest = JobManifest(
         videofactory=__version__, job_id=ctx.plan.job_id, created=utcnow(),
         inputs=ManifestInputs(topic=request.topic, preset=ctx.preset.name, length=request.length,
-                              minutes=request.minutes,
+                              minutes=request.minutes, voice=request.voice,
                               script_file=str(request.script_file) if request.script_file else None,
                               voiceover=str(request.voiceover) if request.voiceover else None,
                               fresh=request.fresh, language=request.language, caption_style=request.caption_style,

@@ -26,8 +26,16 @@ class _Strict(BaseModel):
 
 
 class VoiceStyle(_Strict):
-    piper: str = "joe"  # "joe" (the bundled voice) or a path to a Piper .onnx file
+    backend: Literal["piper", "edge"] = "piper"  # edge: Microsoft's online neural voices, Piper when they fail
+    # "": the language's own (the bundled English voice, or the native voice of another language, fetched
+    # on first use); "joe": the bundled English voice whatever the language; a hub voice such as
+    # "ru_RU-dmitri-medium"; or a path to a Piper .onnx file
+    piper: str = ""
+    edge: str = ""  # an edge voice such as "en-US-GuyNeural"; empty: the language's first
     speed: float = Field(1.0, gt=0.3, le=3.0)
+    sentence_pause: float = Field(0.0, ge=0.0, le=2.0)  # extra silence after each sentence, seconds
+    scene_pause: float = Field(0.45, ge=0.0, le=3.0)  # silence between scenes (paragraphs), seconds
+    lexicon: dict[str, str] = {}  # written form -> how to say it (a respelling); captions keep the written form
 
 
 class ImageStyle(_Strict):

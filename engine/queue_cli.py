@@ -36,7 +36,8 @@ def _cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
                           "(or make the video here with `videofactory make`)")
     request = JobRequest(
         topic=args.topic or "", preset=args.preset, script_file=shared_copy(settings, args.script_file),
-        voiceover=shared_copy(settings, args.voiceover), length=args.length, minutes=args.minutes, fresh=args.fresh,
+        voiceover=shared_copy(settings, args.voiceover), length=args.length, minutes=args.minutes, voice=args.voice,
+        fresh=args.fresh,
         language=args.language, caption_style=args.captions,
         exports=parse_exports(args.export) if args.export else None,
     )

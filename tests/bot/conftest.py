@@ -16,7 +16,7 @@ def settings(tmp_path: Path):
     presets.mkdir()
     (presets / "quick.toml").write_text(
         'name = "quick"\ndescription = "Science, short, master only"\nextends = "science"\nlength = "short"\n'
-        'exports = ["youtube"]\n'
+        'exports = ["youtube"]\n[voice]\npiper = "joe"\n'  # the bundled voice in any language: no hub
     )
     return load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", presets_dir=presets,
                          telegram_token=TOKEN, telegram_allowed=str(OWNER))

@@ -15,6 +15,7 @@ from engine.presets import VoiceStyle
 from engine.stages.voice import PiperTTS
 from engine.text import split_words
 from tests.conftest import isolated_env, made_folder, run_cli
+from tests.hf_server import serve_voice
 
 TITLE = "Блокада Ленинграда"
 BODY = (
@@ -30,11 +31,14 @@ def russian(tmp_path_factory) -> Path:
     return root
 
 
-def test_a_russian_script_becomes_a_video_with_cyrillic_captions(russian: Path):
-    result = run_cli(
-        ["make", "--script-file", "ru.txt", "--language", "ru", "--captions", "karaoke", "--export", "youtube"], isolated_env(russian), russian
-    )
+def test_a_russian_script_becomes_a_video_with_cyrillic_captions_read_by_its_native_voice(russian: Path, fake_hf):
+    serve_voice(fake_hf, "ru_RU-dmitri-medium")  # the bundled voice's model, under a Russian voice's name and config
+    args = ["make", "--script-file", "ru.txt", "--language", "ru", "--captions", "karaoke", "--export", "youtube"]
+    result = run_cli(args, isolated_env(russian) | fake_hf.hub_env(), russian)
     assert result.returncode == 0, result.stderr
+    assert "through espeak-ng" not in result.stderr  # no English voice reading Russian
+    fetched = [c.path for c in fake_hf.calls if c.kind == "file" and c.status == 200]
+    assert any(path.endswith("/ru_RU-dmitri-medium.onnx") for path in fetched)
     folder = made_folder(result)
     assert folder == russian / "output" / "ru-1"
     info = probe(folder / "video.mp4")
@@ -48,6 +52,15 @@ def test_a_russian_script_becomes_a_video_with_cyrillic_captions(russian: Path):
     assert manifest["inputs"]["language"] == "ru" and manifest["inputs"]["caption_style"] == "karaoke"
     script = json.loads((folder / "script.json").read_text(encoding="utf-8"))
     assert script["title"] == TITLE and script["language"] == "ru"
+    assert manifest["inputs"]["voice"] == "ru_RU-dmitri-medium"
+    offline = isolated_env(russian) | {"HF_HUB_OFFLINE": "1"}
+    listed = run_cli(["voices", "--language", "ru"], offline, russian)
+    assert "ru_RU-dmitri-medium" in listed.stdout and "CC0" in listed.stdout
+    german = run_cli(["make", "--script-file", "ru.txt", "--language", "de"], offline, russian)
+    assert german.returncode != 0 and not (russian / "output" / "ru-2").exists()  # stopped before any work
+    assert german.stderr.strip().splitlines()[-1] == (
+        "error: the voice de_DE-thorsten-medium is not on this machine and the hub cannot be reached "
+        "(HF_HUB_OFFLINE or no network): fetch it once with `videofactory voices --fetch de_DE-thorsten-medium`")
 
 
 def test_a_russian_voiceover_is_timed_to_its_script_by_the_multilingual_model(russian: Path, tmp_path: Path):

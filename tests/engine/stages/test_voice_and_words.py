@@ -109,3 +109,19 @@ def test_a_recording_heard_in_windows_keeps_every_word(spoken, monkeypatch):
     starts = np.array([w.start for w in aligned])
     reference = np.array([w.start for w in narration.words])
     assert len(heard) >= 12 and np.median(np.abs(starts - reference)) < 0.25  # times are the recording's, not the window's
+
+
+def test_the_lexicon_changes_what_is_said_and_the_captions_keep_what_is_written(tmp_path):
+    lexicon = {"Zhukov": "Zhookoff", "USSR": "U S S R"}
+    respelled = PiperTTS(VoiceStyle(lexicon=lexicon)).speak("Zhukov led the USSR army.", tmp_path / "a.wav")
+    direct = PiperTTS(VoiceStyle()).speak("Zhookoff led the U S S R army.", tmp_path / "b.wav")
+    assert np.array_equal(read_wav(respelled.audio)[0], read_wav(direct.audio)[0])  # the spoken form reached Piper
+    assert [w.text for w in respelled.words] == ["Zhukov", "led", "the", "USSR", "army."]  # the written form is timed
+    assert respelled.words[3].end - respelled.words[3].start > direct.words[3].end - direct.words[3].start  # "U S S R"
+
+
+def test_a_pause_after_each_sentence_moves_the_later_words_by_it(tmp_path):
+    plain = PiperTTS(VoiceStyle()).speak("The ice held. The trucks crossed.", tmp_path / "a.wav")
+    paused = PiperTTS(VoiceStyle(sentence_pause=0.6)).speak("The ice held. The trucks crossed.", tmp_path / "b.wav")
+    assert abs(paused.duration - plain.duration - 0.6) < 0.01
+    assert abs(paused.words[3].start - plain.words[3].start - 0.6) < 0.01 and paused.words[0] == plain.words[0]

@@ -1,0 +1,63 @@
+"""`videofactory voices`: the voices installed here and those the hub offers, with language, quality and licence."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.config import Settings
+from engine.errors import InputError
+from engine.voices import NATIVE, InstalledVoice, VoiceHub
+
+BUNDLED_LINE = "joe (bundled)         en_US  medium    1 speaker   MIT, the offline default for English"
+
+
+def _licence(voice: InstalledVoice) -> str:
+    verdict = {True: "", False: " (not for a monetised channel)", None: " (check the model card)"}[voice.commercial]
+    return (voice.licence or "not named") + verdict
+
+
+def installed_lines(hub: VoiceHub, language: str | None) -> list[str]:
+    """One line per voice on this machine, the bundled one first."""
+    lines = [BUNDLED_LINE] if language in (None, "en") else []
+    for voice in hub.installed():
+        if language is None or voice.language.split("_")[0] == language:
+            default = " · default" if NATIVE.get(voice.language.split("_")[0]) == voice.key else ""
+            lines.append(f"{voice.key:<30} {voice.language:<6} {voice.speakers} speaker(s)  {_licence(voice)}{default}")
+    return lines
+
+
+def offered_lines(hub: VoiceHub, language: str | None, installed: set[str]) -> list[str]:
+    """One line per voice the hub offers and this machine lacks."""
+    lines = []
+    for voice in hub.catalogue():
+        if voice.key in installed or (language and voice.language.split("_")[0] != language):
+            continue
+        default = " · default" if NATIVE.get(voice.language.split("_")[0]) == voice.key else ""
+        lines.append(f"{voice.key:<30} {voice.language:<6} {voice.quality:<7} {voice.speakers} speaker(s){default}")
+    return lines
+
+
+def _cmd_voices(args: argparse.Namespace, settings: Settings) -> int:
+    hub = VoiceHub(settings.voices_dir)
+    if args.fetch:
+        voice = hub.fetch(args.fetch)
+        print(f"{voice.key}: {voice.language}, {voice.sample_rate} Hz, licence {_licence(voice)}")
+        return 0
+    print("Installed:")
+    print("\n".join(f"  {line}" for line in installed_lines(hub, args.language)) or "  none")
+    try:
+        offered = offered_lines(hub, args.language, {v.key for v in hub.installed()})
+    except InputError as error:
+        print(f"On the hub: {error}")
+        return 0
+    print(f"On the hub ({len(offered)}, fetched on first use; the licence shows once fetched):")
+    print("\n".join(f"  {line}" for line in offered) or "  none for that language")
+    return 0
+
+
+def add_voice_commands(commands: argparse._SubParsersAction) -> None:
+    """`voices`."""
+    listing = commands.add_parser("voices", help="the Piper voices installed here and on the hub")
+    listing.add_argument("--language", help="only voices of this language, e.g. ru")
+    listing.add_argument("--fetch", metavar="VOICE", help="fetch a voice now, e.g. ru_RU-dmitri-medium")
+    listing.set_defaults(handler=_cmd_voices)

@@ -1,0 +1,80 @@
+"""Piper voices from the hub: fetched once on first use through huggingface_hub, checked, then found offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.errors import InputError
+from engine.voices import VoiceHub, licence_of
+from tests.hf_server import FakeHF, serve_voice
+
+
+def test_a_voice_is_fetched_once_checked_and_then_found_without_the_hub(fake_hf: FakeHF, tmp_path: Path, monkeypatch):
+    serve_voice(fake_hf, "ru_RU-dmitri-medium", licence="CC0 (public domain)")
+    hub = VoiceHub(tmp_path / "voices")
+    voice = hub.fetch("ru_RU-dmitri-medium", "ru")
+    assert voice.language == "ru_RU" and voice.sample_rate == 22050 and voice.commercial is True
+    assert voice.model.stat().st_size > 1_000_000
+    fetched = [c.path for c in fake_hf.calls if c.kind == "file" and c.status == 200]
+    assert any(p.endswith("ru_RU-dmitri-medium.onnx") for p in fetched)
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    before = len(fake_hf.calls)
+    assert hub.fetch("ru_RU-dmitri-medium", "ru").model == voice.model
+    assert len(fake_hf.calls) == before  # offline: from the cache, no request
+    assert [v.key for v in hub.installed()] == ["ru_RU-dmitri-medium"]
+    with pytest.raises(InputError, match="de_DE-thorsten-medium is not on this machine .*`videofactory voices --fetch de_DE-thorsten-medium`"):
+        hub.fetch("de_DE-thorsten-medium", "de")
+
+
+def test_a_voice_of_another_language_or_an_unknown_name_is_refused(fake_hf: FakeHF, tmp_path: Path):
+    serve_voice(fake_hf, "de_DE-thorsten-medium")
+    hub = VoiceHub(tmp_path / "voices")
+    with pytest.raises(InputError, match="speaks 'de_DE', not 'ru'"):
+        hub.fetch("de_DE-thorsten-medium", "ru")
+    with pytest.raises(InputError, match="has no fr/fr_FR/nobody/medium"):
+        hub.fetch("fr_FR-nobody-medium", "fr")
+    with pytest.raises(InputError, match="not a Piper voice name"):
+        hub.fetch("dmitri", "ru")
+
+
+def test_the_licence_is_read_from_the_model_card():
+    assert licence_of("## Dataset\n\n* URL: x\n* License: CC BY-NC-SA 4.0\n") == "CC BY-NC-SA 4.0"
+    assert licence_of("no licence named") == ""
+
+
+def test_the_listing_shows_installed_voices_with_their_licence_and_what_the_hub_offers(fake_hf: FakeHF, tmp_path: Path):
+    from engine.voices_cli import installed_lines, offered_lines
+
+    serve_voice(fake_hf, "ru_RU-dmitri-medium", licence="CC BY-NC 4.0")
+    serve_voice(fake_hf, "ru_RU-irina-medium")
+    serve_voice(fake_hf, "de_DE-thorsten-medium")
+    hub = VoiceHub(tmp_path / "voices")
+    hub.fetch("ru_RU-dmitri-medium")
+    [line] = installed_lines(hub, "ru")
+    assert line.startswith("ru_RU-dmitri-medium") and "CC BY-NC 4.0 (not for a monetised channel)" in line
+    assert "default" in line
+    offered = offered_lines(hub, "ru", {"ru_RU-dmitri-medium"})
+    assert [o.split()[0] for o in offered] == ["ru_RU-irina-medium"]
+    assert installed_lines(hub, None)[0].startswith("joe (bundled)")
+
+
+def test_a_job_in_a_language_without_its_voice_offline_stops_before_any_work(tmp_path: Path, monkeypatch):
+    from huggingface_hub import constants
+
+    from engine.config import load_settings
+    from engine.models import JobRequest
+    from engine.pipeline import prepare
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output")
+    with pytest.raises(InputError, match="fr_FR-siwis-medium is not on this machine"):
+        prepare(JobRequest(topic="Versailles", preset="science", language="fr"), settings)
+    english = prepare(JobRequest(topic="Versailles", preset="science"), settings)
+    assert english.request.voice == "joe"  # English: the bundled voice, no hub
+    with pytest.raises(InputError, match="neither a hub voice"):
+        prepare(JobRequest(topic="Versailles", preset="science", voice="nobody"), settings)
+    assert not (tmp_path / "output").exists()
