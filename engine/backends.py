@@ -13,8 +13,10 @@ from engine.config import Settings
 from engine.errors import BackendError, ConfigError
 from engine.hf import FluxImages, HFService, HubAccounts, inference_client, translated
 from engine.models import Script
-from engine.presets import Preset
+from engine.presets import Preset, VoiceStyle
 from engine.stages import chapter_writer, script
+from engine.stages.edge_voice import EdgeTTS
+from engine.stages.voice import PiperTTS, Voice
 from engine.stages.images import ImageBackend, ProceduralPainter
 from engine.store import Store
 from engine.tokens import Token, TokenPool, TokensExhausted, read_tokens
@@ -92,6 +94,12 @@ def image_backend(settings: Settings, pool: TokenPool | None) -> ImageBackend:
 def image_workers(settings: Settings, backend: ImageBackend) -> int:
     """Pictures made at once: a remote service waits on the network, the painter on the CPU."""
     return settings.image_workers if backend.name == "flux" else settings.render_workers
+
+
+def voice_backend(style: VoiceStyle, language: str) -> Voice:
+    """The preset's voice backend (`voice.backend`): Piper, or an edge voice."""
+    backends: dict[str, Callable[[VoiceStyle, str], Voice]] = {"piper": PiperTTS, "edge": EdgeTTS}
+    return backends[style.backend](style, language)
 
 
 def uses_llm(settings: Settings, pool: TokenPool | None) -> bool:
