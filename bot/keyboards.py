@@ -47,7 +47,15 @@ def publish_keyboard(job_id: int) -> InlineKeyboardMarkup:
 
 def settings_keyboard() -> InlineKeyboardMarkup:
     """Which default to change."""
-    return keyboard([[("Preset", "set:preset"), ("Language", "set:language"), ("Captions", "set:captions")]])
+    return keyboard([[("Preset", "set:preset"), ("Language", "set:language"), ("Captions", "set:captions")],
+                     [("Voice", "voices")]])
+
+
+def voices_keyboard(voices: Sequence[str]) -> InlineKeyboardMarkup:
+    """One row per voice: choose it, or hear a sample; and "the language's own"."""
+    rows = [[(voice, f"setv:voice:{voice}"), ("🔊", f"vsample:{voice}")] for voice in voices]
+    rows.append([("the language’s own", "setv:voice:-")])
+    return keyboard(rows)
 
 
 def choices_keyboard(what: str, choices: Sequence[str]) -> InlineKeyboardMarkup:

@@ -1,4 +1,4 @@
-"""/settings: a chat's defaults for new videos (preset, language, captions), by command or by buttons."""
+"""/settings: a chat's defaults for new videos (preset, language, captions, voice), by command or by buttons."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from engine.errors import InputError
 from engine.models import CAPTION_KINDS
 from engine.pipeline import check_language
 from engine.tables import ChatSettings
+from engine.voices import BUNDLED, is_catalogue_key
 
 LANGUAGES = ("en", "ru", "de", "fr", "es", "it", "pt", "uk")
 NONE_WORDS = ("", "none", "default", "-")
@@ -21,15 +22,16 @@ def settings_text(mine: ChatSettings) -> str:
     return ("Your defaults for new videos:\n"
             f"• preset: {mine.preset or 'ask each time'}\n"
             f"• language: {mine.language or 'the preset’s'}\n"
-            f"• captions: {mine.caption_style or 'the preset’s'}")
+            f"• captions: {mine.caption_style or 'the preset’s'}\n"
+            f"• voice: {mine.voice or 'the preset’s, or the language’s own'}")
 
 
 def checked(what: str, value: str | None, presets: dict[str, str]) -> tuple[str, str | None]:
     """The column and value of one default; an InputError names what is wrong with the value."""
     if value is None:
-        column = {"preset": "preset", "language": "language", "captions": "caption_style"}.get(what)
+        column = {"preset": "preset", "language": "language", "captions": "caption_style", "voice": "voice"}.get(what)
         if column is None:
-            raise InputError("settings are: preset, language, captions")
+            raise InputError("settings are: preset, language, captions, voice")
         return column, None
     if what == "preset":
         if value not in presets:
@@ -41,7 +43,11 @@ def checked(what: str, value: str | None, presets: dict[str, str]) -> tuple[str,
         if value not in CAPTION_KINDS:
             raise InputError(f"captions are one of: {', '.join(CAPTION_KINDS)}")
         return "caption_style", value
-    raise InputError("settings are: preset, language, captions")
+    if what == "voice":
+        if value != BUNDLED and not is_catalogue_key(value):
+            raise InputError(f"'{value}' is not a voice: joe, or a Piper voice such as ru_RU-dmitri-medium")
+        return "voice", value
+    raise InputError("settings are: preset, language, captions, voice")
 
 
 async def save(context: FactoryContext, chat: int, what: str, value: str | None) -> ChatSettings:

@@ -177,6 +177,7 @@ class ChatSettings(SQLModel, table=True):
     preset: str | None = None
     language: str | None = None
     caption_style: str | None = None
+    voice: str | None = None  # a Piper voice (hub name or "joe"); None: the preset's or the language's own
     stats_time: str | None = None  # "HH:MM" in VF_TIMEZONE: a daily /stats message
     stats_sent_on: date | None = None  # the last day it was sent
 

@@ -133,10 +133,10 @@ class VoiceHub:
                 log.warning("skipping a broken voice in the cache: %s", error)
         return found
 
-    def catalogue(self) -> list[CatalogueVoice]:
+    def catalogue(self, local_only: bool = False) -> list[CatalogueVoice]:
         """Every voice the hub offers (the catalogue is cached like a voice: offline, the last one fetched)."""
         try:
-            path = self._download(CATALOGUE)
+            path = self._download(CATALOGUE, local_only)
         except _Missing:
             raise InputError("the voice catalogue is not on this machine and the hub cannot be reached") from None
         try:

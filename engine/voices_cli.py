@@ -6,6 +6,7 @@ import argparse
 
 from engine.config import Settings
 from engine.errors import InputError
+from engine.stages.edge_voice import DEFAULT_VOICES
 from engine.voices import NATIVE, InstalledVoice, VoiceHub
 
 BUNDLED_LINE = "joe (bundled)         en_US  medium    1 speaker   MIT, the offline default for English"
@@ -37,6 +38,22 @@ def offered_lines(hub: VoiceHub, language: str | None, installed: set[str]) -> l
     return lines
 
 
+def edge_lines(language: str | None, timeout: float = 5.0) -> list[str]:
+    """The edge backend's voices: the service's list where it answers, else the default voice per language."""
+    import asyncio
+
+    import edge_tts
+
+    try:
+        listed = asyncio.run(asyncio.wait_for(edge_tts.list_voices(), timeout))
+    except Exception:  # noqa: BLE001 - any failure of an unofficial online service: show what we know
+        defaults = {code: voice for code, voice in DEFAULT_VOICES.items() if language in (None, code)}
+        return [f"{voice:<30} {code}  default (the service's full list could not be read)"
+                for code, voice in defaults.items()]
+    return [f"{v['ShortName']:<30} {v['Locale']:<6} {v.get('Gender', '')}" for v in listed
+            if language is None or v["Locale"].split("-")[0] == language]
+
+
 def _cmd_voices(args: argparse.Namespace, settings: Settings) -> int:
     hub = VoiceHub(settings.voices_dir)
     if args.fetch:
@@ -47,17 +64,18 @@ def _cmd_voices(args: argparse.Namespace, settings: Settings) -> int:
     print("\n".join(f"  {line}" for line in installed_lines(hub, args.language)) or "  none")
     try:
         offered = offered_lines(hub, args.language, {v.key for v in hub.installed()})
+        print(f"On the hub ({len(offered)}, fetched on first use; the licence shows once fetched):")
+        print("\n".join(f"  {line}" for line in offered) or "  none for that language")
     except InputError as error:
         print(f"On the hub: {error}")
-        return 0
-    print(f"On the hub ({len(offered)}, fetched on first use; the licence shows once fetched):")
-    print("\n".join(f"  {line}" for line in offered) or "  none for that language")
+    print("Edge (online; preset voice.backend = \"edge\", voice.edge = NAME; Microsoft's terms of use apply):")
+    print("\n".join(f"  {line}" for line in edge_lines(args.language)) or "  none for that language")
     return 0
 
 
 def add_voice_commands(commands: argparse._SubParsersAction) -> None:
     """`voices`."""
-    listing = commands.add_parser("voices", help="the Piper voices installed here and on the hub")
+    listing = commands.add_parser("voices", help="the voices installed here, on the hub and of the edge backend")
     listing.add_argument("--language", help="only voices of this language, e.g. ru")
     listing.add_argument("--fetch", metavar="VOICE", help="fetch a voice now, e.g. ru_RU-dmitri-medium")
     listing.set_defaults(handler=_cmd_voices)

@@ -35,6 +35,7 @@ class FakeTelegram(BaseRequest):
     calls: list[Sent] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
     flood: dict[str, int] = field(default_factory=dict)
+    blobs: list[tuple[str, bytes]] = field(default_factory=list)  # (method, bytes) of every file the bot sent
     next_id: int = 100
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,6 +69,8 @@ class FakeTelegram(BaseRequest):
             for key, value in request_data.multipart_data.items():
                 content = value[1] if isinstance(value, tuple) else value
                 files[key] = len(content) if isinstance(content, bytes | bytearray) else 0
+                if isinstance(content, bytes | bytearray):
+                    self.blobs.append((name, bytes(content)))
         with self.lock:
             self.calls.append(Sent(name, params, files))
             if self.flood.get(name, 0) > 0:
@@ -84,6 +87,8 @@ class FakeTelegram(BaseRequest):
             media = params.get("media", [])
             result = [self._message(chat, photo=[{"file_id": f"p{i}", "file_unique_id": f"u{i}", "width": 1280,
                                                   "height": 720}]) for i, _ in enumerate(media)]
+        elif name == "sendVoice":
+            result = self._message(chat, voice={"file_id": "vo", "file_unique_id": "vou", "duration": 5})
         elif name == "sendVideo":
             result = self._message(chat, video={"file_id": "v", "file_unique_id": "vu", "width": 1920, "height": 1080,
                                                 "duration": int(params.get("duration", 1))})

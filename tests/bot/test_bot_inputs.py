@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.app import build_application
 from bot.services import Draft
 from engine.jobs import request_of
-from engine.media import run_ffmpeg
+from engine.media import probe, run_ffmpeg
 from tests.bot.fake_telegram import (
     OWNER,
     FakeTelegram,
@@ -138,3 +138,24 @@ def test_the_length_step_offers_documentaries_in_chapters_and_queues_their_minut
     offer = next(c for c in fake.calls if c.params.get("text", "").startswith("«The Siege of Leningrad» with quick"))
     assert all(f"go:{m}m" in str(offer.params["reply_markup"]) for m in (10, 20, 30))
     assert any("20 min in chapters: queued" in text for text in _texts(fake))
+
+
+def test_settings_voice_offers_the_languages_voices_sends_a_sample_and_the_choice_reaches_the_job(settings, tmp_path):
+    fake = FakeTelegram()
+
+    async def check_request(app) -> None:
+        [job] = jobs_of(app, OWNER)
+        app.services.runner.cancel(job.id)
+        assert request_of(job).voice == "joe"
+        await until(lambda: all_told(app, OWNER))
+
+    _talk(settings, fake, tap_update(1, OWNER, "voices"), tap_update(2, OWNER, "vsample:joe"),
+          tap_update(3, OWNER, "setv:voice:joe"), message_update(4, OWNER, "/settings preset quick"),
+          message_update(5, OWNER, "Auroras"), tap_update(6, OWNER, "go:short"), after=check_request)
+    menu = next(c for c in fake.calls if c.params.get("text", "").startswith("Default voice for 'en'"))
+    assert "setv:voice:joe" in str(menu.params["reply_markup"]) and "vsample:joe" in str(menu.params["reply_markup"])
+    [(method, ogg)] = fake.blobs
+    (tmp_path / "sample.ogg").write_bytes(ogg)
+    media = probe(tmp_path / "sample.ogg")
+    assert method == "sendVoice" and media.audio_codec == "opus" and 1.0 < media.duration <= 5.05
+    assert any("voice: joe" in text for text in _texts(fake))
