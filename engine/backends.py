@@ -16,6 +16,7 @@ from engine.models import Script
 from engine.presets import Preset, VoiceStyle
 from engine.stages import chapter_writer, script
 from engine.stages.edge_voice import EdgeTTS
+from engine.stages.kokoro_voice import KokoroTTS
 from engine.stages.voice import PiperTTS, Voice
 from engine.stages.images import ImageBackend, ProceduralPainter
 from engine.store import Store
@@ -96,9 +97,12 @@ def image_workers(settings: Settings, backend: ImageBackend) -> int:
     return settings.image_workers if backend.name == "flux" else settings.render_workers
 
 
-def voice_backend(style: VoiceStyle, language: str) -> Voice:
-    """The preset's voice backend (`voice.backend`): Piper, or an edge voice."""
-    backends: dict[str, Callable[[VoiceStyle, str], Voice]] = {"piper": PiperTTS, "edge": EdgeTTS}
+def voice_backend(style: VoiceStyle, language: str, settings: Settings) -> Voice:
+    """The preset's voice backend (`voice.backend`): Piper, an edge voice, or Kokoro."""
+    backends: dict[str, Callable[[VoiceStyle, str], Voice]] = {
+        "piper": PiperTTS, "edge": EdgeTTS,
+        "kokoro": lambda style, language: KokoroTTS(style, language, settings.voices_dir, settings.kokoro_repo),
+    }
     return backends[style.backend](style, language)
 
 

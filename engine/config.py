@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     image_cost_usd: float = Field(0.002, ge=0)  # estimated cost of one picture, for the ledger
     script_backend: Literal["auto", "outline", "llm"] = "auto"
     llm_model: str = "meta-llama/Llama-3.3-70B-Instruct"
+    kokoro_repo: str = "onnx-community/Kokoro-82M-v1.0-ONNX"  # where the kokoro voice's weights come from
     llm_cost_usd: float = Field(0.002, ge=0)
 
     # Exports: the longest a platform's cut may be, e.g. VF_EXPORT_MAX_SECONDS='{"tiktok": 180}'

@@ -341,7 +341,7 @@ def speak(ctx: Context, the_script: Script) -> tuple[Narration, voice.Voice]:
             narration = voice.import_voiceover(ctx.request.voiceover, ctx.cache, ctx.settings.max_voiceover_minutes * 60)
             stage.item(cached=True)
         return narration, reader
-    narrator = reader if style.backend == "piper" else backends.voice_backend(style, the_script.language)
+    narrator = reader if style.backend == "piper" else backends.voice_backend(style, the_script.language, ctx.settings)
     with ctx.run.stage("voice", narrator.name, total=len(the_script.scenes), unit="scene") as stage:
         try:
             narration = voice.narrate(the_script, narrator, ctx.cache, ctx.plan.work / "narration.wav", stage.item,

@@ -26,12 +26,14 @@ class _Strict(BaseModel):
 
 
 class VoiceStyle(_Strict):
-    backend: Literal["piper", "edge"] = "piper"  # edge: Microsoft's online neural voices, Piper when they fail
+    # edge: Microsoft's online neural voices, Piper when they fail; kokoro: Kokoro-82M (English), fetched on first use
+    backend: Literal["piper", "edge", "kokoro"] = "piper"
     # "": the language's own (the bundled English voice, or the native voice of another language, fetched
     # on first use); "joe": the bundled English voice whatever the language; a hub voice such as
     # "ru_RU-dmitri-medium"; or a path to a Piper .onnx file
     piper: str = ""
-    edge: str = ""  # an edge voice such as "en-US-GuyNeural"; empty: the language's first
+    edge: str = ""  # an edge voice such as "en-US-GuyNeural"; empty: the language's default
+    kokoro: str = "af_heart"  # a Kokoro voice: af_heart, am_adam, bf_emma, bm_george…
     speed: float = Field(1.0, gt=0.3, le=3.0)
     sentence_pause: float = Field(0.0, ge=0.0, le=2.0)  # extra silence after each sentence, seconds
     scene_pause: float = Field(0.45, ge=0.0, le=3.0)  # silence between scenes (paragraphs), seconds

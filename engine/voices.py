@@ -104,6 +104,14 @@ class VoiceHub:
         except (HfHubHTTPError, OSError) as error:
             raise BackendError(f"cannot fetch {filename} from the voice hub: {type(error).__name__}") from None
 
+    def file(self, filename: str) -> Path:
+        """One file of the repository, fetched on first use; offline and not here, an InputError naming it."""
+        try:
+            return self._download(filename)
+        except _Missing:
+            raise InputError(f"{self.repo}/{filename} is not on this machine and the hub cannot be reached "
+                             "(HF_HUB_OFFLINE or no network)") from None
+
     def fetch(self, key: str, language: str | None = None) -> InstalledVoice:
         """The voice, fetched on first use (then found in the cache, also offline) and checked."""
         folder = folder_of(key)

@@ -7,6 +7,8 @@ import argparse
 from engine.config import Settings
 from engine.errors import InputError
 from engine.stages.edge_voice import DEFAULT_VOICES
+from engine.stages.kokoro_voice import LICENCE as KOKORO_LICENCE
+from engine.stages.kokoro_voice import VOICES as KOKORO_VOICES
 from engine.voices import NATIVE, InstalledVoice, VoiceHub
 
 BUNDLED_LINE = "joe (bundled)         en_US  medium    1 speaker   MIT, the offline default for English"
@@ -70,6 +72,10 @@ def _cmd_voices(args: argparse.Namespace, settings: Settings) -> int:
         print(f"On the hub: {error}")
     print("Edge (online; preset voice.backend = \"edge\", voice.edge = NAME; Microsoft's terms of use apply):")
     print("\n".join(f"  {line}" for line in edge_lines(args.language)) or "  none for that language")
+    if args.language in (None, "en"):
+        print(f"Kokoro (English; preset voice.backend = \"kokoro\", voice.kokoro = NAME; {KOKORO_LICENCE}; "
+              f"weights from {settings.kokoro_repo} on first use):")
+        print("  " + ", ".join(KOKORO_VOICES))
     return 0
 
 

@@ -10,8 +10,8 @@ python -m pip install --quiet --upgrade pip
 if [ "${VF_WITH_ML:-0}" = "1" ]; then
   # The CPU build first, so transformers does not pull a several-GB CUDA build of torch.
   python -m pip install --quiet "torch==2.13.0"
-  python -m pip install --quiet -e ".[dev,ml,queue,postgres]"
+  python -m pip install --quiet -e ".[dev,ml,queue,postgres,kokoro]"
 else
-  python -m pip install --quiet -e ".[dev,queue,postgres]"
+  python -m pip install --quiet -e ".[dev,queue,postgres,kokoro]"
 fi
 echo "Video Factory is installed in .venv; activate it with: . .venv/bin/activate"

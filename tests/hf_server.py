@@ -294,7 +294,8 @@ def _handler(fake: FakeHF) -> type[BaseHTTPRequestHandler]:
                 return False
             body = fake.repo_files.get(f"{match[1]}/{unquote(match[3])}")
             with fake.lock:
-                fake.calls.append(Call(self.path, self._token(), {}, 200 if body is not None else 404,
+                fake.calls.append(Call(self.path, self._token(), {"method": "HEAD" if head else "GET"},
+                                       200 if body is not None else 404,
                                        time.monotonic(), time.monotonic(), "file"))
             if body is None:
                 self._send(404, b"", "text/plain", {"X-Error-Code": "EntryNotFound"})
