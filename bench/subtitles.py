@@ -188,8 +188,77 @@ def measure(build, folder: Path, rng: np.random.Generator, cache: Cache) -> dict
     return figures
 
 
+def edge_row(folder: Path) -> dict[str, object]:
+    """The edge backend's own word times (WordBoundary events, MP3 decoded) against where the words really are.
+
+    Against the local stand-in of the service (tests/edge_server.py): Piper reads the text, the stand-in
+    sends its word times as boundaries and its audio as MP3. The words really are where Piper put them,
+    moved by whatever the MP3 round trip adds, found by cross-correlating the decoded audio with Piper's
+    WAV. This measures our handling (boundary units, MP3 decoding); the service's own accuracy cannot be
+    measured offline.
+    """
+    import edge_tts.communicate
+
+    from engine.stages.edge_voice import EdgeTTS
+    from tests.edge_server import FakeEdge
+
+    server = FakeEdge()
+    edge_tts.communicate.WSS_URL = server.start()
+    reference: list[Word] = []
+    timed: list[Word | None] = []
+    lags = []
+    try:
+        for k, sentence in enumerate(split_sentences(CONTINUOUS_TEXT)):
+            spoken = EdgeTTS(VoiceStyle(backend="edge"), "en").speak(sentence, folder / f"edge-{k}.wav")
+            piper = PiperTTS(VoiceStyle()).speak(sentence, folder / f"piper-{k}.wav")
+            lag = _lag(read_wav(piper.audio)[0], piper.sample_rate, read_wav(spoken.audio)[0], spoken.sample_rate)
+            lags.append(lag)
+            reference += [Word(w.text, w.start + lag, w.end + lag) for w in piper.words]
+            timed += list(spoken.words or [None] * len(piper.words))
+    finally:
+        server.stop()
+    spelled = sum(1 for w, r in zip(timed, reference) if w is not None and w.text == r.text)
+    return {**_errors(reference, timed), "spelled_as_script": round(spelled / len(reference), 3),
+            "mp3_lag_ms": round(1000 * float(np.median(lags)), 1)}
+
+
+def _lag(original: np.ndarray, rate: int, decoded: np.ndarray, decoded_rate: int) -> float:
+    """Seconds by which `decoded` is late against `original` (both resampled to 8 kHz envelopes)."""
+    def envelope(samples: np.ndarray, source_rate: int) -> np.ndarray:
+        positions = np.arange(0, len(samples) / source_rate, 1 / 8000)
+        return np.abs(np.interp(positions, np.arange(len(samples)) / source_rate, samples))
+
+    a, b = envelope(original, rate), envelope(decoded, decoded_rate)
+    size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
+    correlation = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
+    shift = int(np.argmax(correlation))
+    return (shift if shift < size // 2 else shift - size) / 8000
+
+
+def voice_backend_rows(folder: Path) -> dict[str, object]:
+    """A row per voice backend that can run here."""
+    return {
+        "piper": "its own phoneme alignments are the reference of every row above: exact by construction",
+        "edge_local_stand_in": edge_row(folder),
+        "kokoro": "gives no word times: timed like a voice-over (aligned_plus_warp_and_pauses above)",
+    }
+
+
+def backends_only() -> None:
+    """`--backends`: the per-backend rows alone, added to the saved figures."""
+    out = ROOT / "bench" / "results" / "subtitles.json"
+    results = json.loads(out.read_text()) if out.is_file() else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["voice_backends"] = voice_backend_rows(Path(tmp))
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results["voice_backends"], indent=2))
+
+
 def main() -> None:
     """Build both recordings, time them every way, print and save the figures."""
+    if "--backends" in sys.argv:
+        backends_only()
+        return
     rng = np.random.default_rng(7)
     results: dict[str, object] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -198,6 +267,7 @@ def main() -> None:
         for name, build in CONDITIONS.items():
             (folder / name).mkdir()
             results[name] = measure(build, folder / name, rng, cache)
+        results["voice_backends"] = voice_backend_rows(folder)
     out = ROOT / "bench" / "results" / "subtitles.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     for name in CONDITIONS:
