@@ -54,10 +54,13 @@ def test_a_russian_script_becomes_a_video_with_cyrillic_captions_read_by_its_nat
     assert script["title"] == TITLE and script["language"] == "ru"
     assert manifest["inputs"]["voice"] == "ru_RU-dmitri-medium"
     offline = isolated_env(russian) | {"HF_HUB_OFFLINE": "1"}
+    again = run_cli(args, offline, russian)  # the voice fetched once now comes from the cache
+    assert again.returncode == 0, again.stderr
+    assert json.loads((made_folder(again) / "job.json").read_text())["inputs"]["voice"] == "ru_RU-dmitri-medium"
     listed = run_cli(["voices", "--language", "ru"], offline, russian)
     assert "ru_RU-dmitri-medium" in listed.stdout and "CC0" in listed.stdout
     german = run_cli(["make", "--script-file", "ru.txt", "--language", "de"], offline, russian)
-    assert german.returncode != 0 and not (russian / "output" / "ru-2").exists()  # stopped before any work
+    assert german.returncode != 0 and not (russian / "output" / "ru-3").exists()  # stopped before any work
     assert german.stderr.strip().splitlines()[-1] == (
         "error: the voice de_DE-thorsten-medium is not on this machine and the hub cannot be reached "
         "(HF_HUB_OFFLINE or no network): fetch it once with `videofactory voices --fetch de_DE-thorsten-medium`")
