@@ -19,9 +19,11 @@ def test_the_queue_moves_admins_see_and_cancel_any_job_and_hear_of_failures(tmp_
     presets = tmp_path / "presets"
     presets.mkdir()
     (presets / "quick.toml").write_text('name = "quick"\ndescription = "short"\nextends = "science"\nlength = "short"\n')
-    # A preset whose voice file is missing: its job fails when its turn comes.
-    (presets / "doomed.toml").write_text('name = "doomed"\ndescription = "a voice that is not there"\n'
-                                         'extends = "science"\n[voice]\npiper = "doomed-voice.onnx"\n')
+    # A preset whose voice file is broken: its job fails when its turn comes (a missing one is refused at once).
+    (tmp_path / "doomed-voice.onnx").write_bytes(b"not a model")
+    (tmp_path / "doomed-voice.onnx.json").write_text("{}")
+    (presets / "doomed.toml").write_text('name = "doomed"\ndescription = "a voice that is broken"\n'
+                                         f'extends = "science"\n[voice]\npiper = "{tmp_path / "doomed-voice.onnx"}"\n')
     settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", presets_dir=presets,
                              telegram_token=TOKEN, telegram_allowed=f"{ALICE},{BOB},{CAROL}",
                              telegram_admins=str(ADMIN))
