@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import httpx
+
 from engine.cache import Cache, cache_key
 from engine.config import Settings
 from engine.errors import BackendError, ConfigError
@@ -19,6 +21,7 @@ from engine.stages.edge_voice import EdgeTTS
 from engine.stages.kokoro_voice import KokoroTTS
 from engine.stages.voice import PiperTTS, Voice
 from engine.stages.images import ImageBackend, ProceduralPainter
+from engine.stock import CommonsSource, NasaSource, OpenverseSource, PexelsSource, PictureSource, PixabaySource
 from engine.store import Store
 from engine.tokens import Token, TokenPool, TokensExhausted, read_tokens
 
@@ -95,6 +98,30 @@ def image_backend(settings: Settings, pool: TokenPool | None) -> ImageBackend:
 def image_workers(settings: Settings, backend: ImageBackend) -> int:
     """Pictures made at once: a remote service waits on the network, the painter on the CPU."""
     return settings.image_workers if backend.name == "flux" else settings.render_workers
+
+
+STOCK_SOURCES = ("commons", "openverse", "nasa", "pexels", "pixabay")
+
+
+def picture_sources(settings: Settings, names: tuple[str, ...], client: httpx.Client) -> list[PictureSource]:
+    """The named sources, in order; one that needs a key and has none is skipped with one log line."""
+    keys = {"pexels": settings.pexels_key, "pixabay": settings.pixabay_key}
+    made: list[PictureSource] = []
+    for name in names:
+        if name not in STOCK_SOURCES:
+            raise ConfigError(f"unknown picture source '{name}'; known: {', '.join(STOCK_SOURCES)}")
+        if name in keys and keys[name] is None:
+            log.info("the picture source %s needs VF_%s_KEY: skipped", name, name.upper())
+            continue
+        key = keys[name].get_secret_value() if name in keys and keys[name] else ""
+        made.append({
+            "commons": lambda: CommonsSource(settings.commons_api_url, client),
+            "openverse": lambda: OpenverseSource(settings.openverse_api_url, client),
+            "nasa": lambda: NasaSource(settings.nasa_api_url, client),
+            "pexels": lambda: PexelsSource(settings.pexels_api_url, client, key),
+            "pixabay": lambda: PixabaySource(settings.pixabay_api_url, client, key),
+        }[name]())
+    return made
 
 
 def voice_backend(style: VoiceStyle, language: str, settings: Settings) -> Voice:

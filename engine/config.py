@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     hf_budget_usd: float = Field(0.10, gt=0)
     hf_measure_every: int = Field(20, ge=1, le=10000)  # pictures between two readings of the balances
     image_backend: Literal["auto", "procedural", "flux"] = "auto"
+    image_sources: str = ""  # real pictures first, e.g. "commons,openverse"; empty: the preset's `images.sources`
+    commons_api_url: str = "https://commons.wikimedia.org/w/api.php"
+    openverse_api_url: str = "https://api.openverse.org"
+    nasa_api_url: str = "https://images-api.nasa.gov"
+    pexels_api_url: str = "https://api.pexels.com"
+    pixabay_api_url: str = "https://pixabay.com"
+    pexels_key: SecretStr | None = None
+    pixabay_key: SecretStr | None = None
     image_model: str = "black-forest-labs/FLUX.1-schnell"
     image_steps: int = Field(4, ge=1, le=100)
     image_pixels: int = Field(1024 * 1024, ge=64 * 64, le=4096 * 4096)  # generated size; the aspect is the frame's
@@ -112,6 +120,11 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         """Folder of the content-addressed stage cache."""
         return self.data_dir / "cache"
+
+    @property
+    def image_source_order(self) -> tuple[str, ...]:
+        """VF_IMAGE_SOURCES as names, in order."""
+        return tuple(name.strip().lower() for name in self.image_sources.split(",") if name.strip())
 
     @property
     def voices_dir(self) -> Path:

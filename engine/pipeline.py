@@ -22,7 +22,9 @@ from engine.models import Artefacts, ChapterMark, JobRequest, Narration, Script,
 from engine.presets import Preset, VoiceStyle, load_preset
 from engine.progress import ProgressHook
 from engine.records import (
+    CREDITS_NAME,
     MANIFEST_NAME,
+    CreditRecord,
     SCRIPT_NAME,
     JobManifest,
     ManifestInputs,
@@ -40,6 +42,7 @@ from engine.stages import (
     music,
     render,
     script,
+    sources,
     thumbnails,
     timeline,
     voice,
@@ -49,6 +52,7 @@ from engine.store import Store, utcnow
 from engine.tables import StageRun
 from engine.text import printable, slugify
 from engine.tokens import TokenPool
+from engine.stock import http_client as httpx_client
 from engine.voices import VoiceHub
 
 log = logging.getLogger(__name__)
@@ -269,7 +273,7 @@ def make_video(plan: JobPlan, settings: Settings, store: Store, progress: Progre
     the_script, narration, timed = write_and_narrate(ctx)
     layout = lay_out(ctx, the_script, timed, narration)
     marks = timeline.chapter_marks(the_script, layout)
-    stills = paint(ctx, layout)
+    stills, credits = paint(ctx, layout, the_script)
     soundtrack = score(ctx, layout, narration)
     options = render_options(settings)
     subs, subtitle_paths = caption(ctx, timed, options, cards_of(ctx, the_script, layout, marks))
@@ -278,7 +282,8 @@ def make_video(plan: JobPlan, settings: Settings, store: Store, progress: Progre
     progress.ready("thumbnails", thumbs)
     progress.ready("video", (video,))
     made = render_exports(ctx, Cut(layout, timed, narration, soundtrack, stills, the_script.title, marks), options)
-    write_records(ctx, the_script, layout, soundtrack, stills, (video, *subtitle_paths, *thumbs, *made), marks)
+    write_records(ctx, the_script, layout, soundtrack, stills, (video, *subtitle_paths, *thumbs, *made), marks,
+                  credits)
     log.info("job %s done in %.1f s", plan.folder.name, time.perf_counter() - began)
     return Artefacts(plan.folder, video, subtitle_paths, thumbs, plan.folder / SCRIPT_NAME, plan.folder / MANIFEST_NAME,
                      tuple(made), round(layout.duration, 3))
@@ -375,16 +380,39 @@ def lay_out(ctx: Context, the_script: Script, timed: Words, narration: Narration
     return plan
 
 
-def paint(ctx: Context, plan: Timeline) -> tuple[images.Still, ...]:
-    """A picture per shot from the configured image backend, each cached on its own."""
+def paint(ctx: Context, plan: Timeline, the_script: Script) -> tuple[tuple[images.Still, ...], tuple[sources.Credit, ...]]:
+    """A picture per shot: real ones from the preset's sources where they fit, the rest painted; each cached."""
+    picked = pick_real_pictures(ctx, plan, the_script)
     painter = backends.image_backend(ctx.settings, ctx.pool)
+    rest = tuple(shot for shot in plan.shots if shot.index not in picked)
     with ctx.run.stage("images", painter.name, total=len(plan.shots), unit="image") as stage:
         try:
-            return images.paint_shots(plan.shots, ctx.preset, painter, ctx.cache,
-                                      backends.image_workers(ctx.settings, painter), stage.item)
+            painted = images.paint_shots(rest, ctx.preset, painter, ctx.cache,
+                                         backends.image_workers(ctx.settings, painter), stage.item)
+            real = [sources.finished_picture(shot, path, credit.source, ctx.preset, ctx.cache)
+                    for shot, (path, credit) in picked.items()]
+            for _ in real:
+                stage.item(True)
         finally:
             if ctx.pool is not None:
                 ctx.pool.flush()
+        if picked:
+            stage.row.backend = f"{'+'.join(sorted({c.source for _, c in picked.values()}))}+{painter.name}"
+    stills = tuple(sorted((*painted, *real), key=lambda still: still.shot))
+    return stills, tuple(credit for _, (_, credit) in sorted(picked.items()))
+
+
+def pick_real_pictures(ctx: Context, plan: Timeline, the_script: Script) -> dict[int, tuple[Path, sources.Credit]]:
+    """Real pictures for the shots the chain of sources (VF_IMAGE_SOURCES, else the preset's) can serve."""
+    names = ctx.settings.image_source_order or ctx.preset.images.sources
+    if not names:
+        return {}
+    with httpx_client() as client:
+        chain = sources.SourceChain(backends.picture_sources(ctx.settings, tuple(names), client), ctx.cache,
+                                    ctx.preset.images.allow_share_alike, client)
+        scenes = {scene.index: scene for scene in the_script.scenes}
+        with ctx.run.stage("sources", ",".join(names), total=len(plan.shots), unit="shot") as stage:
+            return sources.pick_pictures(plan.shots, scenes, ctx.preset, the_script.topic, chain, stage.item)
 
 
 @dataclass(frozen=True)
@@ -505,11 +533,16 @@ def render_exports(ctx: Context, cut: Cut, options: render.RenderOptions) -> lis
 
 
 def write_records(ctx: Context, the_script: Script, plan: Timeline, soundtrack: Soundtrack,
-                  stills: tuple[images.Still, ...], files: tuple[Path, ...], marks: tuple[ChapterMark, ...] = ()) -> None:
-    """script.json and job.json, the video's own records of what it is and how it was made."""
+                  stills: tuple[images.Still, ...], files: tuple[Path, ...], marks: tuple[ChapterMark, ...] = (),
+                  credits: tuple[sources.Credit, ...] = ()) -> None:
+    """script.json, credits.txt (when real pictures were used) and job.json: the video's own records."""
     folder, request = ctx.plan.folder, ctx.request
     music_records = [MusicRecord(start=round(m.start, 3), end=round(m.end, 3), mood=m.mood) for m in soundtrack.segments]
-    write_script(folder, script_document(the_script, plan, music_records, marks))
+    document = script_document(the_script, plan, music_records, marks)
+    write_script(folder, document.model_copy(update={"credits": [CreditRecord(**vars(c)) for c in credits]}))
+    if credits:
+        atomic_write_text(folder / CREDITS_NAME, sources.credits_text(list(credits)))
+        files = (*files, folder / CREDITS_NAME)
     manifest = JobManifest(
         videofactory=__version__, job_id=ctx.plan.job_id, created=utcnow(),
         inputs=ManifestInputs(topic=request.topic, preset=ctx.preset.name, length=request.length,

@@ -45,6 +45,9 @@ class ImageStyle(_Strict):
     prompt_prefix: str = ""
     prompt_suffix: str = ""
     negative_prompt: str = "text, watermark, logo, blurry, deformed hands"
+    # Real pictures first, in this order; what none has is painted (FLUX with tokens, else procedural).
+    sources: tuple[Literal["commons", "openverse", "nasa", "pexels", "pixabay"], ...] = ()
+    allow_share_alike: bool = False  # CC BY-SA pictures (the video would then carry the same licence duty)
 
 
 class CaptionStyle(_Strict):

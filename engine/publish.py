@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine.config import Settings
 from engine.errors import InputError
-from engine.records import ChapterRecord, YouTubeRecord, read_manifest, read_script, write_manifest
+from engine.records import ChapterRecord, CreditRecord, YouTubeRecord, read_manifest, read_script, write_manifest
 from engine.thumbnail_choice import APPROVED_NAME
 from engine.youtube import PRIVACY, VideoMeta, YouTube
 
@@ -62,9 +62,27 @@ def chapter_list(chapters: list[ChapterRecord], duration: float) -> list[str]:
     return [f"{_timestamp(start)} {' '.join(title.split())}" for start, title in kept]
 
 
-def _fitted(text: str, chapters: list[str]) -> str:
-    """The description text cut to what YouTube takes, with the chapter list kept whole after it."""
+def credit_lines(credits: list[CreditRecord]) -> list[str]:
+    """The pictures' credits grouped by author: "Author: title (licence, page); …"."""
+    by_author: dict[str, list[str]] = {}
+    for credit in credits:
+        by_author.setdefault(credit.author or "Unknown author", []).append(
+            f"{credit.title or 'untitled'} ({credit.licence}{', ' + credit.page if credit.page else ''})")
+    return [f"{author}: {'; '.join(works)}".replace("<", "").replace(">", "") for author, works in by_author.items()]
+
+
+def _fitted(text: str, chapters: list[str], credits: list[CreditRecord] | None = None) -> str:
+    """The description text cut to what YouTube takes, the chapter list and picture credits kept whole after it.
+
+    Credits too long for YouTube's 5,000 bytes become one line saying how many pictures from where.
+    """
     tail = "\n\nChapters:\n" + "\n".join(chapters) if chapters else ""
+    if credits:
+        full = "\n\nPictures:\n" + "\n".join(credit_lines(credits))
+        short = (f"\n\nPictures: {len(credits)} from {', '.join(sorted({c.source for c in credits}))}, "
+                 "each with its author and licence in the video's credits.txt.")
+        room_for_text = 500  # the description itself keeps at least this much
+        tail += full if len((tail + full).encode("utf-8")) <= DESCRIPTION_BYTES - room_for_text else short
     room = DESCRIPTION_BYTES - len(tail.encode("utf-8"))
     return text.encode("utf-8")[:max(0, room)].decode("utf-8", "ignore").rstrip() + tail
 
@@ -77,7 +95,7 @@ def video_meta(folder: Path, settings: Settings, privacy: str, publish_at: datet
     title = " ".join((script.title or manifest.inputs.topic).replace("<", "").replace(">", "").split())
     description = (script.description or script.scenes[0].narration).replace("<", "").replace(">", "")
     chapters = [line.replace("<", "").replace(">", "") for line in chapter_list(script.chapters, script.duration)]
-    description = _fitted(description, chapters)
+    description = _fitted(description, chapters, script.credits)
     tags, used = [], 0
     for tag in (*script.tags, *preset.youtube.tags):
         tag = tag.replace("<", "").replace(">", "").strip()

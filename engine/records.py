@@ -13,6 +13,7 @@ from engine.models import ChapterMark, Mood, Motion, Script, Timeline
 from engine.presets import Preset, load_preset
 
 MANIFEST_NAME = "job.json"
+CREDITS_NAME = "credits.txt"
 SCRIPT_NAME = "script.json"
 
 
@@ -110,6 +111,19 @@ class ChapterRecord(_Record):
     scene: int = 0  # its first scene
 
 
+class CreditRecord(_Record):
+    """A real picture the video uses: where it came from, its author and licence, and why the gate let it in."""
+
+    shot: int
+    source: str
+    title: str = ""
+    author: str = ""
+    licence: str = ""
+    licence_url: str = ""
+    page: str = ""
+    reason: str = ""
+
+
 class MusicRecord(_Record):
     """One mood segment of the music bed."""
 
@@ -130,6 +144,7 @@ class ScriptDocument(_Record):
     duration: float = 0.0
     scenes: list[SceneRecord]
     chapters: list[ChapterRecord] = []
+    credits: list[CreditRecord] = []
     music: list[MusicRecord] = []
 
 

@@ -1,0 +1,216 @@
+"""Real pictures from archives and stock libraries: each a source that searches and answers candidates.
+
+Wikimedia Commons (the MediaWiki API), Openverse, NASA's Image and Video Library, Pexels and
+Pixabay, each through `httpx` with a descriptive User-Agent (Wikimedia's policy asks for one with a
+contact), 429 and 5xx retried with backoff. A source's vendor errors become SourceError here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from engine import __version__
+from engine.errors import BackendError
+from engine.licences import plain
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"VideoFactory/{__version__} (https://github.com/videofactory/videofactory; videofactory@example.org)"
+TIMEOUT = 20.0
+ATTEMPTS = 3
+RESULTS = 20
+
+
+class SourceError(BackendError):
+    """A picture source that did not answer (network, 5xx or 429 after retries, an answer not as documented)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One picture a source offers, with what the licence gate and the credits need."""
+
+    source: str
+    url: str  # the picture itself (scaled to about the frame where the source can)
+    page: str  # where a person can see it and its licence
+    title: str
+    description: str
+    author: str
+    licence: str  # as the source states it
+    licence_url: str
+    width: int
+    height: int
+    library: str = ""  # "pexels" or "pixabay": the library's own licence
+
+
+class PictureSource(Protocol):
+    """Something that searches pictures."""
+
+    name: str
+
+    def search(self, query: str) -> list[Candidate]:
+        """Candidates for a query, best first as the source ranks them."""
+        ...
+
+
+def get_json(client: httpx.Client, url: str, params: dict[str, str], sleep: Callable[[float], None] = time.sleep,
+             headers: dict[str, str] | None = None) -> object:
+    """A JSON answer, 429 and 5xx retried with backoff; anything else wrong is a SourceError."""
+    problem = ""
+    for attempt in range(ATTEMPTS):
+        try:
+            answer = client.get(url, params=params, headers=headers)
+        except httpx.HTTPError as error:
+            problem = type(error).__name__
+        else:
+            if answer.status_code == 429 or answer.status_code >= 500:
+                problem = f"HTTP {answer.status_code}"
+            elif answer.status_code >= 400:
+                raise SourceError(f"{url} answered HTTP {answer.status_code}")
+            else:
+                try:
+                    return answer.json()
+                except ValueError:
+                    raise SourceError(f"{url} answered something that is not JSON") from None
+        if attempt + 1 < ATTEMPTS:
+            sleep(min(8.0, 1.0 * 2**attempt))
+    raise SourceError(f"{url}: {problem} after {ATTEMPTS} tries")
+
+
+def http_client() -> httpx.Client:
+    """The client every source uses: our User-Agent, a timeout, redirects followed."""
+    # httpx logs each request's full URL at INFO: Pixabay's key travels in the query string.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
+    return httpx.Client(headers={"User-Agent": USER_AGENT}, timeout=TIMEOUT, follow_redirects=True)
+
+
+def _meta(info: dict, key: str) -> str:
+    return plain(str((info.get("extmetadata") or {}).get(key, {}).get("value", "")))
+
+
+@dataclass
+class CommonsSource:
+    """Wikimedia Commons: files found by a search in the File namespace, with licence and author from extmetadata."""
+
+    api: str
+    client: httpx.Client
+    width: int = 1920
+    name: str = "commons"
+
+    def search(self, query: str) -> list[Candidate]:
+        """Up to RESULTS files for `query`."""
+        answer = get_json(self.client, self.api, {
+            "action": "query", "format": "json", "generator": "search", "gsrsearch": query, "gsrnamespace": "6",
+            "gsrlimit": str(RESULTS), "prop": "imageinfo", "iiprop": "url|size|mime|extmetadata",
+            "iiurlwidth": str(self.width)})
+        pages = sorted(((answer or {}).get("query") or {}).get("pages", {}).values(), key=lambda p: p.get("index", 0))
+        found = []
+        for page in pages:
+            info = (page.get("imageinfo") or [{}])[0]
+            if not str(info.get("mime", "")).startswith("image/") or info.get("mime") == "image/svg+xml":
+                continue
+            found.append(Candidate(
+                self.name, info.get("thumburl") or info.get("url", ""), info.get("descriptionurl", ""),
+                _meta(info, "ObjectName") or page.get("title", "").removeprefix("File:"),
+                _meta(info, "ImageDescription"), _meta(info, "Artist") or _meta(info, "Credit"),
+                _meta(info, "LicenseShortName") or _meta(info, "License"), _meta(info, "LicenseUrl"),
+                int(info.get("width", 0)), int(info.get("height", 0))))
+        return found
+
+
+@dataclass
+class OpenverseSource:
+    """Openverse: openly licensed images, asked only for those that allow commercial use and modification."""
+
+    api: str
+    client: httpx.Client
+    name: str = "openverse"
+
+    def search(self, query: str) -> list[Candidate]:
+        """Up to RESULTS images for `query`."""
+        answer = get_json(self.client, f"{self.api.rstrip('/')}/v1/images/", {
+            "q": query, "license_type": "commercial,modification", "page_size": str(RESULTS)})
+        found = []
+        for item in (answer or {}).get("results", []):
+            licence = f"CC {item.get('license', '').upper()} {item.get('license_version', '')}".strip()
+            if item.get("license") in ("cc0", "pdm"):
+                licence = "CC0" if item.get("license") == "cc0" else "public domain"
+            tags = " ".join(tag.get("name", "") for tag in item.get("tags") or [])
+            found.append(Candidate(
+                self.name, item.get("url", ""), item.get("foreign_landing_url", ""), item.get("title") or "",
+                tags, item.get("creator") or "", licence, item.get("license_url") or "",
+                int(item.get("width") or 0), int(item.get("height") or 0)))
+        return found
+
+
+@dataclass
+class NasaSource:
+    """NASA's Image and Video Library: public domain unless the metadata names another copyright holder."""
+
+    api: str
+    client: httpx.Client
+    name: str = "nasa"
+
+    def search(self, query: str) -> list[Candidate]:
+        """Up to RESULTS images for `query`; the full picture is the item's ~large (or ~orig) file."""
+        answer = get_json(self.client, f"{self.api.rstrip('/')}/search", {"q": query, "media_type": "image"})
+        found = []
+        for item in ((answer or {}).get("collection") or {}).get("items", [])[:RESULTS]:
+            data = (item.get("data") or [{}])[0]
+            preview = next((link.get("href", "") for link in item.get("links") or [] if link.get("rel") == "preview"), "")
+            credit = data.get("photographer") or data.get("secondary_creator") or ""
+            text = f"{data.get('description', '')} {credit}"
+            owned = "©" in text or "copyright" in text.lower()
+            found.append(Candidate(
+                self.name, preview.replace("~thumb", "~large"), f"https://images.nasa.gov/details/{data.get('nasa_id', '')}",
+                data.get("title", ""), plain(data.get("description", "")), credit or f"NASA {data.get('center', '')}".strip(),
+                "all rights reserved (a copyright holder is named)" if owned else "public domain",
+                "" if owned else "https://www.nasa.gov/nasa-brand-center/images-and-media/", 0, 0))
+        return found
+
+
+@dataclass
+class PexelsSource:
+    """Pexels photos (its own licence: free for commercial use); needs VF_PEXELS_KEY."""
+
+    api: str
+    client: httpx.Client
+    key: str
+    name: str = "pexels"
+
+    def search(self, query: str) -> list[Candidate]:
+        """Up to RESULTS landscape photos for `query`."""
+        answer = get_json(self.client, f"{self.api.rstrip('/')}/v1/search",
+                          {"query": query, "per_page": str(RESULTS), "orientation": "landscape"},
+                          headers={"Authorization": self.key})
+        return [Candidate(self.name, (p.get("src") or {}).get("large2x") or (p.get("src") or {}).get("original", ""),
+                          p.get("url", ""), p.get("alt") or "", p.get("alt") or "", p.get("photographer", ""),
+                          "Pexels licence", "https://www.pexels.com/license/", int(p.get("width", 0)),
+                          int(p.get("height", 0)), library="pexels")
+                for p in (answer or {}).get("photos", [])]
+
+
+@dataclass
+class PixabaySource:
+    """Pixabay photos (the Pixabay Content Licence); needs VF_PIXABAY_KEY."""
+
+    api: str
+    client: httpx.Client
+    key: str
+    name: str = "pixabay"
+
+    def search(self, query: str) -> list[Candidate]:
+        """Up to RESULTS horizontal photos for `query`."""
+        answer = get_json(self.client, f"{self.api.rstrip('/')}/api/", {
+            "key": self.key, "q": query, "image_type": "photo", "orientation": "horizontal",
+            "per_page": str(RESULTS), "safesearch": "true"})
+        return [Candidate(self.name, hit.get("largeImageURL", ""), hit.get("pageURL", ""), hit.get("tags", ""),
+                          hit.get("tags", ""), hit.get("user", ""), "Pixabay licence",
+                          "https://pixabay.com/service/license-summary/", int(hit.get("imageWidth", 0)),
+                          int(hit.get("imageHeight", 0)), library="pixabay")
+                for hit in (answer or {}).get("hits", [])]

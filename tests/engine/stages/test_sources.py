@@ -1,0 +1,110 @@
+"""Real pictures through the chain of sources: the licence gate, relevance, no picture twice, the next source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.cache import Cache
+from engine.models import Scene, Shot
+from engine.presets import load_preset
+from engine.stages.sources import SourceChain, pick_pictures, relevance, shot_query
+from engine.stock import Candidate, CommonsSource, NasaSource, OpenverseSource, http_client
+from tests.picture_servers import Item, PictureServers
+
+LENINGRAD = [
+    Item("commons", "nc", "Leningrad siege bread queue", "Queue for bread in Leningrad", "Boris", "CC BY-NC 4.0"),
+    Item("commons", "nd", "Leningrad siege street", "A street of Leningrad in the siege", "Vera", "CC BY-ND 2.0"),
+    Item("commons", "unknown", "Leningrad siege snow", "Leningrad siege, snow and ruins", "Anon", ""),
+    Item("commons", "sa", "Leningrad siege convoy", "Trucks of the Leningrad convoy on Ladoga ice", "Ivan", "CC BY-SA 4.0"),
+    Item("commons", "pd", "Ladoga ice road 1942", "Trucks crossing Lake Ladoga on the ice road", "Unknown", "Public domain"),
+    Item("commons", "by", "Leningrad siege memorial", "Memorial to the siege of Leningrad", "Olga", "CC BY 4.0"),
+    Item("commons", "small", "Leningrad siege tiny", "Leningrad siege memorial, small", "Petr", "CC0", width=640, height=400),
+    Item("openverse", "ov", "Frozen Ladoga lake", "frozen lake ladoga winter trucks", "Nina", "by 2.0"),
+    Item("nasa", "apollo", "Apollo 11 lunar module", "The Apollo 11 lunar module on the Moon", "Neil Armstrong", ""),
+]
+
+
+@pytest.fixture
+def archives():
+    servers = PictureServers(items=list(LENINGRAD))
+    servers.start()
+    yield servers
+    servers.stop()
+
+
+def _scene(index: int, narration: str, prompt: str) -> Scene:
+    return Scene(index, narration, prompt, "calm")
+
+
+def _chain(servers: PictureServers, tmp_path: Path, names: tuple[str, ...], share_alike: bool = False) -> SourceChain:
+    client = http_client()
+    made = {"commons": CommonsSource(f"{servers.url}/w/api.php", client), "openverse": OpenverseSource(servers.url, client),
+            "nasa": NasaSource(servers.url, client)}
+    return SourceChain([made[n] for n in names], Cache(tmp_path / "cache"), share_alike, client)
+
+
+def test_only_licences_a_monetised_channel_may_use_get_through_and_none_twice(archives, tmp_path: Path):
+    preset = load_preset("military-history", None)
+    scenes = {k: _scene(k, "In 1942 the siege of Leningrad went on. Trucks crossed Lake Ladoga on the ice.",
+                        "trucks on the ice of Ladoga") for k in range(4)}
+    shots = tuple(Shot(k, k, k * 5.0, k * 5.0 + 5, scenes[k].image_prompt, "zoom_in", "calm") for k in range(4))
+    picked = pick_pictures(shots, scenes, preset, "Siege of Leningrad", _chain(archives, tmp_path, ("commons", "openverse")))
+    names = [Path(path).name for path, _ in picked.values()]
+    credits = [credit for _, credit in picked.values()]
+    assert {c.title for c in credits} == {"Ladoga ice road 1942", "Leningrad siege memorial", "Frozen Ladoga lake"}
+    assert len(names) == len(set(c.page for c in credits)) == 3  # no picture twice; the fourth shot is painted
+    assert [c.source for c in credits].count("openverse") == 1  # what commons lacked came from the next source
+    assert all(c.licence in ("public domain", "CC BY 4.0", "CC BY 2.0") and c.author for c in credits)
+    assert next(c for c in credits if c.source == "openverse").reason == "attribution: used, and credited"
+
+
+def test_share_alike_is_used_where_the_preset_allows_it(archives, tmp_path: Path):
+    preset = load_preset("military-history", None)
+    scene = _scene(0, "The Leningrad convoy crossed.", "convoy trucks")
+    shots = tuple(Shot(k, 0, k * 5.0, k * 5.0 + 5, "convoy trucks", "zoom_in", "calm") for k in range(4))
+    picked = pick_pictures(shots, {0: scene}, preset, "Siege of Leningrad",
+                           _chain(archives, tmp_path, ("commons",), share_alike=True))
+    assert "CC BY-SA 4.0" in {credit.licence for _, credit in picked.values()}
+
+
+def test_nasa_pictures_are_public_domain_unless_a_copyright_holder_is_named(archives, tmp_path: Path):
+    archives.items.append(Item("nasa", "owned", "Apollo 11 crew portrait", "Apollo 11 crew © Life magazine", "Life", ""))
+    preset = load_preset("science", None)
+    scene = _scene(0, "In 1969 Apollo 11 landed on the Moon.", "lunar module on the Moon")
+    shots = tuple(Shot(k, 0, k * 5.0, k * 5.0 + 5, scene.image_prompt, "zoom_in", "calm") for k in range(2))
+    picked = pick_pictures(shots, {0: scene}, preset, "Apollo 11", _chain(archives, tmp_path, ("nasa",)))
+    assert [c.title for _, c in picked.values()] == ["Apollo 11 lunar module"]
+    assert next(iter(picked.values()))[1].licence == "public domain"
+
+
+def test_a_query_is_names_places_dates_and_the_subject_and_relevance_is_shared_words():
+    preset = load_preset("military-history", None)
+    scene = _scene(0, "In the winter of 1941 the convoy left Leningrad for Lake Ladoga.",
+                   f"{preset.images.prompt_prefix} trucks on the frozen lake {preset.images.prompt_suffix}")
+    query = shot_query(scene, preset, "Siege of Leningrad")
+    assert query.split()[:4] == ["Leningrad", "Lake", "Ladoga", "1941"] and "sepia" not in query
+    found = Candidate("commons", "u", "p", "Lake Ladoga", "trucks on the ice", "a", "CC0", "", 0, 0)
+    assert relevance("Ladoga trucks moon", found) == pytest.approx(2 / 3)
+
+
+def test_a_rerun_with_the_archives_down_finds_the_same_pictures_in_the_cache(archives, tmp_path: Path):
+    preset = load_preset("military-history", None)
+    scene = _scene(0, "Trucks crossed Lake Ladoga on the ice road.", "ice road trucks")
+    shots = (Shot(0, 0, 0.0, 5.0, "ice road trucks", "zoom_in", "calm"),)
+    first = pick_pictures(shots, {0: scene}, preset, "Siege of Leningrad", _chain(archives, tmp_path, ("commons",)))
+    archives.down = True
+    again = pick_pictures(shots, {0: scene}, preset, "Siege of Leningrad", _chain(archives, tmp_path, ("commons",)))
+    assert again == first and first
+
+
+def test_an_archive_that_keeps_failing_is_skipped_for_the_rest_of_the_job(archives, tmp_path: Path, monkeypatch, caplog):
+    monkeypatch.setattr("engine.stock.time.sleep", lambda seconds: None)
+    archives.down = True
+    preset = load_preset("military-history", None)
+    scenes = {k: _scene(k, f"Leningrad part {k}.", f"subject {k}") for k in range(5)}
+    shots = tuple(Shot(k, k, k * 5.0, k * 5.0 + 5, f"subject {k}", "zoom_in", "calm") for k in range(5))
+    assert pick_pictures(shots, scenes, preset, "Siege of Leningrad", _chain(archives, tmp_path, ("commons",))) == {}
+    assert len(archives.requests) == 2 * 3  # two searches, three tries each, then no more
+    assert caplog.text.count("keeps failing") == 1

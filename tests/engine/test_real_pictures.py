@@ -1,0 +1,53 @@
+"""Real pictures in a whole job through the real CLI: commons first, the painter for the rest, credits written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.config import load_settings
+from engine.media import probe
+from engine.publish import video_meta
+from tests.conftest import isolated_env, made_folder, run_cli
+from tests.engine.stages.test_sources import LENINGRAD
+from tests.picture_servers import PictureServers
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = """The Ice Road
+
+In November 1942 the siege of Leningrad was in its second winter. Trucks crossed Lake Ladoga on the ice road.
+
+Today a memorial to the siege of Leningrad stands by the lake, where the ice road began.
+"""
+
+
+def test_a_job_with_commons_first_uses_only_allowed_pictures_credits_them_and_reruns_offline(tmp_path: Path):
+    servers = PictureServers(items=list(LENINGRAD))
+    servers.start()
+    try:
+        (tmp_path / "ice.txt").write_text(SCRIPT, encoding="utf-8")
+        env = isolated_env(tmp_path) | servers.env() | {"VF_IMAGE_SOURCES": "commons"}
+        args = ["make", "--script-file", "ice.txt", "--export", "youtube"]
+        result = run_cli(args, env, tmp_path)
+        assert result.returncode == 0, result.stderr
+        folder = made_folder(result)
+        assert probe(folder / "video.mp4").video_codec == "h264"
+        credits = json.loads((folder / "script.json").read_text())["credits"]
+        shots = sum(len(s["shots"]) for s in json.loads((folder / "script.json").read_text())["scenes"])
+        assert credits and {c["source"] for c in credits} == {"commons"} and len(credits) <= shots
+        assert {c["licence"] for c in credits} <= {"public domain", "CC BY 4.0"}  # NC, ND, SA, unknown: never
+        listed = (folder / "credits.txt").read_text()
+        assert all(c["author"] in listed and c["licence"] in listed for c in credits)
+        manifest = json.loads((folder / "job.json").read_text())
+        assert manifest["backends"]["images"] == "commons+procedural" and "credits.txt" in manifest["files"]
+        description = video_meta(folder, load_settings(data_dir=tmp_path / "data"), "private").description
+        assert "Pictures:" in description and credits[0]["author"] in description
+        servers.down = True  # a rerun of the same video works from the cache
+        again = run_cli(args, env, tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert json.loads((made_folder(again) / "script.json").read_text())["credits"] == credits
+    finally:
+        servers.stop()
