@@ -276,7 +276,7 @@ def make_video(plan: JobPlan, settings: Settings, store: Store, progress: Progre
     stills, credits = paint(ctx, layout, the_script)
     soundtrack = score(ctx, layout, narration)
     options = render_options(settings)
-    subs, subtitle_paths = caption(ctx, timed, options, cards_of(ctx, the_script, layout, marks))
+    subs, subtitle_paths = caption(ctx, timed, options, cards_of(ctx, the_script, layout, marks, credits))
     video = render_master(ctx, layout, stills, subs, soundtrack, options)
     thumbs = design_thumbnails(ctx, the_script, layout, stills, options)
     progress.ready("thumbnails", thumbs)
@@ -441,11 +441,16 @@ def render_options(settings: Settings) -> render.RenderOptions:
                                 workers=settings.render_workers, fonts=bold_font_dir(settings.data_dir))
 
 
-def cards_of(ctx: Context, the_script: Script, plan: Timeline,
-             marks: tuple[ChapterMark, ...]) -> tuple[captions.Card, ...]:
-    """The chapters' title cards and the script's lower thirds, as the preset shows them."""
+def cards_of(ctx: Context, the_script: Script, plan: Timeline, marks: tuple[ChapterMark, ...],
+             credits: tuple[sources.Credit, ...] = ()) -> tuple[captions.Card, ...]:
+    """The chapters' title cards, the script's lower thirds and (if the preset shows them) the pictures' credits."""
     spans = dict(zip([scene.index for scene in the_script.scenes], plan.scene_spans))
-    return captions.chapter_cards(marks, the_script.scenes, spans, ctx.preset.chapters)
+    cards = captions.chapter_cards(marks, the_script.scenes, spans, ctx.preset.chapters)
+    if ctx.preset.images.credits_on_screen:
+        shots = {shot.index: shot for shot in plan.shots}
+        cards += tuple(captions.Card(shots[c.shot].start + 0.3, max(shots[c.shot].start + 0.3, shots[c.shot].end - 0.3),
+                                     sources.credit_line(c), "credit") for c in credits)
+    return tuple(sorted(cards, key=lambda card: card.start))
 
 
 def caption(ctx: Context, timed: Words, options: render.RenderOptions,  # noqa: ANN201 - (pysubs2 file, paths)

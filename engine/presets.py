@@ -48,6 +48,7 @@ class ImageStyle(_Strict):
     # Real pictures first, in this order; what none has is painted (FLUX with tokens, else procedural).
     sources: tuple[Literal["commons", "openverse", "nasa", "pexels", "pixabay"], ...] = ()
     allow_share_alike: bool = False  # CC BY-SA pictures (the video would then carry the same licence duty)
+    credits_on_screen: bool = False  # a small "author / source, licence" line during each real picture
 
 
 class CaptionStyle(_Strict):

@@ -187,7 +187,7 @@ class Card:
     start: float
     end: float
     text: str
-    kind: str  # "title" (centred) or "lower-third"
+    kind: str  # "title" (centred), "lower-third" or "credit" (small, top right)
 
 
 LOWER_THIRD_SECONDS = 4.0
@@ -232,8 +232,12 @@ def add_cards(subs: pysubs2.SSAFile, cards: tuple[Card, ...], style: ChapterStyl
         primarycolor=_hex_to_ass(captions.colour), outlinecolor=_hex_to_ass(accent), backcolor=_hex_to_ass(accent),
         borderstyle=3, outline=10 * scale, shadow=0, alignment=pysubs2.Alignment.BOTTOM_LEFT, marginl=left,
         marginv=bottom + round(captions.font_size * scale * 2.8))
+    subs.styles["Credit"] = pysubs2.SSAStyle(
+        fontname=FONT_NAME, fontsize=round(28 * scale), bold=False, primarycolor=_hex_to_ass(captions.colour),
+        outlinecolor=_hex_to_ass(captions.outline), borderstyle=1, outline=2 * scale, shadow=0,
+        alignment=pysubs2.Alignment.TOP_RIGHT, marginr=left, marginv=round(0.05 * height))
     for card in cards:
-        name = "Chapter" if card.kind == "title" else "LowerThird"
+        name = {"title": "Chapter", "lower-third": "LowerThird", "credit": "Credit"}[card.kind]
         text = card.text.replace("{", "(").replace("}", ")").replace("\\", "/")  # no override tags from the script
         subs.append(pysubs2.SSAEvent(start=round(card.start * 1000), end=round(card.end * 1000), style=name,
                                      text=f"{{\\fad(300,300)}}{text}"))

@@ -200,3 +200,10 @@ def credits_text(credits: list[Credit]) -> str:
              f"{f' ({c.licence_url})' if c.licence_url else ''} — {c.page} [{c.source}, shot {c.shot + 1}]"
              for n, c in enumerate(credits, 1)]
     return "Pictures used in this video\n\n" + "\n".join(lines) + "\n"
+
+
+def credit_line(credit: Credit) -> str:
+    """The small line shown on screen during the shot: "Author / Source, Licence"."""
+    source = {"commons": "Wikimedia Commons", "openverse": "Openverse", "nasa": "NASA", "pexels": "Pexels",
+              "pixabay": "Pixabay"}.get(credit.source, credit.source)
+    return f"{credit.author or 'Unknown'} / {source}, {credit.licence}"

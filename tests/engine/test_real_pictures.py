@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pysubs2
 import pytest
 
 from engine.config import load_settings
@@ -30,7 +31,11 @@ def test_a_job_with_commons_first_uses_only_allowed_pictures_credits_them_and_re
     try:
         (tmp_path / "ice.txt").write_text(SCRIPT, encoding="utf-8")
         env = isolated_env(tmp_path) | servers.env() | {"VF_IMAGE_SOURCES": "commons"}
-        args = ["make", "--script-file", "ice.txt", "--export", "youtube"]
+        (tmp_path / "data" / "presets").mkdir(parents=True)
+        (tmp_path / "data" / "presets" / "archive.toml").write_text(
+            'name = "archive"\ndescription = "real pictures"\nextends = "military-history"\n'
+            '[images]\ncredits_on_screen = true\n')
+        args = ["make", "--script-file", "ice.txt", "--preset", "archive", "--export", "youtube"]
         result = run_cli(args, env, tmp_path)
         assert result.returncode == 0, result.stderr
         folder = made_folder(result)
@@ -41,6 +46,8 @@ def test_a_job_with_commons_first_uses_only_allowed_pictures_credits_them_and_re
         assert {c["licence"] for c in credits} <= {"public domain", "CC BY 4.0"}  # NC, ND, SA, unknown: never
         listed = (folder / "credits.txt").read_text()
         assert all(c["author"] in listed and c["licence"] in listed for c in credits)
+        on_screen = [e.plaintext for e in pysubs2.load(str(folder / "subtitles.ass")) if e.style == "Credit"]
+        assert on_screen == [f"{c['author']} / Wikimedia Commons, {c['licence']}" for c in credits]
         manifest = json.loads((folder / "job.json").read_text())
         assert manifest["backends"]["images"] == "commons+procedural" and "credits.txt" in manifest["files"]
         description = video_meta(folder, load_settings(data_dir=tmp_path / "data"), "private").description
