@@ -13,6 +13,7 @@ from engine.config import Settings, load_settings
 from engine.errors import InputError, VideoFactoryError
 from engine.models import CAPTION_KINDS, JobRequest
 from engine.queue_cli import add_queue_commands
+from engine.shots_cli import add_shot_commands
 from engine.voices_cli import add_voice_commands
 from engine.tokens import TokensExhausted
 
@@ -472,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_managing(commands)
     add_queue_commands(commands, request_arguments)
     add_voice_commands(commands)
+    add_shot_commands(commands)
     for front_end in entry_points(group="videofactory.commands"):
         front_end.load()(commands)  # e.g. `bot`: the engine never imports a front end
     return parser

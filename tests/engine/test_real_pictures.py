@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pysubs2
+from PIL import Image
 import pytest
 
 from engine.config import load_settings
@@ -52,6 +53,10 @@ def test_a_job_with_commons_first_uses_only_allowed_pictures_credits_them_and_re
         assert manifest["backends"]["images"] == "commons+procedural" and "credits.txt" in manifest["files"]
         description = video_meta(folder, load_settings(data_dir=tmp_path / "data"), "private").description
         assert "Pictures:" in description and credits[0]["author"] in description
+        listed = run_cli(["shots", str(folder)], env, tmp_path)
+        assert listed.returncode == 0 and f"commons: {credits[0]['title']} — {credits[0]['author']}" in listed.stdout
+        with Image.open(folder / "contact-sheet.jpg") as sheet:
+            assert sheet.width == 4 * 384 and sheet.height >= 216
         servers.down = True  # a rerun of the same video works from the cache
         again = run_cli(args, env, tmp_path)
         assert again.returncode == 0, again.stderr
