@@ -14,7 +14,7 @@ from pathlib import Path
 from engine import __version__, backends, voices
 from engine.cache import Cache, atomic_write_text, check_writable
 from engine.config import Settings
-from engine.errors import BackendError, InputError, MediaError, VideoFactoryError
+from engine.errors import BackendError, ConfigError, InputError, MediaError, VideoFactoryError
 from engine.fonts import BOLD_FILE, bold_font_dir
 from engine.jobs import JobPlan
 from engine.media import probe
@@ -346,16 +346,17 @@ def speak(ctx: Context, the_script: Script) -> tuple[Narration, voice.Voice]:
             narration = voice.import_voiceover(ctx.request.voiceover, ctx.cache, ctx.settings.max_voiceover_minutes * 60)
             stage.item(cached=True)
         return narration, reader
-    narrator = reader if style.backend == "piper" else backends.voice_backend(style, the_script.language, ctx.settings)
-    with ctx.run.stage("voice", narrator.name, total=len(the_script.scenes), unit="scene") as stage:
+    with ctx.run.stage("voice", style.backend, total=len(the_script.scenes), unit="scene") as stage:
         try:
+            narrator = reader if style.backend == "piper" else backends.voice_backend(style, the_script.language,
+                                                                                       ctx.settings)
             narration = voice.narrate(the_script, narrator, ctx.cache, ctx.plan.work / "narration.wav", stage.item,
                                       style.scene_pause)
-        except BackendError as error:
-            if narrator is reader:
+        except (BackendError, InputError, ConfigError) as error:
+            if style.backend == "piper":
                 raise
-            # An online voice that keeps failing never fails the job: Piper reads all of it, not half.
-            log.warning("the %s voice failed (%s); Piper reads the narration instead", narrator.name, error)
+            # Another voice that fails (a service down, weights not here) never fails the job: Piper reads all of it.
+            log.warning("the %s voice failed (%s); Piper reads the narration instead", style.backend, error)
             stage.row.backend = reader.name
             narration = voice.narrate(the_script, reader, ctx.cache, ctx.plan.work / "narration.wav", stage.item,
                                       style.scene_pause)

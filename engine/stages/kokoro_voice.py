@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import BackendError, InputError
+from engine.errors import BackendError, ConfigError, InputError
 from engine.media import write_wav
 from engine.presets import VoiceStyle
 from engine.stages.voice import SpokenText, said
@@ -50,8 +50,10 @@ class KokoroTTS:
 
     @cached_property
     def _engine(self):  # noqa: ANN202 - kokoro_onnx.Kokoro, imported here: an optional extra
-        from kokoro_onnx import Kokoro
-
+        try:
+            from kokoro_onnx import Kokoro
+        except ImportError:
+            raise ConfigError("the kokoro voice needs its extra: pip install 'videofactory[kokoro]'") from None
         model = self.hub.file(MODEL_FILE)
         vectors = self.hub.file(f"voices/{self.style.kokoro}.bin")
         archive = vectors.with_name(f"{self.style.kokoro}.npz")
