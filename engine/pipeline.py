@@ -40,6 +40,7 @@ from engine.stages import (
     moods,
     longform,
     music,
+    relevance,
     render,
     script,
     sources,
@@ -410,7 +411,7 @@ def pick_real_pictures(ctx: Context, plan: Timeline, the_script: Script) -> dict
         return {}
     with httpx_client() as client:
         chain = sources.SourceChain(backends.picture_sources(ctx.settings, tuple(names), client), ctx.cache,
-                                    ctx.preset.images.allow_share_alike, client)
+                                    ctx.preset.images.allow_share_alike, client, relevance.make_relevance())
         scenes = {scene.index: scene for scene in the_script.scenes}
         with ctx.run.stage("sources", ",".join(names), total=len(plan.shots), unit="shot") as stage:
             return sources.pick_pictures(plan.shots, scenes, ctx.preset, the_script.topic, chain, stage.item)

@@ -123,6 +123,11 @@ class _EmbeddingModel:
         return moods
 
 
+def sentence_model():  # noqa: ANN201 - sentence-transformers' own type
+    """The bundled all-MiniLM-L6-v2 model, loaded in this process."""
+    return _EmbeddingModel()._model
+
+
 def classify_by_embeddings(texts: list[str]) -> list[Mood]:
     """The embedding model's moods for `texts`, in this process (what the child process runs)."""
     return _EmbeddingModel().classify(texts)

@@ -2,9 +2,10 @@
 
 A shot's query is made of the names, places and dates its narration mentions and the subject of its
 picture prompt, not the whole sentence. Candidates pass the licence gate, a minimum size and the
-rule that no picture is used twice in a video, then are ranked by how many of the query's words
-their title and description share; the best above RELEVANCE is used. A shot with nothing good enough
-goes to the next source; the painter (FLUX or procedural) paints what no source could give.
+rule that no picture is used twice in a video, then are ranked against the shot by meaning (sentence
+embeddings) or shared words (engine/stages/relevance.py); the best at or above the method's threshold
+is used. A shot with nothing good enough goes to the next source; the painter (FLUX or procedural)
+paints what no source could give.
 Searches and pictures are cached by query and by URL, so a rerun works with the sources down.
 """
 
@@ -26,19 +27,13 @@ from engine.models import Scene, Shot
 from engine.presets import Preset
 from engine.stages.images import Still, finish_still
 from engine.stock import Candidate, PictureSource, SourceError
-from engine.text import split_words
+from engine.stages.relevance import STOP_WORDS, KeywordRelevance, Relevance, ShotText, terms
 
 log = logging.getLogger(__name__)
 
 VERSION = 1
-RELEVANCE = 0.34  # at least one word in three of the query, in the title or description
 MIN_WIDTH = 1200  # narrower pictures look soft on a 1920-wide frame
 FAILURES_BEFORE_SKIP = 2
-_STOP = frozenset("""a an and are as at be been but by for from had has have he her his in into is it its of on or
-our that the their them then there these they this those to was were what when where which while who will with
-you your we us not no one two three about after before over under between through during than more most very
-only also just some such""".split())
-
 
 @dataclass(frozen=True)
 class Credit:
@@ -54,30 +49,26 @@ class Credit:
     reason: str  # the licence gate's
 
 
-def _terms(text: str) -> list[str]:
-    return [w for w in (re.sub(r"[^\w-]", "", word).lower() for word in split_words(text)) if len(w) > 2 and w not in _STOP]
-
-
-def shot_query(scene: Scene, preset: Preset, topic: str) -> str:
+def query_terms(narration: str, subject: str) -> str:
     """Names, places and dates from the narration, then the picture's subject: a search, not a sentence."""
-    names = [re.sub(r"[^\w-]", "", word) for sentence in re.split(r"(?<=[.!?])\s+", scene.narration)
+    names = [re.sub(r"[^\w-]", "", word) for sentence in re.split(r"(?<=[.!?])\s+", narration)
              for word in sentence.split()[1:] if word[:1].isupper()]
-    years = re.findall(r"\b(1[0-9]{3}|20[0-9]{2})\b", scene.narration)
+    years = re.findall(r"\b(1[0-9]{3}|20[0-9]{2})\b", narration)
+    picked = [n for n in names if n.lower() not in STOP_WORDS] + years[:1] + terms(subject)[:3]
+    return " ".join(list(dict.fromkeys(term for term in picked if term))[:6])
+
+
+def _subject(scene: Scene, preset: Preset) -> str:
     subject = scene.image_prompt
     for words in (preset.images.prompt_prefix, preset.images.prompt_suffix):
-        subject = subject.replace(words, " ")
-    picked = [n for n in names if n.lower() not in _STOP] + years[:1] + _terms(subject)[:3]
-    query = " ".join(dict.fromkeys(term for term in picked if term))
-    return " ".join(query.split()[:6]) or topic
+        subject = subject.replace(words, " ") if words else subject
+    return " ".join(subject.split())
 
 
-def relevance(query: str, candidate: Candidate) -> float:
-    """The share of the query's words found in the candidate's title and description."""
-    wanted = set(_terms(query))
-    if not wanted:
-        return 0.0
-    said = set(_terms(f"{candidate.title} {candidate.description}"))
-    return len(wanted & said) / len(wanted)
+def shot_text(scene: Scene, preset: Preset, topic: str) -> ShotText:
+    """What a shot is about, for the search (its query) and for ranking (its meaning)."""
+    subject = _subject(scene, preset)
+    return ShotText(query_terms(scene.narration, subject) or topic, f"{scene.narration} {subject}")
 
 
 @dataclass
@@ -88,6 +79,7 @@ class SourceChain:
     cache: Cache
     allow_share_alike: bool
     client: httpx.Client
+    relevance: Relevance = field(default_factory=KeywordRelevance)
     failures: dict[str, int] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
 
@@ -96,37 +88,21 @@ class SourceChain:
         key = cache_key("sources.search", VERSION, {"source": source.name, "query": query})
         return self.cache.remember(key, list[Candidate], lambda folder: source.search(query))[0]
 
-    def pick(self, query: str, topic: str) -> tuple[Candidate, str, Path] | None:
-        """The best acceptable picture for a shot from the first source that has one, downloaded."""
-        for source in self.sources:
-            if self.failures.get(source.name, 0) >= FAILURES_BEFORE_SKIP:
-                continue
-            try:
-                found = self._best(source, query) or (self._best(source, topic) if topic != query else None)
-            except SourceError as error:
-                self._failed(source.name, error)
-                continue
-            if found is not None:
-                return found
-        return None
+    def offers(self, source: PictureSource, query: str, topic: str) -> list[tuple[Candidate, str]]:
+        """The source's candidates that pass the licence gate and the size, unused (the topic's when the query has none)."""
+        for asked in dict.fromkeys((query, topic)):
+            passed = []
+            for candidate in self.search(source, asked):
+                verdict = judge(candidate.licence, self.allow_share_alike, candidate.library)
+                if verdict.allowed and candidate.url and not (0 < candidate.width < MIN_WIDTH):
+                    passed.append((candidate, verdict.reason))
+            if passed:
+                return passed
+        return []
 
-    def _best(self, source: PictureSource, query: str) -> tuple[Candidate, str, Path] | None:
-        scored = []
-        for candidate in self.search(source, query):
-            verdict = judge(candidate.licence, self.allow_share_alike, candidate.library)
-            if not verdict.allowed or candidate.url in self.used or not candidate.url:
-                continue
-            if 0 < candidate.width < MIN_WIDTH:
-                continue
-            score = relevance(query, candidate)
-            if score >= RELEVANCE:
-                scored.append((score, candidate, verdict.reason))
-        for _, candidate, reason in sorted(scored, key=lambda item: -item[0]):
-            picture = self.download(candidate)
-            if picture is not None:
-                self.used.add(candidate.url)
-                return candidate, reason, picture
-        return None
+    def usable(self, source: PictureSource) -> bool:
+        """Whether the source has not failed too often in this job."""
+        return self.failures.get(source.name, 0) < FAILURES_BEFORE_SKIP
 
     def download(self, candidate: Candidate) -> Path | None:
         """The picture at the candidate's URL (cached by URL), or None when it is not a big enough image."""
@@ -134,7 +110,7 @@ class SourceChain:
         try:
             path = self.cache.remember(key, Path, lambda folder: self._fetch(candidate.url, folder / "picture"))[0]
         except SourceError as error:
-            self._failed(candidate.source, error)
+            self.failed(candidate.source, error)
             return None
         try:
             with Image.open(path) as picture:
@@ -157,7 +133,8 @@ class SourceChain:
             out.write_bytes(answer.content)
         return out
 
-    def _failed(self, name: str, error: SourceError) -> None:
+    def failed(self, name: str, error: SourceError) -> None:
+        """One more failure of a source; at FAILURES_BEFORE_SKIP it is skipped for the rest of the job, with a warning."""
         self.failures[name] = self.failures.get(name, 0) + 1
         if self.failures[name] == FAILURES_BEFORE_SKIP:
             log.warning("the picture source %s keeps failing (%s): skipped for the rest of this job", name, error)
@@ -165,18 +142,53 @@ class SourceChain:
 
 def pick_pictures(shots: tuple[Shot, ...], scenes: dict[int, Scene], preset: Preset, topic: str, chain: SourceChain,
                   on_item: Callable[[bool], None] = lambda cached: None) -> dict[int, tuple[Path, Credit]]:
-    """A real picture for each shot the chain can serve, with its credit; the others are left to the painter."""
+    """A real picture for each shot the chain can serve, with its credit; the others are left to the painter.
+
+    Source by source: the shots still without a picture search it, all their candidates are scored
+    in one batch, and each shot, in order, takes its best unused candidate that fits.
+    """
     picked: dict[int, tuple[Path, Credit]] = {}
-    for shot in shots:
-        found = chain.pick(shot_query(scenes[shot.scene], preset, topic), topic)
-        if found is None:
+    texts = {shot.index: shot_text(scenes[shot.scene], preset, topic) for shot in shots}
+    for source in chain.sources:
+        waiting = [shot for shot in shots if shot.index not in picked]
+        offers = _offers(chain, source, waiting, texts, topic)
+        if not offers:
             continue
-        candidate, reason, path = found
-        picked[shot.index] = (path, Credit(shot.index, candidate.source, candidate.title, candidate.author,
-                                           judge(candidate.licence, True, candidate.library).licence,
-                                           candidate.licence_url, candidate.page, reason))
-        on_item(False)
+        scores = chain.relevance.scores([texts[s] for s in offers],
+                                        [[f"{c.title}. {c.description}" for c, _ in found] for found in offers.values()])
+        for (shot_index, found), shot_scores in zip(offers.items(), scores):
+            ranked = sorted(zip(shot_scores, range(len(found))), reverse=True)
+            for score, k in ranked:
+                candidate, reason = found[k]
+                if score < chain.relevance.threshold or candidate.url in chain.used:
+                    continue
+                path = chain.download(candidate)
+                if path is None:
+                    continue
+                chain.used.add(candidate.url)
+                picked[shot_index] = (path, Credit(shot_index, candidate.source, candidate.title, candidate.author,
+                                                   judge(candidate.licence, True, candidate.library).licence,
+                                                   candidate.licence_url, candidate.page, reason))
+                on_item(False)
+                break
     return picked
+
+
+def _offers(chain: SourceChain, source: PictureSource, shots: list[Shot], texts: dict[int, ShotText],
+            topic: str) -> dict[int, list[tuple[Candidate, str]]]:
+    """Each waiting shot's acceptable candidates from one source; a source that fails is counted, then skipped."""
+    offers: dict[int, list[tuple[Candidate, str]]] = {}
+    for shot in shots:
+        if not chain.usable(source):
+            break
+        try:
+            found = chain.offers(source, texts[shot.index].query, topic)
+        except SourceError as error:
+            chain.failed(source.name, error)
+            continue
+        if found:
+            offers[shot.index] = found
+    return offers
 
 
 def finished_picture(shot: int, picture: Path, source: str, preset: Preset, cache: Cache) -> Still:

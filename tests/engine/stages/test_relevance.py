@@ -1,0 +1,32 @@
+"""Picture relevance against the labelled pairs the tests keep: each method's threshold sorts them as tuned."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.stages.relevance import EmbeddingRelevance, KeywordRelevance, ShotText, best_threshold, make_relevance
+from engine.stages.sources import query_terms
+
+PAIRS = json.loads((Path(__file__).parents[2] / "fixtures" / "relevance.json").read_text())["pairs"]
+
+
+def _accuracy(method) -> float:  # noqa: ANN001
+    shots = [ShotText(query_terms(p["scene"], p["subject"]), f"{p['scene']} {p['subject']}") for p in PAIRS]
+    scores = [row[0] for row in method.scores(shots, [[p["candidate"]] for p in PAIRS])]
+    return sum((s >= method.threshold) == p["relevant"] for s, p in zip(scores, PAIRS)) / len(PAIRS)
+
+
+def test_shared_words_sort_the_labelled_pairs_at_their_threshold():
+    assert _accuracy(KeywordRelevance()) >= 0.75
+
+
+@pytest.mark.skipif(make_relevance().name != "embeddings", reason="needs the ml extra (sentence embeddings)")
+def test_meaning_sorts_them_better_than_shared_words():
+    assert _accuracy(EmbeddingRelevance()) >= 0.85 > _accuracy(KeywordRelevance())
+
+
+def test_the_best_threshold_is_the_one_that_sorts_best():
+    assert best_threshold([0.1, 0.5, 0.6, 0.2], [False, True, True, False]) == (0.5, 1.0)
