@@ -28,13 +28,24 @@ def ffmpeg_exe() -> str:
 
 
 @cache
+def _setpriv() -> str | None:
+    return shutil.which("setpriv")
+
+
+# Run by sh after setpriv has set the death signal: a parent that died before that (the signal would
+# then never come) is no longer our parent, so the encoder does not start at all.
+_STILL_OURS = 'parent=$1; shift; [ "$PPID" = "$parent" ] || exit 137; exec "$@"'
+
+
 def dies_with_parent() -> tuple[str, ...]:
     """A prefix that makes a child process end when ours does, even by SIGKILL (util-linux's setpriv), if present.
 
-    Without it, a killed job leaves its ffmpeg processes encoding for nobody.
+    Without it, a killed job leaves its ffmpeg processes encoding for nobody. setpriv sets the death
+    signal in the child; a parent killed in the instant before that is caught by the check after it.
     """
-    setpriv = shutil.which("setpriv")
-    return (setpriv, "--pdeathsig", "KILL", "--") if setpriv else ()
+    setpriv = _setpriv()
+    return (setpriv, "--pdeathsig", "KILL", "--", "/bin/sh", "-c", _STILL_OURS, "sh", str(os.getpid())) \
+        if setpriv else ()
 
 
 def run_ffmpeg(args: Sequence[str], what: str, cwd: Path | None = None, loglevel: str = "error") -> str:
