@@ -391,10 +391,8 @@ def paint(ctx: Context, plan: Timeline, the_script: Script) -> tuple[tuple[image
         try:
             painted = images.paint_shots(rest, ctx.preset, painter, ctx.cache,
                                          backends.image_workers(ctx.settings, painter), stage.item)
-            real = [sources.finished_picture(shot, path, credit.source, ctx.preset, ctx.cache)
+            real = [sources.finished_picture(shot, path, credit.source, ctx.preset, ctx.cache, stage.item)
                     for shot, (path, credit) in picked.items()]
-            for _ in real:
-                stage.item(True)
         finally:
             if ctx.pool is not None:
                 ctx.pool.flush()

@@ -10,6 +10,7 @@ from pathlib import Path
 from engine.config import Settings
 from engine.errors import InputError
 from engine.records import ChapterRecord, CreditRecord, YouTubeRecord, read_manifest, read_script, write_manifest
+from engine.stages import longform
 from engine.thumbnail_choice import APPROVED_NAME
 from engine.youtube import PRIVACY, VideoMeta, YouTube
 
@@ -35,7 +36,11 @@ class Published:
 
 
 MIN_CHAPTER_SECONDS = 10  # YouTube's rules for showing chapters: the first at 00:00, three or more, each 10 s or longer
-MIN_CHAPTERS = 3
+
+
+def _without_angle_brackets(text: str) -> str:
+    # YouTube refuses titles, descriptions and tags that contain < or >.
+    return text.replace("<", "").replace(">", "")
 
 
 def _timestamp(seconds: float) -> str:
@@ -57,7 +62,7 @@ def chapter_list(chapters: list[ChapterRecord], duration: float) -> list[str]:
         kept.append((start, chapter.title))
     if kept and duration - kept[-1][0] < MIN_CHAPTER_SECONDS:
         kept.pop()
-    if len(kept) < MIN_CHAPTERS:
+    if len(kept) < longform.MIN_CHAPTERS:
         return []
     return [f"{_timestamp(start)} {' '.join(title.split())}" for start, title in kept]
 
@@ -68,7 +73,7 @@ def credit_lines(credits: list[CreditRecord]) -> list[str]:
     for credit in credits:
         by_author.setdefault(credit.author or "Unknown author", []).append(
             f"{credit.title or 'untitled'} ({credit.licence}{', ' + credit.page if credit.page else ''})")
-    return [f"{author}: {'; '.join(works)}".replace("<", "").replace(">", "") for author, works in by_author.items()]
+    return [_without_angle_brackets(f"{author}: {'; '.join(works)}") for author, works in by_author.items()]
 
 
 def _fitted(text: str, chapters: list[str], credits: list[CreditRecord] | None = None) -> str:
@@ -92,13 +97,13 @@ def video_meta(folder: Path, settings: Settings, privacy: str, publish_at: datet
     script = read_script(folder)
     manifest = read_manifest(folder)
     preset = manifest.preset(settings.user_presets_dir)  # the snapshot: a preset edited since changes nothing
-    title = " ".join((script.title or manifest.inputs.topic).replace("<", "").replace(">", "").split())
-    description = (script.description or script.scenes[0].narration).replace("<", "").replace(">", "")
-    chapters = [line.replace("<", "").replace(">", "") for line in chapter_list(script.chapters, script.duration)]
+    title = " ".join(_without_angle_brackets(script.title or manifest.inputs.topic).split())
+    description = _without_angle_brackets(script.description or script.scenes[0].narration)
+    chapters = [_without_angle_brackets(line) for line in chapter_list(script.chapters, script.duration)]
     description = _fitted(description, chapters, script.credits)
     tags, used = [], 0
     for tag in (*script.tags, *preset.youtube.tags):
-        tag = tag.replace("<", "").replace(">", "").strip()
+        tag = _without_angle_brackets(tag).strip()
         cost = len(tag) + (2 if " " in tag else 0) + (1 if tags else 0)  # YouTube counts quotes and commas
         if tag and tag not in tags and used + cost <= TAG_CHARS:
             tags.append(tag)

@@ -191,7 +191,8 @@ def _offers(chain: SourceChain, source: PictureSource, shots: list[Shot], texts:
     return offers
 
 
-def finished_picture(shot: int, picture: Path, source: str, preset: Preset, cache: Cache) -> Still:
+def finished_picture(shot: int, picture: Path, source: str, preset: Preset, cache: Cache,
+                     on_item: Callable[[bool], None] = lambda cached: None) -> Still:
     """A fetched picture with the preset's look (fitted to the frame, graded), cached by its content and the look."""
     key = cache_key("sources.still", VERSION, {"picture": file_digest(picture), "effects": preset.effects.model_dump()})
 
@@ -202,7 +203,8 @@ def finished_picture(shot: int, picture: Path, source: str, preset: Preset, cach
         finish_still(out, preset.effects, seed=shot)
         return Still(shot, out, source)
 
-    still = cache.remember(key, Still, compute)[0]
+    still, cached = cache.remember(key, Still, compute)
+    on_item(cached)
     return Still(shot, still.path, source)
 
 

@@ -37,6 +37,17 @@ def _talk(settings, fake: FakeTelegram, *updates: dict, after=None) -> Draft:
     return seen[0]
 
 
+def _cancelling_the_job(asked: list):  # noqa: ANN202 - an `after` for _talk
+    """Cancel the chat's one job once queued (what was asked is all these tests need) and keep its request."""
+    async def after(app) -> None:  # noqa: ANN001
+        [job] = jobs_of(app, OWNER)
+        app.services.runner.cancel(job.id)
+        asked.append(request_of(job))
+        await until(lambda: all_told(app, OWNER))
+
+    return after
+
+
 def _texts(fake: FakeTelegram) -> list[str]:
     return [c.params.get("text", "") for c in fake.calls if c.method in ("sendMessage", "editMessageText")]
 
@@ -93,13 +104,7 @@ def test_a_voice_message_becomes_the_voiceover_and_the_topic_is_asked_for(settin
 def test_settings_are_kept_per_chat_and_used_for_the_next_video(settings):
     fake = FakeTelegram()
 
-    async def check_request(app) -> None:
-        [job] = jobs_of(app, OWNER)
-        app.services.runner.cancel(job.id)  # what was asked is all this test needs
-        request = request_of(job)
-        assert (request.language, request.caption_style, request.preset, request.length) == ("ru", "karaoke", "quick", "long")
-        await until(lambda: all_told(app, OWNER))
-
+    asked: list = []
     _talk(
         settings, fake,
         message_update(1, OWNER, "/settings language ru"),
@@ -110,8 +115,10 @@ def test_settings_are_kept_per_chat_and_used_for_the_next_video(settings):
         message_update(6, OWNER, "/settings language english"),
         message_update(7, OWNER, "Auroras"),  # the default preset: straight to the length
         tap_update(8, OWNER, "go:long"),
-        after=check_request,
+        after=_cancelling_the_job(asked),
     )
+    [request] = asked
+    assert (request.language, request.caption_style, request.preset, request.length) == ("ru", "karaoke", "quick", "long")
     texts = _texts(fake)
     assert "there is no preset 'nope'" in texts[1]
     assert "preset: quick" in texts[2] and "language: ru" in texts[2]
@@ -126,15 +133,11 @@ def test_settings_are_kept_per_chat_and_used_for_the_next_video(settings):
 def test_the_length_step_offers_documentaries_in_chapters_and_queues_their_minutes(settings):
     fake = FakeTelegram()
 
-    async def check_request(app) -> None:
-        [job] = jobs_of(app, OWNER)
-        app.services.runner.cancel(job.id)  # what was asked is all this test needs
-        request = request_of(job)
-        assert request.minutes == 20
-        await until(lambda: all_told(app, OWNER))
-
+    asked: list = []
     _talk(settings, fake, message_update(1, OWNER, "/settings preset quick"),
-          message_update(2, OWNER, "The Siege of Leningrad"), tap_update(3, OWNER, "go:20m"), after=check_request)
+          message_update(2, OWNER, "The Siege of Leningrad"), tap_update(3, OWNER, "go:20m"),
+          after=_cancelling_the_job(asked))
+    assert asked[0].minutes == 20
     offer = next(c for c in fake.calls if c.params.get("text", "").startswith("«The Siege of Leningrad» with quick"))
     assert all(f"go:{m}m" in str(offer.params["reply_markup"]) for m in (10, 20, 30))
     assert any("20 min in chapters: queued" in text for text in _texts(fake))
@@ -143,15 +146,11 @@ def test_the_length_step_offers_documentaries_in_chapters_and_queues_their_minut
 def test_settings_voice_offers_the_languages_voices_sends_a_sample_and_the_choice_reaches_the_job(settings, tmp_path):
     fake = FakeTelegram()
 
-    async def check_request(app) -> None:
-        [job] = jobs_of(app, OWNER)
-        app.services.runner.cancel(job.id)
-        assert request_of(job).voice == "joe"
-        await until(lambda: all_told(app, OWNER))
-
+    asked: list = []
     _talk(settings, fake, tap_update(1, OWNER, "voices"), tap_update(2, OWNER, "vsample:joe"),
           tap_update(3, OWNER, "setv:voice:joe"), message_update(4, OWNER, "/settings preset quick"),
-          message_update(5, OWNER, "Auroras"), tap_update(6, OWNER, "go:short"), after=check_request)
+          message_update(5, OWNER, "Auroras"), tap_update(6, OWNER, "go:short"), after=_cancelling_the_job(asked))
+    assert asked[0].voice == "joe"
     menu = next(c for c in fake.calls if c.params.get("text", "").startswith("Default voice for 'en'"))
     assert "setv:voice:joe" in str(menu.params["reply_markup"]) and "vsample:joe" in str(menu.params["reply_markup"])
     [(method, ogg)] = fake.blobs
