@@ -21,7 +21,8 @@ from engine.stages.edge_voice import EdgeTTS
 from engine.stages.kokoro_voice import KokoroTTS
 from engine.stages.voice import PiperTTS, Voice
 from engine.stages.images import ImageBackend, ProceduralPainter
-from engine.stock import CommonsSource, NasaSource, OpenverseSource, PexelsSource, PictureSource, PixabaySource
+from engine.stock import (CommonsSource, NasaSource, OpenverseSource, PexelsSource, PexelsVideoSource, PictureSource,
+                          PixabaySource, PixabayVideoSource)
 from engine.store import Store
 from engine.tokens import Token, TokenPool, TokensExhausted, read_tokens
 
@@ -100,18 +101,19 @@ def image_workers(settings: Settings, backend: ImageBackend) -> int:
     return settings.image_workers if backend.name == "flux" else settings.render_workers
 
 
-STOCK_SOURCES = ("commons", "openverse", "nasa", "pexels", "pixabay")
+STOCK_SOURCES = ("commons", "openverse", "nasa", "pexels", "pixabay", "pexels-video", "pixabay-video")
 
 
 def picture_sources(settings: Settings, names: tuple[str, ...], client: httpx.Client) -> list[PictureSource]:
     """The named sources, in order; one that needs a key and has none is skipped with one log line."""
-    keys = {"pexels": settings.pexels_key, "pixabay": settings.pixabay_key}
+    keys = {"pexels": settings.pexels_key, "pixabay": settings.pixabay_key,
+            "pexels-video": settings.pexels_key, "pixabay-video": settings.pixabay_key}
     made: list[PictureSource] = []
     for name in names:
         if name not in STOCK_SOURCES:
             raise ConfigError(f"unknown picture source '{name}'; known: {', '.join(STOCK_SOURCES)}")
         if name in keys and keys[name] is None:
-            log.info("the picture source %s needs VF_%s_KEY: skipped", name, name.upper())
+            log.info("the picture source %s needs VF_%s_KEY: skipped", name, name.removesuffix("-video").upper())
             continue
         key = keys[name].get_secret_value() if name in keys and keys[name] else ""
         made.append({
@@ -120,6 +122,8 @@ def picture_sources(settings: Settings, names: tuple[str, ...], client: httpx.Cl
             "nasa": lambda: NasaSource(settings.nasa_api_url, client),
             "pexels": lambda: PexelsSource(settings.pexels_api_url, client, key),
             "pixabay": lambda: PixabaySource(settings.pixabay_api_url, client, key),
+            "pexels-video": lambda: PexelsVideoSource(settings.pexels_api_url, client, key),
+            "pixabay-video": lambda: PixabayVideoSource(settings.pixabay_api_url, client, key),
         }[name]())
     return made
 

@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,7 +18,7 @@ from engine.errors import BackendError, ConfigError, InputError, MediaError, Vid
 from engine.fonts import BOLD_FILE, bold_font_dir
 from engine.jobs import JobPlan
 from engine.media import probe
-from engine.models import Artefacts, ChapterMark, JobRequest, Narration, Script, Timeline, Words
+from engine.models import Artefacts, ChapterMark, JobRequest, Narration, Script, Shot, Timeline, Words
 from engine.presets import Preset, VoiceStyle, load_preset
 from engine.progress import ProgressHook
 from engine.records import (
@@ -391,8 +391,7 @@ def paint(ctx: Context, plan: Timeline, the_script: Script) -> tuple[tuple[image
         try:
             painted = images.paint_shots(rest, ctx.preset, painter, ctx.cache,
                                          backends.image_workers(ctx.settings, painter), stage.item)
-            real = [sources.finished_picture(shot, path, credit.source, ctx.preset, ctx.cache, stage.item)
-                    for shot, (path, credit) in picked.items()]
+            real = [finished_real(ctx, plan.shots[shot], path, credit, stage.item) for shot, (path, credit) in picked.items()]
         finally:
             if ctx.pool is not None:
                 ctx.pool.flush()
@@ -400,6 +399,16 @@ def paint(ctx: Context, plan: Timeline, the_script: Script) -> tuple[tuple[image
             stage.row.backend = f"{'+'.join(sorted({c.source for _, c in picked.values()}))}+{painter.name}"
     stills = tuple(sorted((*painted, *real), key=lambda still: still.shot))
     return stills, tuple(credit for _, (_, credit) in sorted(picked.items()))
+
+
+def finished_real(ctx: Context, shot: Shot, path: Path, credit: sources.Credit,
+                  on_item: Callable[[bool], None]) -> images.Still:
+    """A fetched picture or clip with the preset's look; a clip as long as its shot and both its crossfades."""
+    if credit.footage:
+        seconds = shot.end - shot.start + ctx.preset.effects.transition
+        return sources.finished_footage(shot.index, path, seconds, ctx.settings.fps, credit.source, ctx.preset,
+                                        ctx.cache, on_item)
+    return sources.finished_picture(shot.index, path, credit.source, ctx.preset, ctx.cache, on_item)
 
 
 def pick_real_pictures(ctx: Context, plan: Timeline, the_script: Script) -> dict[int, tuple[Path, sources.Credit]]:
@@ -483,7 +492,7 @@ def design_thumbnails(ctx: Context, the_script: Script, plan: Timeline, stills: 
     """Three thumbnails, each another design on another picture of the video."""
     with ctx.run.stage("thumbnails", "pillow", total=3, unit="image") as stage:
         by_mood = sorted(stills, key=lambda s: plan.shots[s.shot].mood != "dramatic")
-        picks = [stills[0].path, by_mood[0].path, stills[len(stills) // 2].path]
+        picks = [stills[0].image, by_mood[0].image, stills[len(stills) // 2].image]
         made, cached = thumbnails.cached_thumbnails(picks, the_script.title, ctx.preset, options.fonts / BOLD_FILE,
                                                     ctx.plan.folder / "thumbnails", ctx.cache)
         for _ in made:
@@ -559,7 +568,7 @@ def write_records(ctx: Context, the_script: Script, plan: Timeline, soundtrack: 
         preset_snapshot=ctx.preset, backends=ctx.run.backends, stage_seconds=ctx.run.seconds,
         total_seconds=round(sum(ctx.run.seconds.values()), 3), video_seconds=round(plan.duration, 3),
         files=[str(path.relative_to(folder)) for path in (*files, folder / SCRIPT_NAME, folder / MANIFEST_NAME)],
-        stills=[str(s.path) for s in stills],
+        stills=[str(s.image) for s in stills],
     )
     write_manifest(folder, manifest)
 

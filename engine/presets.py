@@ -46,7 +46,7 @@ class ImageStyle(_Strict):
     prompt_suffix: str = ""
     negative_prompt: str = "text, watermark, logo, blurry, deformed hands"
     # Real pictures first, in this order; what none has is painted (FLUX with tokens, else procedural).
-    sources: tuple[Literal["commons", "openverse", "nasa", "pexels", "pixabay"], ...] = ()
+    sources: tuple[Literal["commons", "openverse", "nasa", "pexels", "pixabay", "pexels-video", "pixabay-video"], ...] = ()
     allow_share_alike: bool = False  # CC BY-SA pictures (the video would then carry the same licence duty)
     credits_on_screen: bool = False  # a small "author / source, licence" line during each real picture
 

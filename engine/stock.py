@@ -46,6 +46,12 @@ class Candidate:
     width: int
     height: int
     library: str = ""  # "pexels" or "pixabay": the library's own licence
+    seconds: float = 0.0  # a video clip's length; 0 for a picture
+
+    @property
+    def footage(self) -> bool:
+        """Whether this is a video clip rather than a picture."""
+        return self.seconds > 0
 
 
 class PictureSource(Protocol):
@@ -214,3 +220,73 @@ class PixabaySource:
                           "https://pixabay.com/service/license-summary/", int(hit.get("imageWidth", 0)),
                           int(hit.get("imageHeight", 0)), library="pixabay")
                 for hit in (answer or {}).get("hits", [])]
+
+
+FOOTAGE_WIDTH = 1920  # the frame's: a bigger rendition is downloaded for nothing
+
+
+def _rendition(files: list[tuple[int, int, str]]) -> tuple[int, int, str] | None:
+    """The smallest (width, height, url) at least as wide as the frame, else the widest."""
+    files = [f for f in files if f[2]]
+    if not files:
+        return None
+    wide = [f for f in files if f[0] >= FOOTAGE_WIDTH]
+    return min(wide) if wide else max(files)
+
+
+def _slug_words(page: str) -> str:
+    """"seal on the beach" from https://www.pexels.com/video/seal-on-the-beach-1526909/: Pexels videos have no title."""
+    slug = page.rstrip("/").rsplit("/", 1)[-1]
+    return " ".join(word for word in slug.split("-") if not word.isdigit())
+
+
+@dataclass
+class PexelsVideoSource:
+    """Pexels videos (its own licence); needs VF_PEXELS_KEY. The rendition nearest the frame's width is used."""
+
+    api: str
+    client: httpx.Client
+    key: str
+    name: str = "pexels-video"
+
+    def search(self, query: str) -> list[Candidate]:
+        """Up to RESULTS landscape clips for `query`."""
+        answer = get_json(self.client, f"{self.api.rstrip('/')}/videos/search",
+                          {"query": query, "per_page": str(RESULTS), "orientation": "landscape"},
+                          headers={"Authorization": self.key})
+        found = []
+        for video in (answer or {}).get("videos", []):
+            chosen = _rendition([(int(f.get("width") or 0), int(f.get("height") or 0), f.get("link", ""))
+                                 for f in video.get("video_files") or [] if f.get("file_type") == "video/mp4"])
+            if chosen is None or not video.get("duration"):
+                continue
+            words, user = _slug_words(video.get("url", "")), video.get("user") or {}
+            found.append(Candidate(self.name, chosen[2], video.get("url", ""), words, words, user.get("name", ""),
+                                   "Pexels licence", "https://www.pexels.com/license/", chosen[0], chosen[1],
+                                   library="pexels", seconds=float(video["duration"])))
+        return found
+
+
+@dataclass
+class PixabayVideoSource:
+    """Pixabay videos (the Pixabay Content Licence); needs VF_PIXABAY_KEY."""
+
+    api: str
+    client: httpx.Client
+    key: str
+    name: str = "pixabay-video"
+
+    def search(self, query: str) -> list[Candidate]:
+        """Up to RESULTS films for `query` (animations left out: they rarely show what a documentary says)."""
+        answer = get_json(self.client, f"{self.api.rstrip('/')}/api/videos/", {
+            "key": self.key, "q": query, "video_type": "film", "per_page": str(RESULTS), "safesearch": "true"})
+        found = []
+        for hit in (answer or {}).get("hits", []):
+            chosen = _rendition([(int(v.get("width") or 0), int(v.get("height") or 0), v.get("url", ""))
+                                 for v in (hit.get("videos") or {}).values()])
+            if chosen is None or not hit.get("duration"):
+                continue
+            found.append(Candidate(self.name, chosen[2], hit.get("pageURL", ""), hit.get("tags", ""), hit.get("tags", ""),
+                                   hit.get("user", ""), "Pixabay licence", "https://pixabay.com/service/license-summary/",
+                                   chosen[0], chosen[1], library="pixabay", seconds=float(hit["duration"])))
+        return found

@@ -118,7 +118,9 @@ def window(plan: Timeline, words: tuple[Word, ...], start: float, stop: float) -
 
 
 def recompose(still: Path, profile: ExportProfile, cache: Cache) -> Path:
-    """A picture laid out for the profile's frame (cached per picture and layout)."""
+    """A picture laid out for the profile's frame (cached per picture and layout); a clip is cropped by the render."""
+    if render.is_footage(still):
+        return still
     key = cache_key("exports.still", VERSION, {"still": file_digest(still), "size": [profile.width, profile.height],
                                                "layout": profile.layout})
 

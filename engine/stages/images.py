@@ -25,8 +25,14 @@ class Still:
     """One generated image for one shot."""
 
     shot: int
-    path: Path
+    path: Path  # a picture; for footage, the finished clip
     backend: str
+    poster: Path | None = None  # footage only: one frame of the clip, where a picture is needed
+
+    @property
+    def image(self) -> Path:
+        """A picture of the shot: the still itself, or the clip's poster frame."""
+        return self.poster or self.path
 
 
 class ImageBackend(Protocol):
@@ -188,6 +194,24 @@ _GRADES: dict[str, tuple[tuple[tuple[float, ...], ...], float]] = {
     "teal-orange": (((1.1, 0.05, -0.08), (-0.02, 1.0, 0.02), (-0.1, 0.06, 1.0)), 0.0),
     "faded": (((0.85, 0.08, 0.04), (0.06, 0.85, 0.06), (0.05, 0.08, 0.82)), 24.0),
 }
+
+
+def grade_filter(effects: Effects) -> str:
+    """The colour grade of finish_still as ffmpeg filters, for footage ("" for none); a softer vignette, no grain.
+
+    Real footage has its own grain, and noise that changes every frame would cost the encoder dearly.
+    """
+    matrix, lift = _GRADES[effects.colour_grade]
+    gain, offset = (1.2, 128 * (1 - 1.2)) if effects.colour_grade == "noir" else (1.0, 0.0)
+    scale, shift = gain * (1 - lift / 255), lift + offset * (1 - lift / 255)
+    mixer = ":".join(f"{c}{k}={matrix[i][j] * scale:.4f}" for i, c in enumerate("rgb") for j, k in enumerate("rgb"))
+    filters = [] if effects.colour_grade == "none" else [f"colorchannelmixer={mixer}"]
+    if shift:
+        lift_by = f"'clip(val+{shift:.2f},minval,maxval)'"
+        filters.append(f"lutrgb=r={lift_by}:g={lift_by}:b={lift_by}")
+    if effects.vignette:
+        filters.append(f"vignette=angle={0.15 + 0.5 * effects.vignette:.3f}")
+    return ",".join(filters)
 
 
 def finish_still(path: Path, effects: Effects, seed: int, size: tuple[int, int] = SIZE) -> None:

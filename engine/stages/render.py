@@ -27,6 +27,7 @@ from engine.models import Shot, Timeline
 from engine.presets import Effects
 
 VERSION = 3
+FOOTAGE_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv")
 UPSCALE = 1.5  # stills are upscaled once so zoompan's integer crop steps are sub-pixel on screen
 
 
@@ -162,6 +163,18 @@ def _zoompan(i: int, part: Part, zoom: float, width: int, height: int, fps: int)
     )
 
 
+def is_footage(path: Path) -> bool:
+    """Whether a shot's picture is a video clip (finished by sources.finished_footage) rather than a still."""
+    return path.suffix.lower() in FOOTAGE_SUFFIXES
+
+
+def _footage(i: int, part: Part, width: int, height: int) -> str:
+    """A clip's frames for this part: trimmed from the clip's own start, cropped to the frame, held if it runs short."""
+    return (f"[{i}:v]trim=start_frame={part.offset}:end_frame={part.offset + part.frames},setpts=PTS-STARTPTS,"
+            f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},"
+            f"tpad=stop_mode=clone:stop={part.frames},trim=end_frame={part.frames},format=yuv420p[m{i}]")
+
+
 def _crossfade(segment: Segment, fps: int, transition: str) -> str:
     """Graph from [p0] and [p1] to [x]: the shot, then its last `blend` frames blending into the next.
 
@@ -191,13 +204,19 @@ def _crossfade(segment: Segment, fps: int, transition: str) -> str:
 
 def segment_graph(
     segment: Segment, fps: int, zoom: float, width: int, height: int, ass_name: str | None, fonts: bool = True,
-    transition: str = "fade",
+    transition: str = "fade", footage: frozenset[int] = frozenset(),
 ) -> str:
-    """The filter graph of one segment: motion on each still, a crossfade if two, captions."""
+    """The filter graph of one segment: motion on each still (or a clip's own), a crossfade if two, captions.
+
+    `footage` holds the indexes of the parts whose input is a clip rather than a still.
+    """
     parts = []
     for i, part in enumerate(segment.parts):
         sliding = part.shot.motion.startswith("pan") and pan_speed(zoom, width, part.clip_frames) > 0
-        moving = _pan(i, part, zoom, width, height) if sliding else _zoompan(i, part, zoom, width, height, fps)
+        if i in footage:
+            moving = _footage(i, part, width, height)
+        else:
+            moving = _pan(i, part, zoom, width, height) if sliding else _zoompan(i, part, zoom, width, height, fps)
         # Frame numbers as timestamps, so the trims, the crossfade and the encoder count alike.
         parts.append(f"{moving};[m{i}]setsar=1,settb=1/{fps},setpts=N,fps={fps}[p{i}]")
     last = "p0"
@@ -267,6 +286,7 @@ def segment_frames_args(
     graph = segment_graph(
         segment, options.fps, effects.zoom, options.width, options.height, ass_name,
         fonts=options.fonts is not None, transition=effects.transition_style,
+        footage=frozenset(i for i, part in enumerate(segment.parts) if is_footage(stills[part.shot.index])),
     )
     (folder / "graph.txt").write_text(graph, encoding="utf-8")
     frames = segment.end_frame - segment.start_frame

@@ -11,7 +11,6 @@ Searches and pictures are cached by query and by URL, so a rerun works with the 
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from collections.abc import Callable
@@ -23,9 +22,10 @@ from PIL import Image, UnidentifiedImageError
 
 from engine.cache import Cache, cache_key, file_digest, translate_os_errors
 from engine.licences import judge
+from engine.media import MediaError, probe, run_ffmpeg
 from engine.models import Scene, Shot
 from engine.presets import Preset
-from engine.stages.images import Still, finish_still
+from engine.stages.images import SIZE, Still, finish_still, grade_filter
 from engine.stock import Candidate, PictureSource, SourceError
 from engine.stages.relevance import STOP_WORDS, KeywordRelevance, Relevance, ShotText, terms
 
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 VERSION = 1
 MIN_WIDTH = 1200  # narrower pictures look soft on a 1920-wide frame
 FAILURES_BEFORE_SKIP = 2
+MAX_SLOWDOWN = 1.6  # a clip shorter than its shot plays slower, down to this factor; shorter ones are not used
 
 @dataclass(frozen=True)
 class Credit:
@@ -47,6 +48,7 @@ class Credit:
     licence_url: str
     page: str
     reason: str  # the licence gate's
+    footage: bool = False  # a video clip, not a picture
 
 
 def query_terms(narration: str, subject: str) -> str:
@@ -105,32 +107,28 @@ class SourceChain:
         return self.failures.get(source.name, 0) < FAILURES_BEFORE_SKIP
 
     def download(self, candidate: Candidate) -> Path | None:
-        """The picture at the candidate's URL (cached by URL), or None when it is not a big enough image."""
+        """The picture or clip at the candidate's URL (cached by URL), or None when it is not big enough or not media."""
         key = cache_key("sources.file", VERSION, {"url": candidate.url})
         try:
-            path = self.cache.remember(key, Path, lambda folder: self._fetch(candidate.url, folder / "picture"))[0]
+            path = self.cache.remember(key, Path, lambda folder: self._fetch(candidate, folder / "picture"))[0]
         except SourceError as error:
             self.failed(candidate.source, error)
             return None
-        try:
-            with Image.open(path) as picture:
-                return path if picture.width >= MIN_WIDTH else None
-        except (UnidentifiedImageError, OSError):
-            return None
+        return path if media_width(path, candidate.footage) >= MIN_WIDTH else None
 
-    def _fetch(self, url: str, out: Path) -> Path:
+    def _fetch(self, candidate: Candidate, out: Path) -> Path:
+        url = candidate.url
         try:
             answer = self.client.get(url)
         except httpx.HTTPError as error:
             raise SourceError(f"cannot fetch {url}: {type(error).__name__}") from None
         if answer.status_code != 200:
             raise SourceError(f"{url} answered HTTP {answer.status_code}")
-        try:
-            Image.open(io.BytesIO(answer.content)).verify()
-        except (UnidentifiedImageError, OSError):
-            raise SourceError(f"{url} is not a picture") from None
         with translate_os_errors(str(out)):
             out.write_bytes(answer.content)
+        if not media_width(out, candidate.footage):
+            out.unlink(missing_ok=True)
+            raise SourceError(f"{url} is not a {'video' if candidate.footage else 'picture'}")
         return out
 
     def failed(self, name: str, error: SourceError) -> None:
@@ -138,6 +136,27 @@ class SourceChain:
         self.failures[name] = self.failures.get(name, 0) + 1
         if self.failures[name] == FAILURES_BEFORE_SKIP:
             log.warning("the picture source %s keeps failing (%s): skipped for the rest of this job", name, error)
+
+
+def media_width(path: Path, footage: bool) -> int:
+    """The width of a picture, or of a clip's video stream; 0 when the file is neither."""
+    if footage:
+        try:
+            info = probe(path)
+        except MediaError:
+            return 0
+        return info.width or 0 if info.duration > 0 else 0
+    try:
+        with Image.open(path) as picture:
+            picture.verify()
+            return picture.width
+    except (UnidentifiedImageError, OSError):
+        return 0
+
+
+def fits(candidate: Candidate, shot: Shot) -> bool:
+    """A clip long enough for its shot (slowed at most by MAX_SLOWDOWN); any picture fits."""
+    return not candidate.footage or candidate.seconds * MAX_SLOWDOWN >= shot.end - shot.start
 
 
 def pick_pictures(shots: tuple[Shot, ...], scenes: dict[int, Scene], preset: Preset, topic: str, chain: SourceChain,
@@ -156,11 +175,12 @@ def pick_pictures(shots: tuple[Shot, ...], scenes: dict[int, Scene], preset: Pre
             continue
         scores = chain.relevance.scores([texts[s] for s in offers],
                                         [[f"{c.title}. {c.description}" for c, _ in found] for found in offers.values()])
+        by_index = {shot.index: shot for shot in shots}
         for (shot_index, found), shot_scores in zip(offers.items(), scores):
             ranked = sorted(zip(shot_scores, range(len(found))), reverse=True)
             for score, k in ranked:
                 candidate, reason = found[k]
-                if score < chain.relevance.threshold or candidate.url in chain.used:
+                if score < chain.relevance.threshold or candidate.url in chain.used or not fits(candidate, by_index[shot_index]):
                     continue
                 path = chain.download(candidate)
                 if path is None:
@@ -168,7 +188,7 @@ def pick_pictures(shots: tuple[Shot, ...], scenes: dict[int, Scene], preset: Pre
                 chain.used.add(candidate.url)
                 picked[shot_index] = (path, Credit(shot_index, candidate.source, candidate.title, candidate.author,
                                                    judge(candidate.licence, True, candidate.library).licence,
-                                                   candidate.licence_url, candidate.page, reason))
+                                                   candidate.licence_url, candidate.page, reason, candidate.footage))
                 on_item(False)
                 break
     return picked
@@ -208,10 +228,40 @@ def finished_picture(shot: int, picture: Path, source: str, preset: Preset, cach
     return Still(shot, still.path, source)
 
 
+def finished_footage(shot: int, clip: Path, seconds: float, fps: int, source: str, preset: Preset, cache: Cache,
+                     on_item: Callable[[bool], None] = lambda cached: None) -> Still:
+    """A fetched clip as a shot: `seconds` long (slowed if it is shorter), muted, cropped to the frame, graded.
+
+    The frame's width and height, the frame rate and the look are fixed here, so the render only trims it.
+    A poster frame beside it stands for the shot where a picture is needed (thumbnails, the contact sheet).
+    """
+    key = cache_key("sources.footage", VERSION, {"clip": file_digest(clip), "seconds": round(seconds, 3), "fps": fps,
+                                                 "effects": preset.effects.model_dump()})
+
+    def compute(folder: Path) -> Still:
+        length = probe(clip).duration
+        slower = max(1.0, seconds / length) if length > 0 else 1.0
+        width, height = SIZE
+        look = ",".join(filter(None, [
+            f"setpts={slower:.4f}*(PTS-STARTPTS)", f"fps={fps}",
+            f"scale={width}:{height}:force_original_aspect_ratio=increase", f"crop={width}:{height}", "setsar=1",
+            grade_filter(preset.effects), f"tpad=stop_mode=clone:stop_duration={seconds:.3f}", "format=yuv420p"]))
+        out, poster = folder / "clip.mp4", folder / "poster.png"
+        run_ffmpeg(["-i", str(clip), "-an", "-vf", look, "-t", f"{seconds:.3f}", "-c:v", "libx264", "-preset", "veryfast",
+                    "-crf", "18", "-g", str(fps), str(out)], what=f"the clip of shot {shot + 1}")
+        run_ffmpeg(["-ss", f"{seconds / 2:.3f}", "-i", str(out), "-frames:v", "1", str(poster)],
+                   what=f"a frame of shot {shot + 1}")
+        return Still(shot, out, source, poster)
+
+    still, cached = cache.remember(key, Still, compute)
+    on_item(cached)
+    return Still(shot, still.path, source, still.poster)
+
+
 def credits_text(credits: list[Credit]) -> str:
     """credits.txt: one line per picture used, in the order they appear."""
     lines = [f"{n}. {c.title or 'Untitled'} — {c.author or 'unknown author'} — {c.licence}"
-             f"{f' ({c.licence_url})' if c.licence_url else ''} — {c.page} [{c.source}, shot {c.shot + 1}]"
+             f"{f' ({c.licence_url})' if c.licence_url else ''} — {c.page} [{c.source}, {'clip' if c.footage else 'shot'} {c.shot + 1}]"
              for n, c in enumerate(credits, 1)]
     return "Pictures used in this video\n\n" + "\n".join(lines) + "\n"
 

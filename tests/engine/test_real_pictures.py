@@ -14,7 +14,7 @@ from engine.media import probe
 from engine.publish import video_meta
 from tests.conftest import isolated_env, made_folder, run_cli
 from tests.engine.stages.test_sources import LENINGRAD
-from tests.picture_servers import PictureServers
+from tests.picture_servers import Item, PictureServers
 
 pytestmark = pytest.mark.slow
 
@@ -61,5 +61,38 @@ def test_a_job_with_commons_first_uses_only_allowed_pictures_credits_them_and_re
         again = run_cli(args, env, tmp_path)
         assert again.returncode == 0, again.stderr
         assert json.loads((made_folder(again) / "script.json").read_text())["credits"] == credits
+    finally:
+        servers.stop()
+
+
+def test_a_stock_clip_becomes_a_moving_shot_in_the_master_and_the_short(tmp_path: Path):
+    import av
+
+    servers = PictureServers(items=[Item("pexels-video", "ice-road", "Trucks on the ice road of Lake Ladoga",
+                                         "trucks crossing the frozen Lake Ladoga ice road in the siege of Leningrad",
+                                         "Mark", "", width=1920, height=1080, seconds=8)])
+    servers.start()
+    try:
+        (tmp_path / "ice.txt").write_text(SCRIPT, encoding="utf-8")
+        env = isolated_env(tmp_path) | servers.env() | {"VF_IMAGE_SOURCES": "pexels-video"}
+        result = run_cli(["make", "--script-file", "ice.txt", "--preset", "military-history", "--export",
+                          "youtube,shorts"], env, tmp_path)
+        assert result.returncode == 0, result.stderr
+        folder = made_folder(result)
+        document = json.loads((folder / "script.json").read_text())
+        [credit] = document["credits"]
+        assert credit["footage"] and credit["source"] == "pexels-video" and credit["licence"] == "Pexels licence"
+        assert f"[pexels-video, clip {credit['shot'] + 1}]" in (folder / "credits.txt").read_text()
+        shot = [s for scene in document["scenes"] for s in scene["shots"]][credit["shot"]]
+        master, short = probe(folder / "video.mp4"), probe(folder / "exports" / "shorts-1080x1920.mp4")
+        assert (master.width, master.height, short.width, short.height) == (1920, 1080, 1080, 1920)
+        assert abs(master.duration - document["duration"]) < 0.2
+        with av.open(str(folder / "video.mp4")) as container:  # the test pattern moves within the shot
+            middle = (shot["start"] + shot["end"]) / 2
+            frames = [f.to_ndarray(format="gray") for f in container.decode(video=0)
+                      if abs(f.time - middle) < 0.02 or abs(f.time - middle - 0.5) < 0.02]
+        assert len(frames) >= 2 and abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 2
+        with Image.open(json.loads((folder / "job.json").read_text())["stills"][credit["shot"]]) as poster:
+            assert poster.size == (1920, 1080)  # thumbnails and the contact sheet get a frame of the clip
     finally:
         servers.stop()

@@ -1,3 +1,4 @@
+import pytest
 import hashlib
 from pathlib import Path
 
@@ -25,3 +26,21 @@ def test_same_prompt_same_picture_different_prompts_differ(tmp_path: Path):
     again = []
     paint_shots(shots, preset, ProceduralPainter(), Cache(tmp_path), on_item=again.append)
     assert again == [True, True, True]
+
+
+@pytest.mark.parametrize("grade", ["faded", "noir", "warm", "sepia"])
+def test_footage_is_graded_by_ffmpeg_as_stills_are_by_numpy(tmp_path: Path, grade: str):
+    from engine.media import run_ffmpeg
+    from engine.stages.images import finish_still, grade_filter
+
+    effects = load_preset("military-history", None).effects.model_copy(update={
+        "colour_grade": grade, "vignette": 0.0, "grain": 0.0})
+    rng = np.random.default_rng(1)
+    blocks = rng.integers(0, 256, (9, 16, 3), dtype=np.uint8)
+    Image.fromarray(blocks).resize((1920, 1080), Image.NEAREST).save(tmp_path / "still.png")
+    run_ffmpeg(["-i", str(tmp_path / "still.png"), "-vf", f"{grade_filter(effects)},format=rgb24",
+                str(tmp_path / "graded.png")], what="the graded frame")
+    finish_still(tmp_path / "still.png", effects, seed=0)
+    by_numpy = np.asarray(Image.open(tmp_path / "still.png"), dtype=float)
+    by_ffmpeg = np.asarray(Image.open(tmp_path / "graded.png"), dtype=float)
+    assert np.abs(by_numpy - by_ffmpeg).mean() < 2.0  # the same look, up to rounding

@@ -11,7 +11,8 @@ from engine.models import Scene, Shot
 from engine.presets import load_preset
 from engine.stages.relevance import KeywordRelevance, ShotText
 from engine.stages.sources import SourceChain, pick_pictures, shot_text
-from engine.stock import CommonsSource, NasaSource, OpenverseSource, http_client
+from engine.stock import (CommonsSource, NasaSource, OpenverseSource, PexelsSource, PexelsVideoSource, PixabaySource,
+                          PixabayVideoSource, SourceError, http_client)
 from tests.picture_servers import Item, PictureServers
 
 LENINGRAD = [
@@ -42,7 +43,8 @@ def _scene(index: int, narration: str, prompt: str) -> Scene:
 def _chain(servers: PictureServers, tmp_path: Path, names: tuple[str, ...], share_alike: bool = False) -> SourceChain:
     client = http_client()
     made = {"commons": CommonsSource(f"{servers.url}/w/api.php", client), "openverse": OpenverseSource(servers.url, client),
-            "nasa": NasaSource(servers.url, client)}
+            "nasa": NasaSource(servers.url, client), "pexels-video": PexelsVideoSource(servers.url, client, servers.key),
+            "pixabay-video": PixabayVideoSource(servers.url, client, servers.key)}
     return SourceChain([made[n] for n in names], Cache(tmp_path / "cache"), share_alike, client)
 
 
@@ -111,3 +113,48 @@ def test_an_archive_that_keeps_failing_is_skipped_for_the_rest_of_the_job(archiv
     assert pick_pictures(shots, scenes, preset, "Siege of Leningrad", _chain(archives, tmp_path, ("commons",))) == {}
     assert len(archives.requests) == 2 * 3  # two searches, three tries each, then no more
     assert caplog.text.count("keeps failing") == 1
+
+
+STOCK = [
+    Item("pexels", "tanks", "Tanks in the snow", "tanks snow winter", "Anna", ""),
+    Item("pixabay", "ruins", "Ruins", "ruins city winter", "berlin_foto", ""),
+    Item("pexels-video", "convoy", "Trucks convoy on ice", "trucks convoy ice", "Mark", "", width=1920, height=1080, seconds=3),
+    Item("pixabay-video", "snowfall", "Snowfall", "snowfall winter trucks", "motionstock", "", width=1920, height=1080, seconds=1),
+]
+
+
+def test_the_stock_libraries_answer_photos_and_clips_with_their_own_licence_and_need_their_key(archives, tmp_path: Path):
+    archives.items[:] = STOCK
+    client = http_client()
+    [photo] = PexelsSource(archives.url, client, archives.key).search("tanks winter")
+    [picture] = PixabaySource(archives.url, client, archives.key).search("ruins")
+    [clip] = PexelsVideoSource(archives.url, client, archives.key).search("convoy")
+    [film] = PixabayVideoSource(archives.url, client, archives.key).search("snowfall")
+    assert (photo.author, photo.licence, photo.footage) == ("Anna", "Pexels licence", False)
+    assert (picture.author, picture.licence) == ("berlin_foto", "Pixabay licence")
+    # The HD rendition, not the SD one; a Pexels video's words come from its page's slug.
+    assert (clip.width, clip.seconds, clip.title, clip.url.endswith("/convoy.mp4")) == (1920, 3.0, "trucks convoy on ice", True)
+    assert (film.width, film.seconds, film.footage, film.library) == (1920, 1.0, True, "pixabay")
+    with pytest.raises(SourceError, match="401"):
+        PexelsVideoSource(archives.url, client, "revoked").search("convoy")
+    with pytest.raises(SourceError, match="400"):
+        PixabayVideoSource(archives.url, client, "revoked").search("snowfall")
+
+
+def test_a_clip_long_enough_becomes_a_shot_of_the_right_length_muted_and_cropped(archives, tmp_path: Path):
+    from engine.media import probe
+    from engine.stages.sources import finished_footage
+
+    archives.items[:] = STOCK
+    preset = load_preset("military-history", None)
+    scene = _scene(0, "The convoy of trucks crossed the ice in winter.", "trucks convoy on the ice")
+    # Shot 0 lasts 4 s: the 3-s Pexels clip fits (played slower); the 1-s Pixabay clip is too short for shot 1's 4 s.
+    shots = tuple(Shot(k, 0, k * 4.0, k * 4.0 + 4, scene.image_prompt, "zoom_in", "calm") for k in range(2))
+    picked = pick_pictures(shots, {0: scene}, preset, "Ice road",
+                           _chain(archives, tmp_path, ("pexels-video", "pixabay-video")))
+    assert list(picked) == [0] and picked[0][1].footage and picked[0][1].source == "pexels-video"
+    still = finished_footage(0, picked[0][0], 4.5, 30, "pexels-video", preset, Cache(tmp_path / "cache"))
+    info = probe(still.path)
+    assert (info.width, info.height, info.audio_codec) == (1920, 1080, None)
+    assert info.duration == pytest.approx(4.5, abs=0.1)
+    assert still.image.suffix == ".png" and still.image.is_file()
