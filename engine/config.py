@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     hf_budget_usd: float = Field(0.10, gt=0)
     hf_measure_every: int = Field(20, ge=1, le=10000)  # pictures between two readings of the balances
     image_backend: Literal["auto", "procedural", "flux"] = "auto"
-    image_sources: str = ""  # real pictures first, e.g. "commons,openverse"; empty: the preset's `images.sources`
+    # Real pictures first, e.g. "commons,openverse"; empty: the preset's `images.sources`; "none": painted only
+    # (no network asked, as for a machine offline).
+    image_sources: str = ""
     commons_api_url: str = "https://commons.wikimedia.org/w/api.php"
     openverse_api_url: str = "https://api.openverse.org"
     nasa_api_url: str = "https://images-api.nasa.gov"
@@ -122,9 +124,12 @@ class Settings(BaseSettings):
         return self.data_dir / "cache"
 
     @property
-    def image_source_order(self) -> tuple[str, ...]:
-        """VF_IMAGE_SOURCES as names, in order."""
-        return tuple(name.strip().lower() for name in self.image_sources.split(",") if name.strip())
+    def image_source_order(self) -> tuple[str, ...] | None:
+        """VF_IMAGE_SOURCES as names, in order; () for "none"; None when unset (the preset's order applies)."""
+        names = tuple(name.strip().lower() for name in self.image_sources.split(",") if name.strip())
+        if names == ("none",):
+            return ()
+        return names or None
 
     @property
     def voices_dir(self) -> Path:

@@ -26,6 +26,7 @@ from engine.errors import InputError, VideoFactoryError
 from engine.models import Artefacts, JobRequest
 from engine.presets import Preset
 from engine.store import Store, as_utc
+from engine.review import AWAITING_REVIEW
 from engine.tables import Job, utcnow
 
 
@@ -304,6 +305,11 @@ class JobBook:
             raise InputError(f"thumbnail {thumbnail} does not exist; choose 1 to 3")
         self._set(job_id, None, thumbnail=thumbnail)
 
+    def revise(self, job_id: int, request: JobRequest) -> None:
+        """A paused job's request changed (a review replaced a picture or approved them); a StateConflict if it runs."""
+        if not self._set(job_id, [JobState.PAUSED], request_json=request.model_dump_json()):
+            raise StateConflict(f"job {job_id} is not paused: its request cannot change now")
+
     def interrupted(self, origin: str) -> list[Job]:
         """Jobs of `origin` whose process ended while they ran (killed, crashed, restarted)."""
         running = self.find(states=[JobState.RUNNING], origin=origin)
@@ -327,7 +333,8 @@ class JobBook:
     def due(self, origin: str | None, now: datetime) -> list[Job]:
         """Paused jobs of `origin` (None: of every origin) whose time to go on has come."""
         paused = self.find(states=[JobState.PAUSED], origin=origin)
-        return [job for job in paused if job.resume_after is None or as_utc(job.resume_after) <= now]
+        return [job for job in paused if job.error != AWAITING_REVIEW
+                and (job.resume_after is None or as_utc(job.resume_after) <= now)]
 
     def next_resume(self, origin: str) -> datetime | None:
         """The earliest time a paused job of `origin` may go on."""

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from engine import __version__, backends, voices
+from engine import __version__, backends, review, voices
 from engine.cache import Cache, atomic_write_text, check_writable
 from engine.config import Settings
 from engine.errors import BackendError, ConfigError, InputError, MediaError, VideoFactoryError
@@ -275,6 +275,8 @@ def make_video(plan: JobPlan, settings: Settings, store: Store, progress: Progre
     layout = lay_out(ctx, the_script, timed, narration)
     marks = timeline.chapter_marks(the_script, layout)
     stills, credits = paint(ctx, layout, the_script)
+    if ctx.request.review and not ctx.request.reviewed:
+        ask_for_review(ctx, stills, credits)
     soundtrack = score(ctx, layout, narration)
     options = render_options(settings)
     subs, subtitle_paths = caption(ctx, timed, options, cards_of(ctx, the_script, layout, marks, credits))
@@ -411,9 +413,19 @@ def finished_real(ctx: Context, shot: Shot, path: Path, credit: sources.Credit,
     return sources.finished_picture(shot.index, path, credit.source, ctx.preset, ctx.cache, on_item)
 
 
+def ask_for_review(ctx: Context, stills: tuple[images.Still, ...], credits: tuple[sources.Credit, ...]) -> None:
+    """Stop before the render with a contact sheet of the chosen pictures (ReviewWanted; the job pauses)."""
+    by_shot = {credit.shot: credit for credit in credits}
+    shots = [review.ShotSource(s.image, by_shot[s.shot].source, by_shot[s.shot].title, by_shot[s.shot].author,
+                               by_shot[s.shot].licence, by_shot[s.shot].url) if s.shot in by_shot
+             else review.ShotSource(s.image, s.backend) for s in stills]
+    raise review.ReviewWanted(review.write_review(ctx.plan.folder, shots, bold_font_dir(ctx.settings.data_dir) / BOLD_FILE))
+
+
 def pick_real_pictures(ctx: Context, plan: Timeline, the_script: Script) -> dict[int, tuple[Path, sources.Credit]]:
     """Real pictures for the shots the chain of sources (VF_IMAGE_SOURCES, else the preset's) can serve."""
-    names = ctx.settings.image_source_order or ctx.preset.images.sources
+    order = ctx.settings.image_source_order
+    names = ctx.preset.images.sources if order is None else order
     if not names:
         return {}
     with httpx_client() as client:
@@ -421,7 +433,8 @@ def pick_real_pictures(ctx: Context, plan: Timeline, the_script: Script) -> dict
                                     ctx.preset.images.allow_share_alike, client, relevance.make_relevance())
         scenes = {scene.index: scene for scene in the_script.scenes}
         with ctx.run.stage("sources", ",".join(names), total=len(plan.shots), unit="shot") as stage:
-            return sources.pick_pictures(plan.shots, scenes, ctx.preset, the_script.topic, chain, stage.item)
+            return sources.pick_pictures(plan.shots, scenes, ctx.preset, the_script.topic, chain, stage.item,
+                                         frozenset(ctx.request.avoid_pictures))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from engine.models import Artefacts, JobRequest
 from engine.pipeline import prepare
 from engine.records import MANIFEST_NAME, SCRIPT_NAME, read_manifest
 from engine.queue import celery_app, send
-from engine.runner import FilesReady, JobEnded, JobEvent, JobProgressed, JobQueued, JobStarted, Listener, notify
+from engine.runner import FilesReady, JobEnded, JobEvent, JobProgressed, JobQueued, JobResumed, JobStarted, Listener, notify
 from engine.store import Store, as_utc
 from engine.tables import Job
 
@@ -89,6 +89,14 @@ class QueueRunner:
             raise
         self._emit(JobQueued(job_id, self.queue_length() - 1))
         return job
+
+    def resume(self, job_id: int, why: str = "review") -> bool:
+        """Put a paused job back on the queue; whether it was paused."""
+        if not self.book.requeue(job_id, [JobState.PAUSED]):
+            return False
+        send(self.app, job_id)
+        self._emit(JobResumed(job_id, why))
+        return True
 
     def cancel(self, job_id: int) -> bool:
         """Stop a job: a waiting one at once, a running one between two items (its worker reads the row)."""

@@ -122,6 +122,8 @@ class CreditRecord(_Record):
     licence_url: str = ""
     page: str = ""
     reason: str = ""
+    footage: bool = False  # a stock video clip
+    url: str = ""  # the file as fetched
 
 
 class MusicRecord(_Record):

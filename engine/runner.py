@@ -38,6 +38,7 @@ from engine.models import Artefacts, JobRequest
 from engine.cache import check_writable
 from engine.housekeeping import tidy
 from engine.pipeline import make_video, prepare
+from engine.review import AWAITING_REVIEW, ReviewWanted
 from engine.stages.render import SegmentHelpers
 from engine.store import Store, open_store, utcnow
 from engine.tables import Job
@@ -137,6 +138,10 @@ class JobRunner(Protocol):
         """Jobs waiting or running: how many are ahead of a new one."""
         ...
 
+    def resume(self, job_id: int, why: str = "token") -> bool:
+        """Put a paused job back in the queue; whether it was one."""
+        ...
+
     def subscribe(self, listener: Listener) -> None:
         """Call `listener` with every event of every job (from a worker thread)."""
         ...
@@ -211,6 +216,8 @@ def run_once(job: Job, settings: Settings, store: Store, book: JobBook, emit: Ca
         return Cancelled()
     except TokensExhausted as error:  # nothing is lost: what finished is cached; it goes on when a token is back
         return Paused(str(error), error.resume_after)
+    except ReviewWanted:  # its pictures wait for a person; approving or replacing one resumes it
+        return Paused(AWAITING_REVIEW, None)
     except VideoFactoryError as error:
         return Failed(str(error), error.exit_code)
     except Exception:  # whoever asked gets a plain sentence; the log gets the details

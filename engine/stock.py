@@ -22,13 +22,17 @@ from engine.licences import plain
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"VideoFactory/{__version__} (https://github.com/videofactory/videofactory; videofactory@example.org)"
-TIMEOUT = 20.0
+TIMEOUT = httpx.Timeout(20.0, connect=5.0)  # a machine offline is told in seconds, not minutes
 ATTEMPTS = 3
 RESULTS = 20
 
 
 class SourceError(BackendError):
     """A picture source that did not answer (network, 5xx or 429 after retries, an answer not as documented)."""
+
+
+class SourceUnreachable(SourceError):
+    """A picture source that cannot be connected to at all (offline, no DNS, refused): not worth a retry."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,9 @@ def get_json(client: httpx.Client, url: str, params: dict[str, str], sleep: Call
     for attempt in range(ATTEMPTS):
         try:
             answer = client.get(url, params=params, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            host = httpx.URL(url).host
+            raise SourceUnreachable(f"{host} cannot be reached ({type(error).__name__})") from None
         except httpx.HTTPError as error:
             problem = type(error).__name__
         else:

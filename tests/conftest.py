@@ -25,10 +25,15 @@ def settings(tmp_path: Path) -> Settings:
     return load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Jobs in tests paint every picture unless a test points them at the local archives: none reaches the internet."""
+    os.environ["VF_IMAGE_SOURCES"] = "none"
+
+
 def isolated_env(root: Path) -> dict[str, str]:
     """Environment for running `videofactory` as a process with its folders under `root`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VF_")}
-    env.update(VF_DATA_DIR=str(root / "data"), VF_OUTPUT_DIR=str(root / "output"))
+    env.update(VF_DATA_DIR=str(root / "data"), VF_OUTPUT_DIR=str(root / "output"), VF_IMAGE_SOURCES="none")
     return env
 
 

@@ -26,7 +26,7 @@ from engine.media import MediaError, probe, run_ffmpeg
 from engine.models import Scene, Shot
 from engine.presets import Preset
 from engine.stages.images import SIZE, Still, finish_still, grade_filter
-from engine.stock import Candidate, PictureSource, SourceError
+from engine.stock import Candidate, PictureSource, SourceError, SourceUnreachable
 from engine.stages.relevance import STOP_WORDS, KeywordRelevance, Relevance, ShotText, terms
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class Credit:
     page: str
     reason: str  # the licence gate's
     footage: bool = False  # a video clip, not a picture
+    url: str = ""  # the file itself: what a review's replacement avoids
 
 
 def query_terms(narration: str, subject: str) -> str:
@@ -132,8 +133,15 @@ class SourceChain:
         return out
 
     def failed(self, name: str, error: SourceError) -> None:
-        """One more failure of a source; at FAILURES_BEFORE_SKIP it is skipped for the rest of the job, with a warning."""
-        self.failures[name] = self.failures.get(name, 0) + 1
+        """One more failure of a source; at FAILURES_BEFORE_SKIP (at once if unreachable) it is skipped for the rest
+        of the job, with one warning."""
+        already = self.failures.get(name, 0)
+        if isinstance(error, SourceUnreachable) and already < FAILURES_BEFORE_SKIP:
+            self.failures[name] = FAILURES_BEFORE_SKIP
+            log.warning("the picture source %s: %s, so it is skipped for this job (VF_IMAGE_SOURCES=none paints "
+                        "every picture without asking)", name, error)
+            return
+        self.failures[name] = already + 1
         if self.failures[name] == FAILURES_BEFORE_SKIP:
             log.warning("the picture source %s keeps failing (%s): skipped for the rest of this job", name, error)
 
@@ -160,12 +168,26 @@ def fits(candidate: Candidate, shot: Shot) -> bool:
 
 
 def pick_pictures(shots: tuple[Shot, ...], scenes: dict[int, Scene], preset: Preset, topic: str, chain: SourceChain,
-                  on_item: Callable[[bool], None] = lambda cached: None) -> dict[int, tuple[Path, Credit]]:
+                  on_item: Callable[[bool], None] = lambda cached: None,
+                  avoid: frozenset[str] = frozenset()) -> dict[int, tuple[Path, Credit]]:
     """A real picture for each shot the chain can serve, with its credit; the others are left to the painter.
 
     Source by source: the shots still without a picture search it, all their candidates are scored
-    in one batch, and each shot, in order, takes its best unused candidate that fits.
+    in one batch, and each shot, in order, takes its best unused candidate that fits. Pictures in
+    `avoid` (replaced in a review) are picked as before, then only their shots pick again, among what
+    no other shot uses: replacing one shot's picture changes no other shot.
     """
+    first = _pick(shots, scenes, preset, topic, chain, on_item)
+    kept = {shot: pick for shot, pick in first.items() if pick[1].url not in avoid}
+    again = tuple(shot for shot in shots if shot.index in first and shot.index not in kept)
+    if not again:
+        return first
+    chain.used = {credit.url for _, credit in kept.values()} | set(avoid)
+    return dict(sorted((kept | _pick(again, scenes, preset, topic, chain, on_item)).items()))
+
+
+def _pick(shots: tuple[Shot, ...], scenes: dict[int, Scene], preset: Preset, topic: str, chain: SourceChain,
+          on_item: Callable[[bool], None]) -> dict[int, tuple[Path, Credit]]:
     picked: dict[int, tuple[Path, Credit]] = {}
     texts = {shot.index: shot_text(scenes[shot.scene], preset, topic) for shot in shots}
     for source in chain.sources:
@@ -188,7 +210,8 @@ def pick_pictures(shots: tuple[Shot, ...], scenes: dict[int, Scene], preset: Pre
                 chain.used.add(candidate.url)
                 picked[shot_index] = (path, Credit(shot_index, candidate.source, candidate.title, candidate.author,
                                                    judge(candidate.licence, True, candidate.library).licence,
-                                                   candidate.licence_url, candidate.page, reason, candidate.footage))
+                                                   candidate.licence_url, candidate.page, reason, candidate.footage,
+                                                   candidate.url))
                 on_item(False)
                 break
     return picked

@@ -57,6 +57,15 @@ def test_a_job_with_commons_first_uses_only_allowed_pictures_credits_them_and_re
         assert listed.returncode == 0 and f"commons: {credits[0]['title']} — {credits[0]['author']}" in listed.stdout
         with Image.open(folder / "contact-sheet.jpg") as sheet:
             assert sheet.width == 4 * 384 and sheet.height >= 216
+        first = credits[0]["shot"] + 1  # replaced by its next candidate, in a new video; the old one stays
+        remade = run_cli(["shots", str(folder), "--replace", str(first)], env, tmp_path)
+        assert remade.returncode == 0, remade.stderr
+        again_credits = json.loads((made_folder(remade) / "script.json").read_text())["credits"]
+        assert made_folder(remade) != folder and (folder / "video.mp4").is_file()
+        assert credits[0]["url"] not in {c["url"] for c in again_credits}
+        assert [c for c in again_credits if c["shot"] != credits[0]["shot"]] == credits[1:]
+        refused = run_cli(["shots", str(folder), "--replace", "99"], env, tmp_path)
+        assert refused.returncode != 0 and "shot 99 has no real picture to replace" in refused.stderr
         servers.down = True  # a rerun of the same video works from the cache
         again = run_cli(args, env, tmp_path)
         assert again.returncode == 0, again.stderr
@@ -96,3 +105,22 @@ def test_a_stock_clip_becomes_a_moving_shot_in_the_master_and_the_short(tmp_path
             assert poster.size == (1920, 1080)  # thumbnails and the contact sheet get a frame of the clip
     finally:
         servers.stop()
+
+
+def test_a_preset_that_starts_with_the_archives_paints_at_once_when_they_cannot_be_reached(tmp_path: Path):
+    import socket
+
+    with socket.socket() as closed:  # a port nobody listens on: connection refused, as on a machine offline
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    (tmp_path / "ice.txt").write_text(SCRIPT, encoding="utf-8")
+    env = isolated_env(tmp_path) | {"VF_IMAGE_SOURCES": "", "VF_COMMONS_API_URL": f"{nowhere}/w/api.php",
+                                    "VF_OPENVERSE_API_URL": nowhere}
+    result = run_cli(["make", "--script-file", "ice.txt", "--preset", "military-history", "--export", "youtube"],
+                     env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "skipped for this job" in line]
+    assert len(warnings) == 2 and "commons" in warnings[0] and "openverse" in warnings[1]  # once each, no retries
+    manifest = json.loads((made_folder(result) / "job.json").read_text())
+    assert manifest["backends"]["images"] == "procedural"
+    assert not (made_folder(result) / "credits.txt").exists()
