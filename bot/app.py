@@ -27,7 +27,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import (about, abtests, access, dashboard, jobs, making, preferences, publishing, statistics, thumbnails,
-                 tokens, uploads, voices)
+                 review, tokens, uploads, voices)
 from bot.errors import on_error
 from bot.notifier import ChatNotifier
 from bot.schedule import Schedule
@@ -80,9 +80,10 @@ def handlers() -> list[BaseHandler]:
         CallbackQueryHandler(thumbnails.on_approve, pattern=r"^thumb:\d{1,12}:[1-3]$"),
         CallbackQueryHandler(thumbnails.on_redesign, pattern=r"^regen:\d{1,12}$"),
         CallbackQueryHandler(publishing.on_publish, pattern=r"^pub:\d{1,12}:(private|unlisted|public)$"),
-        CallbackQueryHandler(preferences.on_setting_menu, pattern=r"^set:(preset|language|captions)$"),
+        CallbackQueryHandler(preferences.on_setting_menu, pattern=r"^set:(preset|language|captions|review)$"),
         CallbackQueryHandler(preferences.on_setting_value,
-                             pattern=r"^setv:(preset|language|captions|voice):[\w.-]{1,64}$"),
+                             pattern=r"^setv:(preset|language|captions|voice|review):[\w.-]{1,64}$"),
+        CallbackQueryHandler(review.on_review, pattern=r"^review:\d{1,12}:(ok|\d{1,3})$"),
         CallbackQueryHandler(voices.on_voice_menu, pattern=r"^voices$"),
         CallbackQueryHandler(voices.on_voice_sample, pattern=r"^vsample:[\w.-]{1,64}$"),
         CallbackQueryHandler(about.on_stale_button),

@@ -48,7 +48,7 @@ def publish_keyboard(job_id: int) -> InlineKeyboardMarkup:
 def settings_keyboard() -> InlineKeyboardMarkup:
     """Which default to change."""
     return keyboard([[("Preset", "set:preset"), ("Language", "set:language"), ("Captions", "set:captions")],
-                     [("Voice", "voices")]])
+                     [("Voice", "voices"), ("Review pictures", "set:review")]])
 
 
 def voices_keyboard(voices: Sequence[str]) -> InlineKeyboardMarkup:
@@ -56,6 +56,12 @@ def voices_keyboard(voices: Sequence[str]) -> InlineKeyboardMarkup:
     rows = [[(voice, f"setv:voice:{voice}"), ("🔊", f"vsample:{voice}")] for voice in voices]
     rows.append([("the language’s own", "setv:voice:-")])
     return keyboard(rows)
+
+
+def review_keyboard(job_id: int, replaceable: Sequence[int]) -> InlineKeyboardMarkup:
+    """A button per shot that can take its next picture, five to a row, then "Render"."""
+    swaps = [(f"🔁 {n}", f"review:{job_id}:{n}") for n in replaceable]
+    return keyboard([*(swaps[k:k + 5] for k in range(0, len(swaps), 5)), [("✅ Render", f"review:{job_id}:ok")]])
 
 
 def choices_keyboard(what: str, choices: Sequence[str]) -> InlineKeyboardMarkup:

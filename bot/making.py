@@ -101,7 +101,8 @@ def request_of_draft(draft: Draft, length: str, defaults: ChatSettings) -> JobRe
     return JobRequest(topic=draft.topic or "", preset=draft.preset or "",
                       length=length if length in LENGTHS else None, minutes=minutes_of(length),
                       script_file=draft.script_file, voiceover=draft.voiceover,
-                      language=defaults.language, caption_style=defaults.caption_style, voice=defaults.voice)
+                      language=defaults.language, caption_style=defaults.caption_style, voice=defaults.voice,
+                      review=defaults.review)
 
 
 async def on_go(update: Update, context: FactoryContext) -> None:

@@ -21,9 +21,11 @@ from telegram import Bot
 
 from bot.delivery import MaybeDelivered, safely, say, send_thumbnails, send_video, with_retries
 from bot.redact import for_chat, in_output
+from bot.review import send_review
 from bot.services import Services, off_loop
 from engine.web_logins import download_link, web_secret
 from engine.jobs import Cancelled, Done, Failed, Paused
+from engine.review import AWAITING_REVIEW
 from engine.runner import FilesReady, JobEnded, JobEvent, JobProgressed, JobQueued, JobResumed
 from engine.tables import Job
 from engine.thumbnail_choice import approve_thumbnail
@@ -194,6 +196,9 @@ async def _ended(services: Services, bot: Bot, job: Job, outcome: object) -> Non
                 await asyncio.to_thread(approve_thumbnail, artefacts.folder, chosen.thumbnail)
             # The smaller copies made for Telegram's upload limit are not needed once delivered.
             shutil.rmtree(copies_of(services, int(job.id)), ignore_errors=True)  # type: ignore[arg-type]
+        case Paused(reason) if reason == AWAITING_REVIEW:
+            await _status(bot, job, f"{label}: 🖼 waiting for your review of its pictures")
+            await send_review(bot, job)
         case Paused(reason, resume_after):
             await _status(bot, job, f"{label}: ⏸ paused")
             await say(bot, chat, f"⏸ «{job.topic}» paused: {for_chat(reason)}. It goes on by itself "

@@ -1,4 +1,4 @@
-"""/settings: a chat's defaults for new videos (preset, language, captions, voice), by command or by buttons."""
+"""/settings: a chat's defaults for new videos (preset, language, captions, voice, review), by command or by buttons."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from engine.voices import BUNDLED, is_catalogue_key
 
 LANGUAGES = ("en", "ru", "de", "fr", "es", "it", "pt", "uk")
 NONE_WORDS = ("", "none", "default", "-")
+REVIEW_WORDS = {"on": True, "off": False, "yes": True, "no": False}
+SETTINGS = "settings are: preset, language, captions, voice, review"
 
 
 def settings_text(mine: ChatSettings) -> str:
@@ -23,15 +25,18 @@ def settings_text(mine: ChatSettings) -> str:
             f"• preset: {mine.preset or 'ask each time'}\n"
             f"• language: {mine.language or 'the preset’s'}\n"
             f"• captions: {mine.caption_style or 'the preset’s'}\n"
-            f"• voice: {mine.voice or 'the preset’s, or the language’s own'}")
+            f"• voice: {mine.voice or 'the preset’s, or the language’s own'}\n"
+            f"• review of the pictures before the render: "
+            f"{'the preset’s' if mine.review is None else 'on' if mine.review else 'off'}")
 
 
-def checked(what: str, value: str | None, presets: dict[str, str]) -> tuple[str, str | None]:
+def checked(what: str, value: str | None, presets: dict[str, str]) -> tuple[str, str | bool | None]:
     """The column and value of one default; an InputError names what is wrong with the value."""
     if value is None:
-        column = {"preset": "preset", "language": "language", "captions": "caption_style", "voice": "voice"}.get(what)
+        column = {"preset": "preset", "language": "language", "captions": "caption_style", "voice": "voice",
+                  "review": "review"}.get(what)
         if column is None:
-            raise InputError("settings are: preset, language, captions, voice")
+            raise InputError(SETTINGS)
         return column, None
     if what == "preset":
         if value not in presets:
@@ -47,10 +52,14 @@ def checked(what: str, value: str | None, presets: dict[str, str]) -> tuple[str,
         if value != BUNDLED and not is_catalogue_key(value):
             raise InputError(f"'{value}' is not a voice: joe, or a Piper voice such as ru_RU-dmitri-medium")
         return "voice", value
-    raise InputError("settings are: preset, language, captions, voice")
+    if what == "review":
+        if value.lower() not in REVIEW_WORDS:
+            raise InputError("review is on or off")
+        return "review", REVIEW_WORDS[value.lower()]
+    raise InputError(SETTINGS)
 
 
-async def save(context: FactoryContext, chat: int, what: str, value: str | None) -> ChatSettings:
+async def save(context: FactoryContext, chat: int, what: str, value: str | bool | None) -> ChatSettings:
     """Check and keep one default of a chat."""
     column, value = checked(what, value, await off_loop(context.services.presets))
     mine = await chat_defaults(context, chat)
@@ -78,7 +87,7 @@ async def on_setting_menu(update: Update, context: FactoryContext) -> None:
     await query.answer()
     what = query.data.split(":", 1)[1]
     choices = {"preset": list(await off_loop(context.services.presets)), "language": list(LANGUAGES),
-               "captions": list(CAPTION_KINDS)}[what]
+               "captions": list(CAPTION_KINDS), "review": ["on", "off"]}[what]
     await query.edit_message_text(f"Default {what}:", reply_markup=choices_keyboard(what, choices))
 
 

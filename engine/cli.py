@@ -122,6 +122,7 @@ def _cmd_make(args: argparse.Namespace, settings: Settings) -> int:
         voiceover=args.voiceover, length=args.length, minutes=args.minutes, voice=args.voice, fresh=args.fresh,
         language=args.language,
         caption_style=args.captions, exports=parse_exports(args.export) if args.export else None,
+        review=False,  # a preset's review is for the chat; here `videofactory shots FOLDER --replace N` reviews after
     )
     runner = EmbeddedRunner(settings, open_store(settings))
     runner.book.pause_interrupted("cli")  # killed runs of the command line: taken up by the same command, or resume

@@ -35,7 +35,7 @@ class JobRequest(BaseModel):
     language: str | None = None  # None: the preset's
     caption_style: CaptionKind | None = None  # None: the preset's
     exports: tuple[str, ...] | None = None  # export profiles; None: the preset's
-    review: bool = False  # stop before the render until the pictures are reviewed (engine/review.py)
+    review: bool | None = None  # stop before the render until the pictures are reviewed (engine/review.py); None: the preset's
     reviewed: bool = False  # reviewed: go on to the render
     avoid_pictures: tuple[str, ...] = ()  # URLs of real pictures a review replaced
 

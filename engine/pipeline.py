@@ -275,7 +275,8 @@ def make_video(plan: JobPlan, settings: Settings, store: Store, progress: Progre
     layout = lay_out(ctx, the_script, timed, narration)
     marks = timeline.chapter_marks(the_script, layout)
     stills, credits = paint(ctx, layout, the_script)
-    if ctx.request.review and not ctx.request.reviewed:
+    wanted = ctx.request.review if ctx.request.review is not None else ctx.preset.images.review
+    if wanted and not ctx.request.reviewed:
         ask_for_review(ctx, stills, credits)
     soundtrack = score(ctx, layout, narration)
     options = render_options(settings)

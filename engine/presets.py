@@ -49,6 +49,7 @@ class ImageStyle(_Strict):
     sources: tuple[Literal["commons", "openverse", "nasa", "pexels", "pixabay", "pexels-video", "pixabay-video"], ...] = ()
     allow_share_alike: bool = False  # CC BY-SA pictures (the video would then carry the same licence duty)
     credits_on_screen: bool = False  # a small "author / source, licence" line during each real picture
+    review: bool = False  # jobs from the chat stop before the render for the pictures to be reviewed
 
 
 class CaptionStyle(_Strict):

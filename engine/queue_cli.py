@@ -39,7 +39,7 @@ def _cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
         voiceover=shared_copy(settings, args.voiceover), length=args.length, minutes=args.minutes, voice=args.voice,
         fresh=args.fresh,
         language=args.language, caption_style=args.captions,
-        exports=parse_exports(args.export) if args.export else None,
+        exports=parse_exports(args.export) if args.export else None, review=False,  # reviewed after, as by `make`
     )
     runner = QueueRunner(settings, open_store(settings), "cli")
     print(runner.submit(request, Origin("cli")).id)

@@ -178,6 +178,7 @@ class ChatSettings(SQLModel, table=True):
     language: str | None = None
     caption_style: str | None = None
     voice: str | None = None  # a Piper voice (hub name or "joe"); None: the preset's or the language's own
+    review: bool | None = None  # review the pictures before the render; None: the preset's `images.review`
     stats_time: str | None = None  # "HH:MM" in VF_TIMEZONE: a daily /stats message
     stats_sent_on: date | None = None  # the last day it was sent
 

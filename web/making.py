@@ -74,7 +74,8 @@ def _request(form: dict[str, object], script: Path | None, voiceover: Path | Non
     return JobRequest(topic=topic, preset=str(form.get("preset") or ""), script_file=script, voiceover=voiceover,
                       length=length if length in ("short", "medium", "long") else None,
                       minutes=minutes_of(length), language=str(form.get("language") or "") or None,
-                      caption_style=captions if captions in CAPTION_KINDS else None)  # type: ignore[arg-type]
+                      caption_style=captions if captions in CAPTION_KINDS else None,  # type: ignore[arg-type]
+                      review=False)  # the pictures are reviewed from the chat; the dashboard shows the made video
 
 
 @router.get("/make", response_class=HTMLResponse)
