@@ -116,9 +116,12 @@ def video_meta(folder: Path, settings: Settings, privacy: str, publish_at: datet
 
 def publish(
     folder: Path, settings: Settings, youtube: YouTube, privacy: str = "private", publish_at: datetime | None = None,
-    progress: Callable[[float], None] = lambda share: None,
+    progress: Callable[[float], None] = lambda share: None, now: datetime | None = None,
 ) -> Published:
-    """Upload the master, its captions and its approved thumbnail (or the first); recorded in job.json."""
+    """Upload the master, its captions and its approved thumbnail (or the first); recorded in job.json.
+
+    `now` is the clock a scheduled time is checked against (the planner's, so a test can set it).
+    """
     if privacy not in PRIVACY:
         raise InputError(f"privacy is one of {', '.join(PRIVACY)}, not '{privacy}'")
     video = folder / "video.mp4"
@@ -128,7 +131,7 @@ def publish(
     manifest = read_manifest(folder)
     if manifest.youtube is not None:
         raise InputError(f"this video is already on YouTube: {manifest.youtube.url}")
-    answer = youtube.upload(video, meta, progress)
+    answer = youtube.upload(video, meta, progress, now)
     video_id = answer.video_id
     url = f"https://youtu.be/{video_id}"
     # Recorded at once, so a failure below never leads to a second upload of the same video.

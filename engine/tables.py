@@ -118,6 +118,7 @@ class ABTest(SQLModel, table=True):
     video_id: str = Field(index=True)
     folder: str  # the video's output folder, where thumbnails/1-3.jpg are
     chat_id: int | None = None  # where reports go
+    channel: str | None = None  # the channel the video is on (None: the one authorisation); paused while it is revoked
     kind: str = "thumbnail"  # thumbnail or title
     variants: int = 3
     titles_json: str = "[]"  # a title test's titles, variant 1 first
@@ -181,6 +182,48 @@ class ChatSettings(SQLModel, table=True):
     review: bool | None = None  # review the pictures before the render; None: the preset's `images.review`
     stats_time: str | None = None  # "HH:MM" in VF_TIMEZONE: a daily /stats message
     stats_sent_on: date | None = None  # the last day it was sent
+
+
+class Channel(SQLModel, table=True):
+    """A YouTube channel the factory feeds: its authorisation, its calendar, and the chat that approves its videos."""
+
+    __tablename__ = "channels"
+    name: str = Field(primary_key=True)  # ours: [a-z0-9-], what commands and presets call it
+    youtube_id: str | None = None  # read back from YouTube when authorised
+    title: str | None = None
+    client_secrets: str | None = None  # its own OAuth client file: its own Google Cloud project, its own quota
+    testing_app: bool = False  # that OAuth app is in "Testing": Google expires its refresh tokens after 7 days
+    authorised: datetime | None = None
+    auth_state: str = "ok"  # engine.channels.AuthState
+    auth_note: str | None = None
+    auth_checked: datetime | None = None
+    chat_id: int | None = None  # where its videos are sent for approval and its news told
+    preset: str | None = None  # its videos' preset, unless a planned topic names one
+    days: str = ""  # publishing days, "mon,wed,fri"; "" none: nothing is made by itself
+    at: str | None = None  # "HH:MM" local time of those days
+    timezone: str = "UTC"
+    auto: bool = False  # a video still unapproved at its deadline is published anyway (else held)
+    approval_hours: float = 12.0  # how long before the deadline a made video is wanted
+    quota_until: datetime | None = None  # YouTube refused its uploads for quota until then
+
+
+class PlannedVideo(SQLModel, table=True):
+    """A topic in a channel's backlog, and what became of it: made, approved, scheduled on YouTube."""
+
+    __tablename__ = "planned_videos"
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(index=True)
+    topic: str
+    preset: str | None = None  # None: the channel's
+    length: str | None = None
+    publish_at: datetime | None = None  # a time asked for (an imported CSV's); else the calendar's next free day
+    slot: datetime | None = None  # when it goes public, once it has a day
+    state: str = Field(default="backlog", index=True)  # engine.planner.PlanState
+    job_id: int | None = None
+    video_id: str | None = None
+    note: str | None = None  # why it is held or failed
+    added: datetime = Field(default_factory=utcnow)
+    changed: datetime = Field(default_factory=utcnow)
 
 
 class WebLogin(SQLModel, table=True):

@@ -101,13 +101,19 @@ class ReportFile:
     url: str
 
 
-def credentials_file(settings: Settings) -> Path:
-    """Where the YouTube authorisation is kept (owner-only permissions)."""
-    return settings.data_dir / "youtube" / "credentials.json"
+def credentials_file(settings: Settings, channel: str | None = None) -> Path:
+    """Where the YouTube authorisation is kept (owner-only permissions): one file per named channel."""
+    if channel is None:
+        return settings.data_dir / "youtube" / "credentials.json"
+    return settings.data_dir / "youtube" / "channels" / f"{channel}.json"
 
 
-def _save_credentials(settings: Settings, credentials) -> None:
-    path = credentials_file(settings)
+def _auth_command(channel: str | None) -> str:
+    return f"`videofactory youtube auth{f' --channel {channel}' if channel else ''}`"
+
+
+def _save_credentials(settings: Settings, credentials, channel: str | None = None) -> None:
+    path = credentials_file(settings, channel)
     with translate_os_errors(str(path.parent)):
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".part")
@@ -118,10 +124,10 @@ def _save_credentials(settings: Settings, credentials) -> None:
         temporary.replace(path)
 
 
-def _flow(settings: Settings):
+def _flow(settings: Settings, client_secrets: Path | None = None):
     from google_auth_oauthlib.flow import InstalledAppFlow
 
-    secrets = settings.youtube_client_secrets
+    secrets = client_secrets or settings.youtube_client_secrets
     if secrets is None:
         raise ConfigError("VF_YOUTUBE_CLIENT_SECRETS is not set: download the OAuth client file (Desktop app) "
                           "from Google Cloud Console and point it there")
@@ -131,9 +137,14 @@ def _flow(settings: Settings):
         raise ConfigError(f"cannot use the OAuth client file {secrets}: {error}") from None
 
 
-def authorize(settings: Settings, console: bool, ask: Callable[[str], str] = input) -> Path:
-    """Run Google's installed-app consent once and keep the credentials; `console` for a headless server."""
-    flow = _flow(settings)
+def authorize(settings: Settings, console: bool, ask: Callable[[str], str] = input, channel: str | None = None,
+              client_secrets: Path | None = None) -> Path:
+    """Run Google's installed-app consent once and keep the credentials; `console` for a headless server.
+
+    With `channel`, the credentials are that channel's own; `client_secrets` (else VF_YOUTUBE_CLIENT_SECRETS)
+    names the OAuth client, so a channel may use its own Google Cloud project and so its own quota.
+    """
+    flow = _flow(settings, client_secrets)
     if console:
         # No browser here: the user opens the link elsewhere; the browser then fails to load the
         # loopback address, and the address it shows carries the code.
@@ -150,36 +161,44 @@ def authorize(settings: Settings, console: bool, ask: Callable[[str], str] = inp
         credentials = flow.credentials
     else:
         credentials = flow.run_local_server(port=0, prompt="consent", access_type="offline")
-    _save_credentials(settings, credentials)
-    return credentials_file(settings)
+    _save_credentials(settings, credentials, channel)
+    return credentials_file(settings, channel)
 
 
-def load_credentials(settings: Settings):
-    """The saved authorisation, refreshed (and saved again) when its access token has expired."""
+def verify_credentials(settings: Settings, channel: str | None = None) -> None:
+    """Ask Google for a new access token now: an AuthError when the authorisation was revoked or has ended."""
+    load_credentials(settings, channel, refresh=True)
+
+
+def load_credentials(settings: Settings, channel: str | None = None, refresh: bool = False):
+    """The saved authorisation (the channel's own, if named), refreshed and saved again when its access token
+    expired (or `refresh` asks)."""
     from google.auth.exceptions import RefreshError, TransportError
     from google.auth.transport.requests import Request
     from google.oauth2.credentials import Credentials
 
-    path = credentials_file(settings)
+    path = credentials_file(settings, channel)
     if not path.is_file():
-        raise AuthError("YouTube is not authorised yet: run `videofactory youtube auth`")
+        raise AuthError(f"YouTube is not authorised yet{f' for the channel {channel}' if channel else ''}: "
+                        f"run {_auth_command(channel)}")
     try:
         credentials = Credentials.from_authorized_user_file(str(path), list(SCOPES))
     except (ValueError, json.JSONDecodeError):
-        raise AuthError(f"{path} is broken: run `videofactory youtube auth` again") from None
+        raise AuthError(f"{path} is broken: run {_auth_command(channel)} again") from None
     if settings.google_token_uri:  # the library always sets Google's own endpoint when it reads the file
         expiry, credentials = credentials.expiry, credentials.with_token_uri(settings.google_token_uri)
         credentials.expiry = expiry  # the copy forgets it
-    if not credentials.valid:
+    if refresh or not credentials.valid:
         try:
             credentials.refresh(Request())
         except RefreshError:
-            raise AuthError("YouTube access was revoked or has expired: run `videofactory youtube auth` again") from None
+            raise AuthError(f"YouTube access{f' of the channel {channel}' if channel else ''} was revoked or has "
+                            f"expired: run {_auth_command(channel)} again") from None
         except TransportError as error:
             log.info("refreshing the YouTube authorisation failed: %s", type(error).__name__)
             log.debug("%s", error)
             raise YouTubeError("cannot reach Google to refresh the YouTube authorisation; try again later") from None
-        _save_credentials(settings, credentials)
+        _save_credentials(settings, credentials, channel)
     return credentials
 
 
@@ -192,13 +211,14 @@ class YouTube:
     sleep: Callable[[float], None] = time.sleep
 
     @classmethod
-    def connect(cls, settings: Settings, http=None) -> YouTube:
-        """Services built from the shipped discovery documents; `http` replaces the network (tests)."""
+    def connect(cls, settings: Settings, http=None, channel: str | None = None) -> YouTube:
+        """Services built from the shipped discovery documents, as `channel` (else the one authorisation);
+        `http` replaces the network (tests)."""
         from googleapiclient.discovery import build
 
         if http is not None:
             return cls(*(build(name, version, http=http, static_discovery=True) for name, version in SERVICES))
-        credentials = load_credentials(settings)
+        credentials = load_credentials(settings, channel)
         return cls(*(build(name, version, credentials=credentials, static_discovery=True, cache_discovery=False)
                      for name, version in SERVICES))
 
@@ -234,7 +254,8 @@ class YouTube:
         log.info("%s: %s, trying again in %.1f s", what, why, wait)
         self.sleep(wait)
 
-    def upload(self, video: Path, meta: VideoMeta, progress: Callable[[float], None] = lambda share: None) -> Uploaded:
+    def upload(self, video: Path, meta: VideoMeta, progress: Callable[[float], None] = lambda share: None,
+               now: datetime | None = None) -> Uploaded:
         """Upload a video by resumable videos.insert; its ID and the privacy YouTube gave it."""
         from googleapiclient.http import MediaFileUpload
 
@@ -243,7 +264,7 @@ class YouTube:
         status: dict[str, object] = {"privacyStatus": meta.privacy, "selfDeclaredMadeForKids": meta.made_for_kids,
                                      "containsSyntheticMedia": meta.synthetic_media}
         if meta.publish_at is not None:
-            if meta.publish_at <= datetime.now(timezone.utc):
+            if meta.publish_at <= (now or datetime.now(timezone.utc)):
                 raise InputError("the publishing time must be in the future")
             status = {**status, "privacyStatus": "private",  # YouTube requires private until publishAt
                       "publishAt": meta.publish_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")}
@@ -270,6 +291,14 @@ class YouTube:
             raise YouTubeError(f"YouTube answered the upload of {video.name} without a video ID")
         # The privacy YouTube applied, not the one asked for: an unaudited project's uploads are locked private.
         return Uploaded(response["id"], str(response.get("status", {}).get("privacyStatus") or meta.privacy))
+
+    def own_channel(self) -> tuple[str, str]:
+        """The ID and title of the channel these credentials act for (channels.list with mine=true)."""
+        answer = self._execute(self.data.channels().list(part="snippet", mine=True), "reading the channel")  # type: ignore[attr-defined]
+        items = answer.get("items") or []
+        if not items:
+            raise AuthError("this Google account has no YouTube channel: create one, then authorise again")
+        return str(items[0]["id"]), str(items[0].get("snippet", {}).get("title", ""))
 
     def add_captions(self, video_id: str, srt: Path, language: str, name: str = "") -> str:
         """Upload a subtitle file as the video's captions track; the track's ID."""

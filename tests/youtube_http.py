@@ -35,6 +35,10 @@ class YouTubeHttp:
     sent: list[tuple[str, str, int]] = field(default_factory=list)  # method, uri, body bytes
     lock: threading.Lock = field(default_factory=threading.Lock)
     uploaded: int = 0
+    video_prefix: str = "yt-video"  # uploads get IDs yt-video-1, yt-video-2, …
+    inserted: list[dict] = field(default_factory=list)  # each videos.insert's resource (snippet, status)
+    channel: tuple[str, str] = ("UC-test", "Test channel")  # what channels.list?mine=true answers
+    unauthorised: bool = False  # answer every request 401, as for a revoked authorisation
 
     def request(self, uri, method="GET", body=None, headers=None, redirections=1, connection_type=None):
         headers = headers or {}
@@ -42,14 +46,22 @@ class YouTubeHttp:
         size = len(body) if isinstance(body, bytes | str) else int(headers.get("Content-Length", headers.get("content-length", 0)))
         with self.lock:
             self.sent.append((method, uri, size))
+        if self.unauthorised:
+            error = {"error": {"code": 401, "message": "Invalid Credentials", "errors": [{"reason": "authError"}]}}
+            return httplib2.Response({"status": "401"}), json.dumps(error).encode()
         if "uploadType=resumable" in uri:
+            self.inserted.append(json.loads(body if isinstance(body, str | bytes) and body else "{}"))
             return httplib2.Response({"status": "200", "location": "https://upload.test/session"}), b""
         if uri.startswith("https://upload.test/session"):
             span = re.match(r"bytes (\d+)-(\d+)/(\d+)", headers.get("content-range", headers.get("Content-Range", "")))
             if span and int(span.group(2)) + 1 < int(span.group(3)):
                 self.uploaded = int(span.group(2)) + 1
                 return httplib2.Response({"status": "308", "range": f"0-{span.group(2)}"}), b""
-            return self._ok({"id": "yt-video-1", "status": {"privacyStatus": self.privacy}})
+            privacy = self.inserted[-1].get("status", {}).get("privacyStatus", self.privacy) if self.inserted else self.privacy
+            return self._ok({"id": f"{self.video_prefix}-{len(self.inserted)}",
+                             "status": {"privacyStatus": privacy if privacy == "private" else self.privacy}})
+        if "/youtube/v3/channels" in uri:
+            return self._ok({"items": [{"id": self.channel[0], "snippet": {"title": self.channel[1]}}]})
         if "/captions" in uri:
             return self._ok({"id": "caption-1"})
         if "/thumbnails/set" in uri:

@@ -27,6 +27,7 @@ class TokenEndpoint:
     def __init__(self) -> None:
         self.grants: list[dict[str, str]] = []
         self.revoked = False
+        self.revoked_tokens: set[str] = set()  # refresh tokens refused, one channel's and not another's
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,7 +37,7 @@ class TokenEndpoint:
             def do_POST(self) -> None:
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()).items()}
                 endpoint.grants.append(form)
-                if endpoint.revoked:
+                if endpoint.revoked or form.get("refresh_token") in endpoint.revoked_tokens:
                     status, body = 400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
                 else:
                     status, body = 200, {"access_token": f"ya29.access-{len(endpoint.grants)}", "expires_in": 3599,

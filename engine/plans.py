@@ -1,0 +1,168 @@
+"""A backlog of topics per channel: added one by one or from a file, listed, removed; a topic made before refused.
+
+A topic is refused when the channel already has it planned or made: the same words (normalised), or,
+where the `ml` extra is installed, the same meaning by the bundled sentence embeddings.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import StrEnum
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from engine.errors import InputError
+from engine.stages.relevance import EmbeddingRelevance, ShotText, make_relevance, terms
+from engine.store import Store
+from engine.tables import PlannedVideo, utcnow
+
+MAX_TOPIC_CHARS = 200
+SAME_WORDS = 0.6  # Jaccard of the normalised words: "Siege of Leningrad" and "The Leningrad siege" are one topic
+LENGTHS = ("short", "medium", "long")
+SAME_MEANING = 0.8  # cosine of the sentence embeddings, where they are installed
+
+
+class PlanState(StrEnum):
+    """Where a planned video stands."""
+
+    IDEA = "idea"  # suggested by the language model, not yet accepted
+    BACKLOG = "backlog"  # waiting for its day
+    MAKING = "making"  # its job runs
+    REVIEW = "review"  # made, sent to the chat for approval
+    APPROVED = "approved"  # to be uploaded, scheduled for its time
+    SCHEDULED = "scheduled"  # on YouTube, private until its publishAt
+    PUBLISHED = "published"  # its time has come
+    HELD = "held"  # not approved by its deadline: kept, not published
+    FAILED = "failed"
+    REMOVED = "removed"
+
+
+LIVE = (PlanState.BACKLOG, PlanState.MAKING, PlanState.REVIEW, PlanState.APPROVED, PlanState.SCHEDULED,
+        PlanState.PUBLISHED, PlanState.HELD)  # what counts as "planned or made" for repeats
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    """One topic to add, as a line or a CSV row gives it."""
+
+    topic: str
+    preset: str | None = None
+    length: str | None = None
+    publish_at: datetime | None = None
+
+
+def normalised(topic: str) -> frozenset[str]:
+    """A topic's words that carry meaning, lower case, a plural's s dropped."""
+    return frozenset(word[:-1] if word.endswith("s") and len(word) > 4 else word for word in terms(topic))
+
+
+def same_words(a: str, b: str) -> bool:
+    """Whether two topics are the same by their normalised words."""
+    x, y = normalised(a), normalised(b)
+    return bool(x and y) and len(x & y) / len(x | y) >= SAME_WORDS
+
+
+def repeats(topics: list[str], made: list[str]) -> list[str | None]:
+    """For each new topic, the planned or made topic it repeats (or an earlier one of the new), else None."""
+    found: list[str | None] = []
+    for k, topic in enumerate(topics):
+        found.append(next((old for old in [*made, *topics[:k]] if same_words(topic, old)), None))
+    waiting = [k for k, hit in enumerate(found) if hit is None]
+    if made and waiting and isinstance(make_relevance(), EmbeddingRelevance):
+        scores = EmbeddingRelevance().scores([ShotText(topics[k], topics[k]) for k in waiting], [made] * len(waiting))
+        for k, row in zip(waiting, scores):
+            best = max(range(len(made)), key=lambda i: row[i])
+            found[k] = made[best] if row[best] >= SAME_MEANING else None
+    return found
+
+
+def parse_plan_file(text: str) -> list[PlanLine]:
+    """One topic per line, or CSV with a header naming topic (and preset, length, publish_at)."""
+    first = text.lstrip().splitlines()[0] if text.strip() else ""
+    if "topic" in first.lower() and "," in first:
+        rows = list(csv.DictReader(io.StringIO(text)))
+        return [_row(row, n) for n, row in enumerate(rows, 2) if (row.get("topic") or "").strip()]
+    return [PlanLine(line.strip()) for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _row(row: dict[str, str], number: int) -> PlanLine:
+    length = (row.get("length") or "").strip() or None
+    if length is not None and length not in LENGTHS:
+        raise InputError(f"line {number}: length is one of {', '.join(LENGTHS)}, not '{length}'")
+    when = (row.get("publish_at") or row.get("publish time") or "").strip()
+    try:
+        at = datetime.fromisoformat(when) if when else None
+    except ValueError:
+        raise InputError(f"line {number}: '{when}' is not a time such as 2026-12-05T18:00+01:00") from None
+    if at is not None and at.tzinfo is None:
+        raise InputError(f"line {number}: give the time zone of {when}, such as +01:00 or Z")
+    return PlanLine(row["topic"].strip(), (row.get("preset") or "").strip() or None, length, at)
+
+
+class PlanBook:
+    """The channels' planned videos, in the database."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get(self, plan_id: int) -> PlannedVideo | None:
+        """One planned video."""
+        return self.store.get(PlannedVideo, plan_id)
+
+    def find(self, channel: str | None = None, states: tuple[PlanState, ...] | None = None) -> list[PlannedVideo]:
+        """Planned videos, oldest first; of one channel, in some states."""
+        query = select(PlannedVideo).order_by(PlannedVideo.id)
+        if channel is not None:
+            query = query.where(PlannedVideo.channel == channel)
+        if states is not None:
+            query = query.where(col(PlannedVideo.state).in_([str(s) for s in states]))
+        with Session(self.store.engine) as session:
+            return list(session.exec(query))
+
+    def add(self, channel: str, lines: list[PlanLine], now: datetime | None = None) -> tuple[list[PlannedVideo], list[str]]:
+        """Add topics to a channel's backlog; the added rows, and a sentence for each topic refused as a repeat."""
+        for line in lines:
+            if not line.topic.strip() or len(line.topic) > MAX_TOPIC_CHARS:
+                raise InputError(f"a topic is 1 to {MAX_TOPIC_CHARS} characters: '{line.topic[:40]}…' is not")
+        made = [row.topic for row in self.find(channel, LIVE)]
+        added, refused = [], []
+        for line, repeat in zip(lines, repeats([line.topic for line in lines], made)):
+            if repeat is not None:
+                refused.append(f"«{line.topic}» repeats «{repeat}», already planned or made for {channel}")
+                continue
+            at = line.publish_at.astimezone(timezone.utc) if line.publish_at else None
+            added.append(self.store.add(PlannedVideo(
+                channel=channel, topic=line.topic.strip(), preset=line.preset, length=line.length,
+                publish_at=at, slot=at, added=now or utcnow(), changed=now or utcnow())))
+        return added, refused  # type: ignore[return-value]
+
+    def import_file(self, channel: str, path: Path, now: datetime | None = None) -> tuple[list[PlannedVideo], list[str]]:
+        """Topics from a file (one per line, or CSV with topic, preset, length, publish_at)."""
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as error:
+            raise InputError(f"cannot read {path}: {type(error).__name__}") from None
+        return self.add(channel, parse_plan_file(text), now)
+
+    def move(self, plan_id: int, to: PlanState, now: datetime, **values: object) -> PlannedVideo:
+        """A planned video moved on, with what else changed."""
+        row = self.get(plan_id)
+        if row is None:
+            raise InputError(f"there is no planned video #{plan_id}")
+        row.state, row.changed = str(to), now
+        for name, value in values.items():
+            setattr(row, name, value)
+        return self.store.add(row)  # type: ignore[return-value]
+
+    def remove(self, plan_id: int, now: datetime | None = None) -> PlannedVideo:
+        """Take a topic out of the plan (one already on YouTube stays there)."""
+        row = self.get(plan_id)
+        if row is None or row.state == PlanState.REMOVED:
+            raise InputError(f"there is no planned video #{plan_id}")
+        if row.state in (PlanState.SCHEDULED, PlanState.PUBLISHED):
+            raise InputError(f"#{plan_id} is already on YouTube ({row.video_id}); remove it there")
+        return self.move(plan_id, PlanState.REMOVED, now or utcnow())

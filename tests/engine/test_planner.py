@@ -1,0 +1,169 @@
+"""The content calendar on a clock the test sets: two channels, their own credentials, videos made ahead,
+approved, scheduled with publishAt through google-api-python-client, held, paused by a revoked token."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from engine.channels import AuthState, ChannelBook, parse_calendar
+from engine.config import load_settings
+from engine.jobs import JobState, Origin
+from engine.models import JobRequest
+from engine.planner import Planner
+from engine.plans import PlanBook, PlanLine, PlanState, parse_plan_file
+from engine.runner import make
+from engine.store import Store
+from engine.tables import Job
+from engine.youtube import SCOPES, YouTube, credentials_file
+from tests.engine.test_youtube_auth import TokenEndpoint
+from tests.youtube_http import YouTubeHttp
+
+MONDAY = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)  # a Monday morning, 07:00 in Berlin
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> Path:
+    """One real short video, copied as each job's own."""
+    root = tmp_path_factory.mktemp("made")
+    settings = load_settings(data_dir=root / "data", output_dir=root / "output")
+    return make(JobRequest(topic="Tides", preset="science", length="short", exports=("youtube",), review=False),
+                settings).folder
+
+
+class StubRunner:
+    """Jobs queued as rows; `finish` ends them with a copy of one real video as each one's folder."""
+
+    def __init__(self, store: Store, made: Path, root: Path) -> None:
+        self.store, self.made, self.root, self.asked = store, made, root, []
+
+    def submit(self, request: JobRequest, origin: Origin) -> Job:
+        self.asked.append((request, origin))
+        return self.store.add(Job(topic=request.topic, preset=request.preset, slug="v", chat_id=origin.chat_id,
+                                  origin=origin.kind, request_json=request.model_dump_json()))
+
+    def finish(self, now: datetime) -> None:
+        for job in [self.store.get(Job, k) for k in range(1, 50)]:
+            if job is not None and job.state == JobState.QUEUED:
+                folder = self.root / f"job-{job.id}"
+                shutil.copytree(self.made, folder)
+                job.state, job.folder, job.started, job.finished = "done", str(folder), now - timedelta(minutes=20), now
+                self.store.add(job)
+
+
+def _credentials(settings, channel: str, endpoint: TokenEndpoint) -> None:
+    path = credentials_file(settings, channel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"client_id": "123.apps", "client_secret": "s", "refresh_token": f"1//{channel}",
+                                "token": "old", "expiry": "2020-01-01T00:00:00Z", "token_uri": f"{endpoint.url}/token",
+                                "scopes": list(SCOPES)}))
+
+
+@pytest.fixture
+def endpoint():
+    server = TokenEndpoint()
+    yield server
+    server.server.shutdown()
+
+
+def test_two_channels_three_days_made_ahead_approved_scheduled_held_and_one_revoked(tmp_path, made, endpoint):
+    settings = load_settings(data_dir=tmp_path / "data", google_token_uri=f"{endpoint.url}/token")
+    store = Store(f"sqlite:///{tmp_path / 'plan.db'}")
+    channels, plans = ChannelBook(store), PlanBook(store)
+    http = {"history": YouTubeHttp(video_prefix="hist"), "science": YouTubeHttp(video_prefix="sci")}
+    for name, chat in (("history", 100), ("science", 200)):
+        _credentials(settings, name, endpoint)
+        channels.authorised(name, f"UC-{name}", name.title(), None, False, MONDAY)
+    # History wants its videos two days before their deadline; science the default 12 hours.
+    channels.set_calendar("history", ("mon,wed,fri", "18:00", "Europe/Berlin"), chat_id=100, preset="science",
+                          approval_hours=48)
+    channels.set_calendar("science", ("daily", "09:00", "UTC"), chat_id=200, preset="science")
+    runner = StubRunner(store, made, tmp_path)
+
+    def planner() -> Planner:  # a new one is the bot restarted: everything it knows is in the database
+        return Planner(settings, store, runner, lambda name: YouTube.connect(settings, http=http[name]))
+
+    added, refused = plans.add("history", [PlanLine("The siege of Leningrad"), PlanLine("The Battle of Kursk"),
+                                           PlanLine("Operation Bagration")])
+    again, repeat = plans.add("history", [PlanLine("Leningrad: the siege")])
+    plans.add("science", [PlanLine("Why the sky is blue"), PlanLine("How tides work")])
+    assert len(added) == 3 and not refused and not again and "repeats «The siege of Leningrad»" in repeat[0]
+
+    notices = planner().tick(MONDAY)
+    slots = {row.topic: row.slot for row in plans.find()}
+    # Berlin's 18:00 is 17:00 UTC in winter; Monday, Wednesday, Friday; science every day at 09:00 UTC.
+    assert [slots[t].replace(tzinfo=timezone.utc) for t in ("The siege of Leningrad", "The Battle of Kursk",
+                                                             "Operation Bagration")] == [
+        datetime(2026, 12, d, 17, 0, tzinfo=timezone.utc) for d in (7, 9, 11)]
+    assert slots["Why the sky is blue"].replace(tzinfo=timezone.utc) == datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
+    # Made ahead: Monday's videos of both channels now; Wednesday's not yet.
+    assert sorted(r.topic for r, _ in runner.asked) == ["The siege of Leningrad", "Why the sky is blue"]
+    assert {o.chat_id for _, o in runner.asked} == {100, 200} and all("Making" in n.text for n in notices)
+
+    runner.finish(MONDAY + timedelta(minutes=20))
+    notices = planner().tick(MONDAY + timedelta(minutes=25))
+    asks = {n.chat_id: n for n in notices if n.approve}
+    assert set(asks) == {100, 200} and "Approve it by Mon 7 Dec 17:00 (Europe/Berlin)" in asks[100].text
+    planner().approve(asks[100].plan_id, MONDAY + timedelta(minutes=30))
+    notices = planner().tick(MONDAY + timedelta(minutes=35))
+    [history_insert] = http["history"].inserted
+    assert history_insert["status"] == {**history_insert["status"], "privacyStatus": "private",
+                                        "publishAt": "2026-12-07T17:00:00Z"}
+    assert not http["science"].inserted and any("hist-1" in n.text and n.chat_id == 100 for n in notices)
+
+    # Science's Monday video is not approved by 08:00 (an hour before its time): held, and its chat told.
+    notices = planner().tick(datetime(2026, 12, 7, 8, 0, tzinfo=timezone.utc))
+    assert [(n.chat_id, "held" in n.text) for n in notices] == [(200, True)]
+    assert plans.find("science", (PlanState.HELD,))[0].topic == "Why the sky is blue"
+
+    # Science's refresh token is revoked: the daily check tells only its chat, and only it stops uploading.
+    endpoint.revoked_tokens.add("1//science")
+    notices = planner().watch_credentials(datetime(2026, 12, 7, 9, 30, tzinfo=timezone.utc))
+    assert [(n.chat_id, "--channel science" in n.text) for n in notices] == [(200, True)]
+    assert (channels.get("science").auth_state, channels.get("history").auth_state) == (AuthState.REVOKED, AuthState.OK)
+    tuesday = datetime(2026, 12, 7, 21, 0, tzinfo=timezone.utc)
+    planner().tick(tuesday)  # starts science's Tuesday video (and Wednesday's history)
+    runner.finish(tuesday)
+    asks = [n for n in planner().tick(tuesday + timedelta(minutes=5)) if n.approve]
+    for ask in asks:
+        planner().approve(ask.plan_id, tuesday + timedelta(minutes=6))
+    planner().tick(tuesday + timedelta(minutes=10))
+    assert len(http["history"].inserted) == 2 and not http["science"].inserted  # paused, not lost
+    assert http["history"].inserted[1]["status"]["publishAt"] == "2026-12-09T17:00:00Z"
+
+    # Authorised again: what waited goes up at the next tick.
+    channels.authorised("science", "UC-science", "Science", None, False, tuesday + timedelta(hours=1))
+    planner().tick(tuesday + timedelta(hours=1))
+    assert [i["status"]["publishAt"] for i in http["science"].inserted] == ["2026-12-08T09:00:00Z"]
+    states = {row.topic: row.state for row in plans.find("science")}
+    assert states == {"Why the sky is blue": PlanState.HELD, "How tides work": PlanState.SCHEDULED}
+
+
+def test_a_testing_apps_token_is_reported_a_day_before_it_ends(tmp_path, endpoint):
+    settings = load_settings(data_dir=tmp_path / "data", google_token_uri=f"{endpoint.url}/token")
+    store = Store(f"sqlite:///{tmp_path / 'plan.db'}")
+    _credentials(settings, "crime", endpoint)
+    ChannelBook(store).authorised("crime", "UC-crime", "Crime", None, True, MONDAY)
+    ChannelBook(store).set_calendar("crime", None, chat_id=300)
+    planner = Planner(settings, store, None, lambda name: None)  # type: ignore[arg-type]
+    assert planner.watch_credentials(MONDAY + timedelta(days=5)) == []
+    [notice] = planner.watch_credentials(MONDAY + timedelta(days=6, hours=1))
+    assert notice.chat_id == 300 and "Testing" in notice.text and "Mon 14 Dec 06:00" in notice.text
+
+
+def test_a_plan_file_is_lines_or_csv_with_times_and_a_bad_row_is_named():
+    assert [p.topic for p in parse_plan_file("The Alamo\n\n# a comment\nPearl Harbor\n")] == ["The Alamo", "Pearl Harbor"]
+    [row] = parse_plan_file("topic,preset,length,publish_at\nThe Alamo,military-history,short,2026-12-05T18:00+01:00\n")
+    assert (row.preset, row.length, row.publish_at.utcoffset()) == ("military-history", "short", timedelta(hours=1))
+    with pytest.raises(Exception, match="line 2: give the time zone"):
+        parse_plan_file("topic,publish_at\nThe Alamo,2026-12-05T18:00\n")
+
+
+def test_a_calendar_keeps_local_time_across_daylight_saving():
+    berlin = parse_calendar("sun", "18:00", "Europe/Berlin")
+    slots = berlin.slots(datetime(2026, 3, 20, tzinfo=timezone.utc), datetime(2026, 4, 6, tzinfo=timezone.utc))
+    assert [s.hour for s in slots] == [17, 16, 16]  # CET, then CEST from 29 March
