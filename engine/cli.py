@@ -13,6 +13,7 @@ from engine.config import Settings, load_settings
 from engine.errors import InputError, VideoFactoryError
 from engine.models import CAPTION_KINDS, JobRequest
 from engine.queue_cli import add_queue_commands
+from engine.plan_cli import add_plan_commands
 from engine.shots_cli import add_shot_commands
 from engine.voices_cli import add_voice_commands
 from engine.tokens import TokensExhausted
@@ -267,6 +268,8 @@ def _cmd_youtube(args: argparse.Namespace, settings: Settings) -> int:
     from engine.youtube import PRIVATE_LOCK, YouTube, authorize
 
     if args.action == "auth":
+        if args.channel:
+            return _authorise_channel(args, settings)
         print(f"authorised; credentials kept in {authorize(settings, console=args.console)}")
         _start_reach_reports(YouTube.connect(settings))
         return 0
@@ -301,6 +304,27 @@ def _cmd_youtube(args: argparse.Namespace, settings: Settings) -> int:
             done.video_id, args.folder, None, datetime.now(timezone.utc), datetime.now(timezone.utc), done.privacy,
             approved_design(args.folder))
         print(f"A/B test #{test.id} started: `videofactory abtest tick` (or the bot) moves it on")
+    return 0
+
+
+def _authorise_channel(args: argparse.Namespace, settings: Settings) -> int:
+    """`youtube auth --channel NAME`: the channel's own credentials, its ID and title read back and kept."""
+    from datetime import datetime, timezone
+
+    from engine.channels import ChannelBook, checked_name
+    from engine.youtube import YouTube, authorize
+
+    name = checked_name(args.channel)
+    secrets = args.client_secrets.resolve() if args.client_secrets else None
+    path = authorize(settings, console=args.console, channel=name, client_secrets=secrets)
+    youtube = YouTube.connect(settings, channel=name)
+    youtube_id, title = youtube.own_channel()
+    ChannelBook(open_store(settings)).authorised(name, youtube_id, title, str(secrets) if secrets else None,
+                                                 args.testing_app, datetime.now(timezone.utc))
+    print(f"channel {name} is «{title}» ({youtube_id}); credentials kept in {path}")
+    if args.testing_app:
+        print("its OAuth app is in Testing: Google ends this authorisation in 7 days; the bot reminds you a day before")
+    _start_reach_reports(youtube)
     return 0
 
 
@@ -444,6 +468,11 @@ def _add_managing(commands: argparse._SubParsersAction) -> None:
     youtube.add_argument("action", choices=("auth", "publish"))
     youtube.add_argument("folder", nargs="?", type=Path, help="with publish: the video's output folder")
     youtube.add_argument("--console", action="store_true", help="auth on a server without a browser")
+    youtube.add_argument("--channel", help="auth: keep these credentials as this channel's own (its name here)")
+    youtube.add_argument("--client-secrets", type=Path, help="auth --channel: the channel's own OAuth client file "
+                                                              "(its own Google Cloud project and quota)")
+    youtube.add_argument("--testing-app", action="store_true", help="auth --channel: the OAuth app is in Testing "
+                                                                     "(its authorisations end after 7 days)")
     youtube.add_argument("--privacy", choices=("private", "unlisted", "public"), default="private")
     youtube.add_argument("--at", help="schedule: publish at this time (ISO 8601, e.g. 2026-12-01T18:00+01:00)")
     youtube.add_argument("--ab-test", action="store_true", help="then test the three thumbnails against each other")
@@ -475,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_queue_commands(commands, request_arguments)
     add_voice_commands(commands)
     add_shot_commands(commands)
+    add_plan_commands(commands)
     for front_end in entry_points(group="videofactory.commands"):
         front_end.load()(commands)  # e.g. `bot`: the engine never imports a front end
     return parser

@@ -167,3 +167,45 @@ def test_a_calendar_keeps_local_time_across_daylight_saving():
     berlin = parse_calendar("sun", "18:00", "Europe/Berlin")
     slots = berlin.slots(datetime(2026, 3, 20, tzinfo=timezone.utc), datetime(2026, 4, 6, tzinfo=timezone.utc))
     assert [s.hour for s in slots] == [17, 16, 16]  # CET, then CEST from 29 March
+
+
+def test_a_topic_said_in_other_words_is_refused_and_a_sibling_topic_is_not(tmp_path):
+    from engine.stages.relevance import EmbeddingRelevance, make_relevance
+
+    plans = PlanBook(Store(f"sqlite:///{tmp_path / 'plan.db'}"))
+    plans.add("science", [PlanLine("Why the sky is blue"), PlanLine("The siege of Leningrad")])
+    added, refused = plans.add("science", [PlanLine("The blue colour of the daytime sky"),
+                                           PlanLine("The Battle of Stalingrad"), PlanLine("why THE skies are blue")])
+    if isinstance(make_relevance(), EmbeddingRelevance):  # by meaning (cosine 0.86); Stalingrad is 0.68 from Leningrad
+        assert [row.topic for row in added] == ["The Battle of Stalingrad"] and len(refused) == 2
+    else:  # by words alone, only the same words are caught
+        assert [row.topic for row in added] == ["The blue colour of the daytime sky", "The Battle of Stalingrad"]
+    assert "«why THE skies are blue» repeats «Why the sky is blue»" in refused[-1]
+
+
+def test_the_plan_commands_add_import_schedule_list_and_remove(tmp_path):
+    from engine.store import open_store
+    from tests.conftest import isolated_env, run_cli
+
+    env = isolated_env(tmp_path)
+    store = open_store(load_settings(data_dir=tmp_path / "data"))
+    ChannelBook(store).authorised("history", "UC-history", "History Hour", None, False, MONDAY)
+    (tmp_path / "topics.csv").write_text("topic,preset,length,publish_at\n"
+                                         "The Alamo,military-history,short,2026-12-05T18:00+01:00\n"
+                                         "Pearl Harbor,,,\n", encoding="utf-8")
+    added = run_cli(["plan", "add", "The siege of Leningrad", "The Battle of Kursk"], env, tmp_path)
+    imported = run_cli(["plan", "import", "topics.csv"], env, tmp_path)
+    repeat = run_cli(["plan", "add", "--channel", "history", "Leningrad siege"], env, tmp_path)
+    scheduled = run_cli(["plan", "schedule", "mon,wed,fri", "18:00", "Europe/Berlin", "--chat", "100", "--auto"],
+                        env, tmp_path)
+    bad = run_cli(["plan", "schedule", "mon,funday", "18:00", "Europe/Berlin"], env, tmp_path)
+    removed = run_cli(["plan", "remove", "#2"], env, tmp_path)
+    listed = run_cli(["plan", "list"], env, tmp_path)
+    channels = run_cli(["channels"], env, tmp_path)
+    assert added.returncode == imported.returncode == scheduled.returncode == removed.returncode == 0, added.stderr
+    assert added.stdout.count("added:") == 2 and imported.stdout.count("added:") == 2
+    assert repeat.returncode == 1 and "repeats «The siege of Leningrad»" in repeat.stdout
+    assert bad.returncode != 0 and "'mon,funday' is not a list of days" in bad.stderr
+    assert "Sat 5 Dec 18:00 (Europe/Berlin)" in listed.stdout  # the CSV's time, shown in the channel's zone
+    assert "The Battle of Kursk" not in listed.stdout and "Pearl Harbor" in listed.stdout
+    assert "History Hour (UC-history): mon, wed, fri at 18:00 Europe/Berlin, auto; authorisation ok" in channels.stdout

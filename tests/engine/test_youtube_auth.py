@@ -106,3 +106,29 @@ def test_no_client_file_or_no_authorisation_is_one_clear_line(tmp_path: Path):
         authorize(settings, console=True, ask=lambda prompt: "")
     with pytest.raises(AuthError, match="not authorised yet: run `videofactory youtube auth`"):
         load_credentials(settings)
+
+
+def test_a_channel_keeps_its_own_credentials_from_its_own_client_and_is_read_back(tmp_path: Path, endpoint):
+    from engine.youtube import YouTube
+    from tests.youtube_http import RecordingSequence
+
+    secrets = tmp_path / "crime-project.json"  # the channel's own Google Cloud project
+    secrets.write_text(json.dumps({"installed": {
+        "client_id": "456.apps.googleusercontent.com", "client_secret": "crime-secret",
+        "auth_uri": f"{endpoint.url}/auth", "token_uri": f"{endpoint.url}/token", "redirect_uris": ["http://localhost"]}}))
+    settings = load_settings(data_dir=tmp_path / "data", google_token_uri=f"{endpoint.url}/token")
+
+    def browser(prompt: str) -> str:
+        state = parse_qs(urlsplit(prompt.split("\n")[1]).query)["state"][0]
+        return f"http://localhost:1/?state={state}&code=4/crime-code&scope={' '.join(SCOPES)}"
+
+    path = authorize(settings, console=True, ask=browser, channel="crime", client_secrets=secrets)
+    assert path == credentials_file(settings, "crime") != credentials_file(settings)
+    assert json.loads(path.read_text())["client_id"] == "456.apps.googleusercontent.com"
+    assert load_credentials(settings, "crime").token.startswith("ya29.")
+    http = RecordingSequence([({"status": "200"}, json.dumps(
+        {"items": [{"id": "UC-crime", "snippet": {"title": "Cold Cases"}}]}))])
+    assert YouTube.connect(settings, http=http).own_channel() == ("UC-crime", "Cold Cases")
+    assert "/youtube/v3/channels?" in http.sent[0][1] and "mine=true" in http.sent[0][1]
+    with pytest.raises(AuthError, match="youtube auth --channel history"):
+        load_credentials(settings, "history")
