@@ -26,8 +26,8 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import (about, abtests, access, dashboard, jobs, making, preferences, publishing, statistics, thumbnails,
-                 review, tokens, uploads, voices)
+from bot import (about, abtests, access, dashboard, jobs, making, plan, preferences, publishing, review, statistics,
+                 thumbnails, tokens, uploads, voices)
 from bot.errors import on_error
 from bot.notifier import ChatNotifier
 from bot.schedule import Schedule
@@ -35,6 +35,7 @@ from bot.services import Access, ChatData, FactoryApplication, FactoryContext, S
 from engine.config import Settings
 from engine.errors import ConfigError
 from engine.jobs import JobBook
+from engine.planner import Planner
 from engine.reach import youtube_tester
 from engine.queue_runner import make_runner
 from engine.store import open_store
@@ -46,16 +47,20 @@ log = logging.getLogger(__name__)
 FLOOD_RETRIES = 3  # answers of 429 waited out (their retry_after) and sent again by PTB's rate limiter
 
 
-def build_services(settings: Settings, youtube: Callable[[], YouTube] | None = None) -> Services:
-    """The engine's services for the bot; `youtube` replaces the real connection in tests."""
+def build_services(settings: Settings, youtube: Callable[[], YouTube] | None = None,
+                   channel_youtube: Callable[[str], YouTube] | None = None) -> Services:
+    """The engine's services for the bot; `youtube` and `channel_youtube` replace the real connections in tests."""
     store = open_store(settings)
     connect = youtube or (lambda: YouTube.connect(settings))
+    runner = make_runner(settings, store, "telegram")
+    channels = channel_youtube or (lambda name: YouTube.connect(settings, channel=name))
     return Services(
         settings=settings, store=store, jobs=JobBook(store),
-        runner=make_runner(settings, store, "telegram"), access=Access.of(settings), youtube=connect,
+        runner=runner, access=Access.of(settings), youtube=connect,
         publish_ready=(lambda: True) if youtube else (lambda: credentials_file(settings).is_file()),
         tester=youtube_tester(settings, store, connect),
         schedule=Schedule(settings, store), logins=LoginBook(store, settings.web_login_minutes),
+        planner=Planner(settings, store, runner, channels),
     )
 
 
@@ -73,6 +78,7 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("stats", statistics.on_stats),
         CommandHandler("tokens", tokens.on_tokens),
         CommandHandler("dashboard", dashboard.on_dashboard),
+        CommandHandler("plan", plan.on_plan),
         # Patterns take only what our keyboards make: crafted data falls through to `about.on_stale_button`.
         CallbackQueryHandler(making.on_preset, pattern=r"^preset:[\w.-]{1,64}$"),
         CallbackQueryHandler(making.on_pick, pattern=r"^pick$"),
@@ -84,6 +90,7 @@ def handlers() -> list[BaseHandler]:
         CallbackQueryHandler(preferences.on_setting_value,
                              pattern=r"^setv:(preset|language|captions|voice|review):[\w.-]{1,64}$"),
         CallbackQueryHandler(review.on_review, pattern=r"^review:\d{1,12}:(ok|\d{1,3})$"),
+        CallbackQueryHandler(plan.on_plan_button, pattern=r"^plan:\d{1,12}:(ok|hold)$"),
         CallbackQueryHandler(voices.on_voice_menu, pattern=r"^voices$"),
         CallbackQueryHandler(voices.on_voice_sample, pattern=r"^vsample:[\w.-]{1,64}$"),
         CallbackQueryHandler(about.on_stale_button),
@@ -95,11 +102,13 @@ def handlers() -> list[BaseHandler]:
 
 
 def build_application(settings: Settings, request: BaseRequest | None = None, updates_request: BaseRequest | None = None,
-                      youtube: Callable[[], YouTube] | None = None) -> FactoryApplication:
-    """The Application with every handler; `request` lets tests speak for Telegram, `youtube` for YouTube."""
+                      youtube: Callable[[], YouTube] | None = None,
+                      channel_youtube: Callable[[str], YouTube] | None = None) -> FactoryApplication:
+    """The Application with every handler; `request` lets tests speak for Telegram, `youtube` (and each channel's
+    `channel_youtube`) for YouTube."""
     if settings.telegram_token is None:
         raise ConfigError("VF_TELEGRAM_TOKEN is not set: create a bot with @BotFather and set it")
-    services = build_services(settings, youtube)
+    services = build_services(settings, youtube, channel_youtube)
     builder = (Application.builder().token(settings.telegram_token.get_secret_value()).concurrent_updates(True)
                .application_class(FactoryApplication, kwargs={"services": services})
                .context_types(ContextTypes(context=FactoryContext, chat_data=ChatData))
@@ -132,6 +141,8 @@ async def start(app: Application) -> None:
         partial(abtests.check_tests, services, app.bot),
         partial(statistics.send_daily, services, app.bot),
         partial(statistics.send_missed, services, app.bot),
+        partial(plan.run_planner, services, app.bot),
+        partial(plan.watch_credentials, services, app.bot),
     )
 
 

@@ -1,4 +1,5 @@
-"""The bot's one scheduler (APScheduler): the A/B tests' check, and each chat's daily statistics.
+"""The bot's one scheduler (APScheduler): the A/B tests' check, each chat's daily statistics, the channels'
+calendar (every few minutes) and the check of their authorisations (daily).
 
 What is scheduled lives in the database (running A/B tests; each chat's daily time), so the schedule is
 simply armed again from it at every start, and what fell due while the bot was down is done at once.
@@ -20,6 +21,8 @@ from engine.store import Store
 from engine.tables import ChatSettings
 
 ABTESTS = "abtests"
+PLANNER = "planner"
+CREDENTIALS = "credentials"
 
 
 def zone_of(settings: Settings) -> ZoneInfo:
@@ -52,12 +55,20 @@ class Schedule:
         self.daily: Callable[[int], Awaitable[None]] | None = None
 
     def start(self, check_tests: Callable[[], Awaitable[None]], daily: Callable[[int], Awaitable[None]],
-              catch_up: Callable[[], Awaitable[None]]) -> None:
-        """Arm the A/B check and every chat's daily message; run the ones missed while down at once."""
+              catch_up: Callable[[], Awaitable[None]], plan_tick: Callable[[], Awaitable[None]] | None = None,
+              credentials: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Arm the A/B check, the calendar, the credentials' check and every chat's daily message; run at once what
+        was missed while down (the calendar and the check too: what fell due meanwhile is done now)."""
         now = datetime.now(timezone.utc)
         self.daily = daily
         self.scheduler.add_job(check_tests, "interval", minutes=self.settings.abtest_check_minutes, id=ABTESTS,
                                next_run_time=now, max_instances=1, coalesce=True)
+        if plan_tick is not None:
+            self.scheduler.add_job(plan_tick, "interval", minutes=self.settings.plan_check_minutes, id=PLANNER,
+                                   next_run_time=now, max_instances=1, coalesce=True)
+        if credentials is not None:
+            self.scheduler.add_job(credentials, "interval", hours=24, id=CREDENTIALS, next_run_time=now,
+                                   max_instances=1, coalesce=True)
         self.scheduler.add_job(catch_up, "date", run_date=now, id="catch-up")
         for chat, at in daily_times(self.store):
             self.arm_daily(chat, at)

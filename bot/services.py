@@ -15,6 +15,7 @@ from engine.abtest import ABTester
 from engine.config import Settings
 from engine.errors import ConfigError
 from engine.jobs import JobBook
+from engine.planner import Planner
 from engine.presets import preset_descriptions
 from engine.runner import JobRunner
 from engine.store import Store
@@ -83,6 +84,7 @@ class Services:
     tester: ABTester
     schedule: Schedule
     logins: LoginBook  # one-time links to the web dashboard
+    planner: Planner  # the channels' content calendar
 
     def presets(self) -> dict[str, str]:
         """Preset name -> one-line description, for keyboards and lists (broken files left out)."""

@@ -67,8 +67,10 @@ class ABTester:
     """Starts tests and does what is due; `channel()` and `reach()` give the YouTube side when first needed."""
 
     def __init__(self, store: Store, channel: Callable[[], Channel], reach: Callable[[], Reach],
-                 max_days: int = DEFAULT_MAX_DAYS, seed: int | None = None) -> None:
+                 max_days: int = DEFAULT_MAX_DAYS, seed: int | None = None,
+                 paused: Callable[[], set[str]] = set) -> None:
         self.store = store
+        self.paused = paused  # channels whose authorisation was refused: their tests wait
         self.channel = channel
         self.reach = reach
         self.max_days = max_days
@@ -157,7 +159,8 @@ class ABTester:
 
     def tick(self, now: datetime) -> list[Notice]:
         """Do everything due at `now` for every running test; the messages to send."""
-        running = self.tests(running_only=True)
+        waiting = self.paused()
+        running = [test for test in self.tests(running_only=True) if test.channel is None or test.channel not in waiting]
         if not running:
             return []
         notices = self._sync_reach({t.video_id for t in running}, now, running)

@@ -142,13 +142,8 @@ def uses_llm(settings: Settings, pool: TokenPool | None) -> bool:
     return pool is not None and settings.script_backend in ("auto", "llm")
 
 
-def llm_script(topic: str, preset: Preset, length: str, pool: TokenPool, settings: Settings, cache: Cache,
-               minutes: int | None = None) -> Script:
-    """The language model's script (cached, so a resumed job never asks twice), or the outline if it cannot write one.
-
-    A long video (`minutes`) is written chapter by chapter, each call cached on its own, so a job
-    killed half-way asks only for the chapters it did not have.
-    """
+def llm_asker(settings: Settings, pool: TokenPool, purpose: str) -> Callable[[list[dict[str, str]]], str]:
+    """Chat messages in, the model's reply out: through the token pool, booked under `purpose`."""
     service = hf_service(settings)
 
     def ask(messages: list[dict[str, str]]) -> str:
@@ -158,7 +153,19 @@ def llm_script(topic: str, preset: Preset, length: str, pool: TokenPool, setting
                 reply = client.chat_completion(messages, model=settings.llm_model, max_tokens=4096, temperature=0.7)
             return reply.choices[0].message.content or ""
 
-        return pool.call(chat, settings.llm_cost_usd, "script")
+        return pool.call(chat, settings.llm_cost_usd, purpose)
+
+    return ask
+
+
+def llm_script(topic: str, preset: Preset, length: str, pool: TokenPool, settings: Settings, cache: Cache,
+               minutes: int | None = None) -> Script:
+    """The language model's script (cached, so a resumed job never asks twice), or the outline if it cannot write one.
+
+    A long video (`minutes`) is written chapter by chapter, each call cached on its own, so a job
+    killed half-way asks only for the chapters it did not have.
+    """
+    ask = llm_asker(settings, pool, "script")
 
     def ask_once(messages: list[dict[str, str]]) -> str:
         key = cache_key("script.llm.call", script.VERSION, {"model": settings.llm_model, "messages": messages})

@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     timezone: str = "UTC"  # for daily messages, e.g. Europe/Berlin
     abtest_max_days: int = Field(21, ge=10, le=90)  # whole Pacific days a test may take, burn-in included
     abtest_check_minutes: float = Field(15.0, ge=1, le=1440)  # how often the bot looks at running tests
+    plan_check_minutes: float = Field(5.0, ge=0.1, le=1440)  # how often the bot moves the channels' calendars on
 
     # The web dashboard (videofactory web)
     web_url: str | None = None  # the address a phone can reach (behind your HTTPS proxy), for /dashboard links

@@ -26,7 +26,7 @@ from engine.config import Settings
 from engine.errors import InputError, VideoFactoryError
 from engine.jobs import JobState, Origin
 from engine.models import JobRequest
-from engine.plans import PlanBook, PlanState
+from engine.plans import PlanBook, PlanLine, PlanState, topic_ideas
 from engine.publish import publish
 from engine.store import Store, as_utc
 from engine.tables import Channel, Job, PlannedVideo
@@ -130,10 +130,12 @@ class Planner:
     def _start(self, channel: Channel, row: PlannedVideo, now: datetime) -> list[PlanNotice]:
         """A topic whose time to be made has come: its job, told to the chat through the job's own messages."""
         preset = row.preset or channel.preset
-        if row.slot is None or preset is None:
+        if row.slot is None or now < start_time(as_utc(row.slot), channel, make_time(self.store, preset or "")):
             return []
-        if now < start_time(as_utc(row.slot), channel, make_time(self.store, preset)):
-            return []
+        if preset is None:
+            self.plans.move(int(row.id), PlanState.FAILED, now, note="no preset")  # type: ignore[arg-type]
+            return [PlanNotice(channel.chat_id, f"⚠️ #{row.id} «{row.topic}» has no preset: give {channel.name} one "
+                                                f"(`videofactory plan schedule … --preset NAME`) and add the topic again.")]
         request = JobRequest(topic=row.topic, preset=preset, length=row.length, review=False)  # type: ignore[arg-type]
         origin = Origin("telegram", chat_id=channel.chat_id) if channel.chat_id else Origin("cli")
         try:
@@ -216,6 +218,21 @@ class Planner:
         if row is None or row.state not in (PlanState.REVIEW, PlanState.APPROVED):
             raise InputError(f"#{plan_id} is not waiting for approval")
         return self.plans.move(plan_id, PlanState.HELD, now, note="held by its owner")
+
+    def ideas(self, name: str, count: int = 10) -> list[PlannedVideo]:
+        """Ten new topics for the channel from the language model, kept as ideas (repeats of what it has left out)."""
+        from engine import backends
+        from engine.presets import load_preset
+
+        channel = self.channels.need(name)
+        pool = backends.token_pool(self.settings, self.store)
+        if pool is None:
+            raise InputError("ideas need a language model: set VF_HF_TOKENS (or VF_HF_TOKENS_FILE)")
+        described = f": {load_preset(channel.preset, self.settings.user_presets_dir).description}" if channel.preset else ""
+        niche = f"{channel.title or channel.name}{described}"
+        covered = [row.topic for row in self.plans.find(name) if row.state != PlanState.REMOVED]
+        topics = topic_ideas(backends.llm_asker(self.settings, pool, "ideas"), niche, covered, count)
+        return self.plans.add(name, [PlanLine(topic) for topic in topics], state=PlanState.IDEA)[0]
 
     def watch_credentials(self, now: datetime) -> list[PlanNotice]:
         """Check every channel's authorisation with Google; a refused or soon-ending one told to its chat at once."""

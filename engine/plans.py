@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
 
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from engine.errors import InputError
@@ -103,6 +105,30 @@ def _row(row: dict[str, str], number: int) -> PlanLine:
     return PlanLine(row["topic"].strip(), (row.get("preset") or "").strip() or None, length, at)
 
 
+class TopicIdeas(BaseModel):
+    """What the language model is asked to answer: new topics for the channel."""
+
+    topics: list[str] = Field(min_length=1, max_length=20)
+
+
+def ideas_messages(niche: str, covered: list[str], count: int) -> list[dict[str, str]]:
+    """The chat that asks for `count` new topics in a channel's niche, none of those it covered."""
+    done = "\n".join(f"- {topic}" for topic in covered[-60:]) or "- (nothing yet)"
+    return [{"role": "system", "content": "You plan videos for a faceless YouTube channel. Answer with JSON only."},
+            {"role": "user", "content": f"The channel's niche: {niche}\nIt has covered or planned:\n{done}\n\n"
+                                        f"Suggest {count} new video topics in this niche that it has not covered, "
+                                        f"each a short specific title of at most 80 characters. "
+                                        f'Answer as {{"topics": ["…", …]}}.'}]
+
+
+def topic_ideas(ask: Callable[[list[dict[str, str]]], str], niche: str, covered: list[str], count: int = 10) -> list[str]:
+    """New topics from the language model, its answer checked (and asked again when it does not fit)."""
+    from engine.stages.script import ask_valid
+
+    reply = ask_valid(ask, ideas_messages(niche, covered, count), TopicIdeas)
+    return [" ".join(topic.split())[:MAX_TOPIC_CHARS] for topic in reply.topics if topic.strip()][:count]
+
+
 class PlanBook:
     """The channels' planned videos, in the database."""
 
@@ -123,12 +149,16 @@ class PlanBook:
         with Session(self.store.engine) as session:
             return list(session.exec(query))
 
-    def add(self, channel: str, lines: list[PlanLine], now: datetime | None = None) -> tuple[list[PlannedVideo], list[str]]:
-        """Add topics to a channel's backlog; the added rows, and a sentence for each topic refused as a repeat."""
+    def add(self, channel: str, lines: list[PlanLine], now: datetime | None = None,
+            state: PlanState = PlanState.BACKLOG) -> tuple[list[PlannedVideo], list[str]]:
+        """Add topics to a channel's backlog (or as ideas); the added rows, and a sentence for each repeat refused."""
         for line in lines:
-            if not line.topic.strip() or len(line.topic) > MAX_TOPIC_CHARS:
-                raise InputError(f"a topic is 1 to {MAX_TOPIC_CHARS} characters: '{line.topic[:40]}…' is not")
-        made = [row.topic for row in self.find(channel, LIVE)]
+            if not line.topic.strip():
+                raise InputError("give a topic: an empty one cannot be planned")
+            if len(line.topic) > MAX_TOPIC_CHARS:
+                raise InputError(f"a topic is at most {MAX_TOPIC_CHARS} characters; «{line.topic[:40]}…» has "
+                                 f"{len(line.topic)}")
+        made = [row.topic for row in self.find(channel, (*LIVE, PlanState.IDEA))]
         added, refused = [], []
         for line, repeat in zip(lines, repeats([line.topic for line in lines], made)):
             if repeat is not None:
@@ -136,7 +166,7 @@ class PlanBook:
                 continue
             at = line.publish_at.astimezone(timezone.utc) if line.publish_at else None
             added.append(self.store.add(PlannedVideo(
-                channel=channel, topic=line.topic.strip(), preset=line.preset, length=line.length,
+                channel=channel, topic=line.topic.strip(), preset=line.preset, length=line.length, state=str(state),
                 publish_at=at, slot=at, added=now or utcnow(), changed=now or utcnow())))
         return added, refused  # type: ignore[return-value]
 
@@ -157,6 +187,13 @@ class PlanBook:
         for name, value in values.items():
             setattr(row, name, value)
         return self.store.add(row)  # type: ignore[return-value]
+
+    def accept(self, plan_id: int, now: datetime | None = None) -> PlannedVideo:
+        """An idea the owner wants: into the backlog."""
+        row = self.get(plan_id)
+        if row is None or row.state != PlanState.IDEA:
+            raise InputError(f"#{plan_id} is not an idea waiting to be accepted")
+        return self.move(plan_id, PlanState.BACKLOG, now or utcnow())
 
     def remove(self, plan_id: int, now: datetime | None = None) -> PlannedVideo:
         """Take a topic out of the plan (one already on YouTube stays there)."""

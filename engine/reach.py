@@ -109,4 +109,6 @@ def youtube_tester(settings: Settings, store: Store, connect: Callable[[], YouTu
     """The A/B tester on the authorised channel: connected when first needed, reach reports kept in `store`."""
     connection = cache(connect or (lambda: YouTube.connect(settings)))
     reports = cache(lambda: ReachReports(connection(), store))
-    return ABTester(store, connection, reports, settings.abtest_max_days)
+    from engine.channels import ChannelBook
+
+    return ABTester(store, connection, reports, settings.abtest_max_days, paused=ChannelBook(store).paused)

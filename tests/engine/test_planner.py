@@ -209,3 +209,22 @@ def test_the_plan_commands_add_import_schedule_list_and_remove(tmp_path):
     assert "Sat 5 Dec 18:00 (Europe/Berlin)" in listed.stdout  # the CSV's time, shown in the channel's zone
     assert "The Battle of Kursk" not in listed.stdout and "Pearl Harbor" in listed.stdout
     assert "History Hour (UC-history): mon, wed, fri at 18:00 Europe/Berlin, auto; authorisation ok" in channels.stdout
+
+
+def test_ideas_come_from_the_language_model_through_the_token_pool_and_leave_out_repeats(tmp_path, fake_hf):
+    settings = load_settings(data_dir=tmp_path / "data", hf_tokens="hf_aaaaaaaaaaaaaaaa1111", hf_base_url=fake_hf.url)
+    store = Store(f"sqlite:///{tmp_path / 'plan.db'}")
+    ChannelBook(store).authorised("history", "UC-history", "History Hour", None, False, MONDAY)
+    ChannelBook(store).set_calendar("history", None, preset="military-history")
+    PlanBook(store).add("history", [PlanLine("The siege of Leningrad")])
+    fake_hf.chat_replies.append('Here: {"topics": ["The Battle of Kursk", "Leningrad: the siege", "Operation Bagration"]}')
+    ideas = Planner(settings, store, None, lambda name: None).ideas("history")  # type: ignore[arg-type]
+    assert [row.topic for row in ideas] == ["The Battle of Kursk", "Operation Bagration"]
+    assert {row.state for row in ideas} == {PlanState.IDEA}
+    [call] = [c for c in fake_hf.calls if c.path.endswith("/chat/completions")]
+    asked = call.body["messages"][-1]["content"]
+    assert "The siege of Leningrad" in asked and "History Hour" in asked and "10 new video topics" in asked
+    PlanBook(store).accept(ideas[0].id)
+    assert PlanBook(store).get(ideas[0].id).state == PlanState.BACKLOG
+    with pytest.raises(Exception, match="ideas need a language model"):
+        Planner(load_settings(data_dir=tmp_path / "data"), store, None, lambda name: None).ideas("history")  # type: ignore[arg-type]
