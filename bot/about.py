@@ -13,6 +13,7 @@ HELP = (
     "/presets lists the presets, /settings sets your defaults (preset, language, captions, voice, review of "
     "the pictures before the render), "
     "/status shows what is running, /jobs your latest videos, /cancel stops yours, /abtest your thumbnail tests, "
+    "/plan your channels' topics and calendar (/plan add TOPIC, /plan schedule, /plan ideas), "
     "/stats how the factory is doing (/stats daily 09:00 for a daily message), /tokens the Hugging Face "
     "accounts' balances (admins); "
     "/help shows this again."

@@ -38,7 +38,7 @@ async def send_stats(services: Services, bot: Bot, chat: int, days: int, errors:
     figures = await asyncio.to_thread(gather, services.store, days, now, services.settings.hf_budget_usd)
     text = for_chat(stats_text(figures, errors))
     await with_retries(lambda: bot.send_message(chat, text))
-    if figures.empty:
+    if figures.quiet:
         return
     with tempfile.TemporaryDirectory() as folder:
         chart = await asyncio.to_thread(stats_chart, figures, Path(folder) / "stats.png")

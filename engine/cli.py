@@ -288,7 +288,10 @@ def _cmd_youtube(args: argparse.Namespace, settings: Settings) -> int:
     if args.ab_test and (args.privacy == "private" or at is not None):
         raise InputError("an A/B test needs a video people can see now: publish it --privacy public or unlisted, "
                          "without --at")
-    youtube = YouTube.connect(settings)
+    from engine.records import read_manifest
+
+    channel = args.channel or read_manifest(args.folder).preset(settings.user_presets_dir).youtube.channel
+    youtube = YouTube.connect(settings, channel=channel)
     with BarProgress() as progress:
         progress.started("upload", 100, "%")
         done = publish(args.folder, settings, youtube, args.privacy, at,
@@ -468,7 +471,8 @@ def _add_managing(commands: argparse._SubParsersAction) -> None:
     youtube.add_argument("action", choices=("auth", "publish"))
     youtube.add_argument("folder", nargs="?", type=Path, help="with publish: the video's output folder")
     youtube.add_argument("--console", action="store_true", help="auth on a server without a browser")
-    youtube.add_argument("--channel", help="auth: keep these credentials as this channel's own (its name here)")
+    youtube.add_argument("--channel", help="auth: keep these credentials as this channel's own (its name here); "
+                                           "publish: publish to it (default: the preset's youtube.channel)")
     youtube.add_argument("--client-secrets", type=Path, help="auth --channel: the channel's own OAuth client file "
                                                               "(its own Google Cloud project and quota)")
     youtube.add_argument("--testing-app", action="store_true", help="auth --channel: the OAuth app is in Testing "

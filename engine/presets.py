@@ -159,6 +159,9 @@ class YouTubeStyle(_Strict):
     made_for_kids: bool = False
     tags: tuple[Text, ...] = ()
     synthetic_media: bool = True  # status.containsSyntheticMedia: our pictures and voices are generated
+    # The channel (`videofactory youtube auth --channel NAME`) its videos are published to; None: the one
+    # authorisation of `videofactory youtube auth`. A channel's calendar publishes to that channel whatever this says.
+    channel: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
 
 
 class Preset(_Strict):

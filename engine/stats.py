@@ -14,7 +14,7 @@ from engine.abreport import variant_name
 from engine.abtest import ABTester
 from engine.store import Store, as_utc
 from engine.hf_accounts import AccountBook
-from engine.tables import ABTest, Job, StageRun, TokenLedger
+from engine.tables import ABTest, Channel, Job, PlannedVideo, StageRun, TokenLedger
 from engine.tokens import account_of
 
 
@@ -54,6 +54,19 @@ class TestOutcome:
 
 
 @dataclass(frozen=True)
+class CalendarFigures:
+    """The channels' calendars: made in the period, coming in the next days, waiting for the owner."""
+
+    made: int  # planned videos made (sent for approval or further) in the period
+    coming: tuple[tuple[datetime, str, str, str], ...]  # (time, channel, topic, state) in the next COMING_DAYS
+    waiting: tuple[tuple[int, str, str], ...]  # (number, channel, topic) made and not yet approved, or held
+    paused: tuple[str, ...]  # channels whose authorisation was refused
+
+
+COMING_DAYS = 3
+
+
+@dataclass(frozen=True)
 class Stats:
     """Everything /stats and `videofactory stats` show, for the last `days` days."""
 
@@ -67,11 +80,17 @@ class Stats:
     tokens: tuple[TokenUse, ...]
     tests: tuple[TestOutcome, ...]
     failures: dict[str, tuple[int, tuple[tuple[str, int], ...]]]  # stage -> (count, most frequent errors)
+    calendar: CalendarFigures | None = None  # None: no channel has a calendar
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing happened in the period: nothing to draw."""
+        return not self.videos_per_day and not self.failures and not any(t.calls for t in self.tokens)
 
     @property
     def empty(self) -> bool:
-        """Nothing happened in the period."""
-        return not self.videos_per_day and not self.failures and not any(t.calls for t in self.tokens)
+        """Nothing happened in the period, and no channel has a calendar."""
+        return self.quiet and self.calendar is None
 
 
 
@@ -90,6 +109,22 @@ def _token_uses(store: Store, ledger: list[TokenLedger], budget_usd: float, now:
     left = {account: max(0.0, book.balance(account, total, now).left_usd) for account, total in spent.items()}
     return tuple(TokenUse(row.fingerprint, row.state, row.calls, round(row.spend_usd, 4), round(left[account_of(row)], 4),
                           row.count_402, row.count_429, row.images_ok, row.images_failed) for row in ledger)
+
+
+def calendar_figures(store: Store, since: datetime, now: datetime) -> CalendarFigures | None:
+    """What the channels' calendars made since `since`, have coming, and wait for; None when there are no channels."""
+    with Session(store.engine) as session:
+        channels = list(session.exec(select(Channel)))
+        rows = list(session.exec(select(PlannedVideo)))
+    if not channels:
+        return None
+    made_states = ("review", "approved", "scheduled", "published", "held")
+    made = sum(1 for r in rows if r.state in made_states and as_utc(r.changed) >= since)
+    soon = now + timedelta(days=COMING_DAYS)
+    coming = sorted((as_utc(r.slot), r.channel, r.topic, r.state) for r in rows if r.slot is not None
+                    and now <= as_utc(r.slot) < soon and r.state not in ("removed", "failed", "held"))
+    waiting = tuple((int(r.id), r.channel, r.topic) for r in rows if r.state in ("review", "held"))  # type: ignore[arg-type]
+    return CalendarFigures(made, tuple(coming), waiting, tuple(c.name for c in channels if c.auth_state == "revoked"))
 
 
 def gather(store: Store, days: int, now: datetime, budget_usd: float) -> Stats:
@@ -133,6 +168,7 @@ def gather(store: Store, days: int, now: datetime, budget_usd: float) -> Stats:
         tokens=_token_uses(store, ledger, budget_usd, now),
         tests=tuple(outcomes),
         failures={stage: (sum(errors.values()), tuple(errors.most_common(3))) for stage, errors in failures.items()},
+        calendar=calendar_figures(store, since, now),
     )
 
 
@@ -140,6 +176,8 @@ def stats_text(stats: Stats, errors: bool = True) -> str:
     """The figures as short plain text: for the terminal and the chat (`errors`: the failures' own words too)."""
     if stats.empty:
         return f"Nothing yet in the last {stats.days} days: no videos made, no tokens used. Make one and ask again."
+    if stats.quiet:
+        return "\n".join([f"No videos made in the last {stats.days} days.", *calendar_lines(stats.calendar)])
     made = sum(stats.videos_per_day.values())
     period = "Last day" if stats.days == 1 else f"Last {stats.days} days"
     lines = [f"{period}: {made} video(s) made"
@@ -162,7 +200,19 @@ def stats_text(stats: Stats, errors: bool = True) -> str:
     for stage, (count, common) in stats.failures.items():
         said = "; most often: " + "; ".join(f"{text} ×{n}" for text, n in common) if errors else ""
         lines.append(f"Failures in {stage}: {count}{said}")
-    return "\n".join(lines)
+    return "\n".join(lines + calendar_lines(stats.calendar))
+
+
+def calendar_lines(calendar: CalendarFigures | None) -> list[str]:
+    """The calendars' part of the statistics: made, coming, waiting for approval, paused channels."""
+    if calendar is None:
+        return []
+    lines = [f"Calendar: {calendar.made} planned video(s) made in the period"]
+    lines += [f"  coming {at:%a %-d %b %H:%M} UTC, {channel}: «{topic}» ({state})" for at, channel, topic, state
+              in calendar.coming]
+    lines += [f"  waiting for your approval: #{number} {channel} «{topic}»" for number, channel, topic in calendar.waiting]
+    lines += [f"  ⚠️ {name}: its YouTube authorisation was refused; its publishes wait" for name in calendar.paused]
+    return lines
 
 
 CHART_SIZE = (1200, 900)  # pixels

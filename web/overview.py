@@ -24,7 +24,7 @@ async def overview(request: Request, days: int = 7, seen: Viewer = Depends(viewe
     services = services_of(request)
     stats = await asyncio.to_thread(gather, services.store, days, datetime.now(timezone.utc),
                                     services.settings.hf_budget_usd)
-    drawn = {} if stats.empty else {
+    drawn = {} if stats.quiet else {
         "days": charts.videos_per_day(stats), "presets": charts.videos_per_preset(stats),
         "stages": charts.stage_times(stats), "images": charts.image_success(stats),
     }

@@ -17,6 +17,7 @@ from engine.models import JobRequest
 from engine.planner import Planner
 from engine.plans import PlanBook, PlanLine, PlanState, parse_plan_file
 from engine.runner import make
+from engine.stats import gather, stats_text
 from engine.store import Store
 from engine.tables import Job
 from engine.youtube import SCOPES, YouTube, credentials_file
@@ -125,6 +126,11 @@ def test_two_channels_three_days_made_ahead_approved_scheduled_held_and_one_revo
     notices = planner().watch_credentials(datetime(2026, 12, 7, 9, 30, tzinfo=timezone.utc))
     assert [(n.chat_id, "--channel science" in n.text) for n in notices] == [(200, True)]
     assert (channels.get("science").auth_state, channels.get("history").auth_state) == (AuthState.REVOKED, AuthState.OK)
+    daily = stats_text(gather(store, 1, datetime(2026, 12, 7, 9, 30, tzinfo=timezone.utc), 5.0))
+    assert "Calendar: 2 planned video(s) made in the period" in daily
+    assert "coming Wed 9 Dec 17:00 UTC, history: «The Battle of Kursk» (backlog)" in daily
+    assert "waiting for your approval: #4 science «Why the sky is blue»" in daily
+    assert "science: its YouTube authorisation was refused" in daily
     tuesday = datetime(2026, 12, 7, 21, 0, tzinfo=timezone.utc)
     planner().tick(tuesday)  # starts science's Tuesday video (and Wednesday's history)
     runner.finish(tuesday)
