@@ -234,3 +234,21 @@ def test_ideas_come_from_the_language_model_through_the_token_pool_and_leave_out
     assert PlanBook(store).get(ideas[0].id).state == PlanState.BACKLOG
     with pytest.raises(Exception, match="ideas need a language model"):
         Planner(load_settings(data_dir=tmp_path / "data"), store, None, lambda name: None).ideas("history")  # type: ignore[arg-type]
+
+
+def test_an_upload_refused_for_its_authorisation_pauses_the_channel_and_keeps_the_video(tmp_path, made):
+    settings = load_settings(data_dir=tmp_path / "data")
+    store = Store(f"sqlite:///{tmp_path / 'plan.db'}")
+    ChannelBook(store).authorised("science", "UC-science", "Science", None, False, MONDAY)
+    ChannelBook(store).set_calendar("science", ("daily", "09:00", "UTC"), chat_id=200, preset="science")
+    runner, http = StubRunner(store, made, tmp_path), YouTubeHttp(unauthorised=True)
+    planner = Planner(settings, store, runner, lambda name: YouTube.connect(settings, http=http))
+    PlanBook(store).add("science", [PlanLine("How tides work")])
+    planner.tick(MONDAY)
+    runner.finish(MONDAY)
+    [ask] = [n for n in planner.tick(MONDAY + timedelta(minutes=1)) if n.approve]
+    planner.approve(ask.plan_id, MONDAY + timedelta(minutes=2))
+    first, again = planner.tick(MONDAY + timedelta(minutes=3)), planner.tick(MONDAY + timedelta(minutes=8))
+    assert [n.chat_id for n in first] == [200] and "youtube auth --channel science" in first[0].text
+    assert again == [] and PlanBook(store).get(ask.plan_id).state == PlanState.APPROVED  # told once; kept
+    assert ChannelBook(store).get("science").auth_state == AuthState.REVOKED
