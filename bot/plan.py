@@ -95,16 +95,13 @@ async def _act(update: Update, context: FactoryContext, action: str, rest: str, 
         channel = _owned(chosen_channel(channels, mine, name), chat, update, context)
         added, refused = await off_loop(services.planner.plans.add, channel.name, [PlanLine(topic.strip())])
         return "\n".join([*(f"➕ #{r.id} «{r.topic}» for {channel.name}" for r in added), *(f"⚠️ {r}" for r in refused)])
-    if action == "remove":
+    if action in ("remove", "accept"):
         row = await off_loop(services.planner.plans.get, _number(rest))
         if row is None or row.channel not in {c.name for c in mine} and not is_admin(update, context):
             raise InputError(f"there is no planned video #{rest} of this chat's channels")
-        removed = await off_loop(services.planner.plans.remove, int(row.id))  # type: ignore[arg-type]
-        return f"➖ #{removed.id} «{removed.topic}» is out of the plan"
-    if action == "accept":
-        row = await off_loop(services.planner.plans.get, _number(rest))
-        if row is None or row.channel not in {c.name for c in mine} and not is_admin(update, context):
-            raise InputError(f"there is no idea #{rest} of this chat's channels")
+        if action == "remove":
+            removed = await off_loop(services.planner.plans.remove, int(row.id))  # type: ignore[arg-type]
+            return f"➖ #{removed.id} «{removed.topic}» is out of the plan"
         accepted = await off_loop(services.planner.plans.accept, int(row.id))  # type: ignore[arg-type]
         return f"➕ #{accepted.id} «{accepted.topic}» is in {accepted.channel}'s backlog"
     if action == "schedule":

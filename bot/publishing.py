@@ -15,8 +15,8 @@ from bot.delivery import safely, say
 from bot.redact import for_chat
 from bot.services import FactoryContext
 from engine.errors import VideoFactoryError
-from engine.jobs import JobState, preset_of
-from engine.publish import Published, publish
+from engine.jobs import JobState
+from engine.publish import Published, publish, publish_channel
 from engine.thumbnail_choice import approved_design
 from engine.youtube import PRIVATE_LOCK
 
@@ -50,11 +50,14 @@ async def on_publish(update: Update, context: FactoryContext) -> None:
 
     await safely(query.edit_message_text("⬆️ Uploading to YouTube…"))
     folder = Path(job.folder)
-    channel = preset_of(job).youtube.channel  # the preset's channel, else the one authorisation
-    try:  # connecting may refresh the authorisation over the network: in the thread too
-        done = await asyncio.to_thread(lambda: publish(
-            folder, services.settings, services.planner.youtube(channel) if channel else services.youtube(), privacy,
-            None, progress))
+
+    def upload() -> Published:  # connecting may refresh the authorisation over the network: in the thread too
+        channel = publish_channel(folder, services.settings)  # the preset's channel, else the one authorisation
+        youtube = services.planner.youtube(channel) if channel else services.youtube()
+        return publish(folder, services.settings, youtube, privacy, None, progress)
+
+    try:
+        done = await asyncio.to_thread(upload)
     except VideoFactoryError as error:
         await say(context.bot, chat, f"⚠️ Not published: {for_chat(error)}")
         return

@@ -288,10 +288,9 @@ def _cmd_youtube(args: argparse.Namespace, settings: Settings) -> int:
     if args.ab_test and (args.privacy == "private" or at is not None):
         raise InputError("an A/B test needs a video people can see now: publish it --privacy public or unlisted, "
                          "without --at")
-    from engine.records import read_manifest
+    from engine.publish import publish_channel
 
-    channel = args.channel or read_manifest(args.folder).preset(settings.user_presets_dir).youtube.channel
-    youtube = YouTube.connect(settings, channel=channel)
+    youtube = YouTube.connect(settings, channel=args.channel or publish_channel(args.folder, settings))
     with BarProgress() as progress:
         progress.started("upload", 100, "%")
         done = publish(args.folder, settings, youtube, args.privacy, at,

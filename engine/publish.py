@@ -114,6 +114,11 @@ def video_meta(folder: Path, settings: Settings, privacy: str, publish_at: datet
                      synthetic_media=preset.youtube.synthetic_media)
 
 
+def publish_channel(folder: Path, settings: Settings) -> str | None:
+    """The channel a made video goes to when published by hand: its preset's `youtube.channel` (None: the default)."""
+    return read_manifest(folder).preset(settings.user_presets_dir).youtube.channel
+
+
 def publish(
     folder: Path, settings: Settings, youtube: YouTube, privacy: str = "private", publish_at: datetime | None = None,
     progress: Callable[[float], None] = lambda share: None, now: datetime | None = None,
