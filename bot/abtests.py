@@ -17,6 +17,7 @@ from bot.delivery import say
 from bot.redact import for_chat
 from bot.services import FactoryContext, Services, off_loop
 from engine import abreport
+from engine.channels import ChannelBook
 from engine.errors import InputError, VideoFactoryError
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,9 @@ async def end_test(update: Update, context: FactoryContext, args: list[str]) -> 
     numbers = [part.lstrip("#") for part in args[1:3]]
     if not all(number.isdigit() for number in numbers):
         raise InputError("Test and thumbnail are numbers: /abtest pick 3 2")
-    tester, now = context.services.tester, datetime.now(timezone.utc)
-    test = await off_loop(tester.test, int(numbers[0]))
+    now = datetime.now(timezone.utc)
+    test = await off_loop(context.services.tester.test, int(numbers[0]))
+    tester = context.services.testers.of(test.channel)  # it switches thumbnails on the test's own channel
     if test.chat_id != update.effective_chat.id and not is_admin(update, context):
         raise InputError(f"A/B test {test.id} is not yours")
     if test.state != "running":
@@ -69,7 +71,8 @@ async def end_test(update: Update, context: FactoryContext, args: list[str]) -> 
 
 async def check_tests(services: Services, bot: Bot, now: datetime | None = None) -> None:
     """Move every running test on (in a thread) and send what it has to say."""
-    notices = await asyncio.to_thread(services.tester.tick, now or datetime.now(timezone.utc))
+    names = [channel.name for channel in await off_loop(ChannelBook(services.store).all)]
+    notices = await asyncio.to_thread(services.testers.tick, names, now or datetime.now(timezone.utc))
     for notice in notices:
         if notice.chat_id is not None:
             await say(bot, notice.chat_id, for_chat(notice.text))

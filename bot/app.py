@@ -36,7 +36,7 @@ from engine.config import Settings
 from engine.errors import ConfigError
 from engine.jobs import JobBook
 from engine.planner import Planner
-from engine.reach import youtube_tester
+from engine.reach import Testers, channel_testers, youtube_tester
 from engine.queue_runner import make_runner
 from engine.store import open_store
 from engine.web_logins import LoginBook
@@ -54,13 +54,14 @@ def build_services(settings: Settings, youtube: Callable[[], YouTube] | None = N
     connect = youtube or (lambda: YouTube.connect(settings))
     runner = make_runner(settings, store, "telegram")
     channels = channel_youtube or (lambda name: YouTube.connect(settings, channel=name))
+    by_channel = channel_testers(settings, store, channels)
     return Services(
         settings=settings, store=store, jobs=JobBook(store),
         runner=runner, access=Access.of(settings), youtube=connect,
         publish_ready=(lambda: True) if youtube else (lambda: credentials_file(settings).is_file()),
-        tester=youtube_tester(settings, store, connect),
+        testers=Testers(youtube_tester(settings, store, connect), by_channel),
         schedule=Schedule(settings, store), logins=LoginBook(store, settings.web_login_minutes),
-        planner=Planner(settings, store, runner, channels),
+        planner=Planner(settings, store, runner, channels, by_channel),
     )
 
 

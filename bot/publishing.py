@@ -75,7 +75,8 @@ async def start_test(context: FactoryContext, done: Published, folder: Path, cha
         return f"⚠️ No A/B test: {PRIVATE_LOCK}."
     now = datetime.now(timezone.utc)
     try:
-        test = await asyncio.to_thread(context.services.tester.start_thumbnails, done.video_id, folder, chat, now, now,
+        tester = context.services.testers.of(await asyncio.to_thread(publish_channel, folder, context.services.settings))
+        test = await asyncio.to_thread(tester.start_thumbnails, done.video_id, folder, chat, now, now,
                                        done.privacy, approved_design(folder))
     except VideoFactoryError as error:
         return f"⚠️ The A/B test could not start: {for_chat(error)}"

@@ -17,6 +17,7 @@ from engine.errors import ConfigError
 from engine.jobs import JobBook
 from engine.planner import Planner
 from engine.presets import preset_descriptions
+from engine.reach import Testers
 from engine.runner import JobRunner
 from engine.store import Store
 from engine.web_logins import LoginBook
@@ -81,10 +82,15 @@ class Services:
     access: Access
     youtube: Callable[[], YouTube]  # connects (and may refresh the authorisation over the network)
     publish_ready: Callable[[], bool]  # whether YouTube is authorised, so the Publish buttons can work
-    tester: ABTester
+    testers: Testers  # A/B testers: the one authorisation's and each channel's
     schedule: Schedule
     logins: LoginBook  # one-time links to the web dashboard
     planner: Planner  # the channels' content calendar
+
+    @property
+    def tester(self) -> ABTester:
+        """The A/B tester of the one authorisation (`videofactory youtube auth`)."""
+        return self.testers.default
 
     def presets(self) -> dict[str, str]:
         """Preset name -> one-line description, for keyboards and lists (broken files left out)."""

@@ -68,9 +68,10 @@ class ABTester:
 
     def __init__(self, store: Store, channel: Callable[[], Channel], reach: Callable[[], Reach],
                  max_days: int = DEFAULT_MAX_DAYS, seed: int | None = None,
-                 paused: Callable[[], set[str]] = set) -> None:
+                 paused: Callable[[], set[str]] = set, scope: str | None = None) -> None:
         self.store = store
         self.paused = paused  # channels whose authorisation was refused: their tests wait
+        self.scope = scope  # the named channel whose tests this tester starts and moves on; None: the one authorisation
         self.channel = channel
         self.reach = reach
         self.max_days = max_days
@@ -119,7 +120,7 @@ class ABTester:
             raise InputError(f"{folder} lacks thumbnails {', '.join(missing)}; an A/B test needs all three")
         return self._start(ABTest(video_id=video_id, folder=str(folder), chat_id=chat_id, kind="thumbnail",
                                   variants=3, approved=approved, published=published, started=now,
-                                  first_day=date.min), privacy, now)
+                                  first_day=date.min, channel=self.scope), privacy, now)
 
     def start_titles(self, video_id: str, titles: list[str], chat_id: int | None, now: datetime, published: datetime,
                      privacy: str) -> ABTest:
@@ -131,7 +132,7 @@ class ABTester:
             raise InputError("YouTube titles are at most 100 characters, without < or >")
         return self._start(ABTest(video_id=video_id, folder="", chat_id=chat_id, kind="title", variants=len(titles),
                                   titles_json=json.dumps(titles), approved=1, published=published, started=now,
-                                  first_day=date.min), privacy, now)
+                                  first_day=date.min, channel=self.scope), privacy, now)
 
     def _start(self, test: ABTest, privacy: str, now: datetime) -> ABTest:
         """Plan the schedule and keep both; a private video is refused (nobody sees its thumbnail)."""
@@ -159,8 +160,9 @@ class ABTester:
 
     def tick(self, now: datetime) -> list[Notice]:
         """Do everything due at `now` for every running test; the messages to send."""
-        waiting = self.paused()
-        running = [test for test in self.tests(running_only=True) if test.channel is None or test.channel not in waiting]
+        if self.scope is not None and self.scope in self.paused():
+            return []  # its channel's authorisation was refused: its tests wait, nothing is switched or judged
+        running = [test for test in self.tests(running_only=True) if test.channel == self.scope]
         if not running:
             return []
         notices = self._sync_reach({t.video_id for t in running}, now, running)

@@ -364,10 +364,15 @@ def _cmd_abtest(args: argparse.Namespace, settings: Settings) -> int:
 
     from engine import abreport
 
+    from engine.channels import ChannelBook
+    from engine.reach import Testers, channel_testers
+    from engine.youtube import YouTube
+
     tester = _tester(settings)
+    testers = Testers(tester, channel_testers(settings, tester.store, lambda name: YouTube.connect(settings, channel=name)))
     now = datetime.now(timezone.utc)
     if args.action == "tick":
-        for notice in tester.tick(now):
+        for notice in testers.tick([c.name for c in ChannelBook(tester.store).all()], now):
             print(notice.text, end="\n\n")
         return 0
     if args.action == "titles":
@@ -378,7 +383,8 @@ def _cmd_abtest(args: argparse.Namespace, settings: Settings) -> int:
         test = tester.test(args.test)
         if test.state != "running":
             raise InputError(f"A/B test {test.id} is already {test.state}")
-        notice = tester.stop(test, now) if args.action == "stop" else tester.finish(test, args.variant, now, "hand")
+        own = testers.of(test.channel)  # it switches thumbnails on the test's own channel
+        notice = own.stop(test, now) if args.action == "stop" else own.finish(test, args.variant, now, "hand")
         print(notice.text)
         return 0
     tests = tester.tests()

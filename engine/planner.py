@@ -21,6 +21,7 @@ from statistics import median
 
 from sqlmodel import Session, col, select
 
+from engine.abtest import ABTester
 from engine.channels import AuthState, ChannelBook, calendar_of, token_ends, WARN_BEFORE
 from engine.config import Settings
 from engine.errors import InputError, VideoFactoryError
@@ -30,6 +31,7 @@ from engine.plans import PlanBook, PlanLine, PlanState, topic_ideas
 from engine.publish import publish
 from engine.store import Store, as_utc
 from engine.tables import Channel, Job, PlannedVideo
+from engine.thumbnail_choice import approved_design
 from engine.youtube import AuthError, QuotaError, YouTube, YouTubeError, quota_reset, verify_credentials
 
 log = logging.getLogger(__name__)
@@ -86,8 +88,10 @@ def when(moment: datetime | None, channel: Channel) -> str:
 class Planner:
     """Moves every channel's planned videos on; each step's news comes back as PlanNotices for the chats."""
 
-    def __init__(self, settings: Settings, store: Store, runner: JobSubmitter, youtube: Callable[[str], YouTube]) -> None:
+    def __init__(self, settings: Settings, store: Store, runner: JobSubmitter, youtube: Callable[[str], YouTube],
+                 testers: Callable[[str], ABTester] | None = None) -> None:
         self.settings, self.store, self.runner, self.youtube = settings, store, runner, youtube
+        self.testers = testers  # each channel's A/B tester: a video that goes public gets its thumbnail test
         self.channels, self.plans = ChannelBook(store), PlanBook(store)
 
     def tick(self, now: datetime) -> list[PlanNotice]:
@@ -124,8 +128,22 @@ class Planner:
             case PlanState.APPROVED:
                 return self._upload(channel, row, now)
             case PlanState.SCHEDULED if now >= as_utc(row.slot):  # type: ignore[arg-type]
-                self.plans.move(int(row.id), PlanState.PUBLISHED, now)  # type: ignore[arg-type]
+                return self._public(channel, row, now)
         return []
+
+    def _public(self, channel: Channel, row: PlannedVideo, now: datetime) -> list[PlanNotice]:
+        """A scheduled video whose time has come: public now, and its thumbnails' A/B test starts on its channel."""
+        self.plans.move(int(row.id), PlanState.PUBLISHED, now)  # type: ignore[arg-type]
+        if self.testers is None:
+            return []
+        folder = Path(self.store.get(Job, row.job_id).folder)  # type: ignore[union-attr]
+        try:
+            test = self.testers(channel.name).start_thumbnails(row.video_id, folder, channel.chat_id, now,  # type: ignore[arg-type]
+                                                               as_utc(row.slot), "public", approved_design(folder))  # type: ignore[arg-type]
+        except VideoFactoryError as error:
+            return [PlanNotice(channel.chat_id, f"⚠️ #{row.id} is public, but its A/B test could not start: {error}")]
+        return [PlanNotice(channel.chat_id, f"🧪 #{row.id} «{row.topic}» is public on {channel.title or channel.name}; "
+                                            f"A/B test #{test.id} of its thumbnails started.")]
 
     def _start(self, channel: Channel, row: PlannedVideo, now: datetime) -> list[PlanNotice]:
         """A topic whose time to be made has come: its job, told to the chat through the job's own messages."""

@@ -23,7 +23,7 @@ from functools import cache
 
 from sqlmodel import Session, select
 
-from engine.abtest import ABTester
+from engine.abtest import ABTester, Notice
 from engine.config import Settings
 from engine.store import Store, as_utc
 from engine.tables import ReachDay, ReachReport
@@ -105,10 +105,44 @@ class ReachReports:
             return {row.day: DayFigures(row.impressions, row.clicks) for row in rows}
 
 
-def youtube_tester(settings: Settings, store: Store, connect: Callable[[], YouTube] | None = None) -> ABTester:
-    """The A/B tester on the authorised channel: connected when first needed, reach reports kept in `store`."""
-    connection = cache(connect or (lambda: YouTube.connect(settings)))
-    reports = cache(lambda: ReachReports(connection(), store))
+def youtube_tester(settings: Settings, store: Store, connect: Callable[[], YouTube] | None = None,
+                   channel: str | None = None) -> ABTester:
+    """The A/B tester of one channel (None: the one authorisation): connected when first needed, reach reports
+    kept in `store`; it waits while the channel's authorisation is refused."""
     from engine.channels import ChannelBook
 
-    return ABTester(store, connection, reports, settings.abtest_max_days, paused=ChannelBook(store).paused)
+    connection = cache(connect or (lambda: YouTube.connect(settings, channel=channel)))
+    reports = cache(lambda: ReachReports(connection(), store))
+    return ABTester(store, connection, reports, settings.abtest_max_days, paused=ChannelBook(store).paused,
+                    scope=channel)
+
+
+@dataclass
+class Testers:
+    """The A/B testers: the one authorisation's, and each named channel's (made when first needed)."""
+
+    default: ABTester
+    of_channel: Callable[[str], ABTester]
+
+    def of(self, channel: str | None) -> ABTester:
+        """The tester of a test's channel (None: the one authorisation)."""
+        return self.default if channel is None else self.of_channel(channel)
+
+    def tick(self, channels: list[str], now: datetime) -> list[Notice]:
+        """Every tester's due work: the one authorisation's tests, then each channel's (a refused one waits)."""
+        notices = self.default.tick(now)
+        for name in channels:
+            notices += self.of_channel(name).tick(now)
+        return notices
+
+
+def channel_testers(settings: Settings, store: Store, connect: Callable[[str], YouTube]) -> Callable[[str], ABTester]:
+    """Each named channel's tester, made once and kept: its YouTube connection and reach reports are its own."""
+    made: dict[str, ABTester] = {}
+
+    def tester(name: str) -> ABTester:
+        if name not in made:
+            made[name] = youtube_tester(settings, store, lambda: connect(name), name)
+        return made[name]
+
+    return tester

@@ -187,3 +187,25 @@ def test_without_a_difference_the_approved_thumbnail_stays(folder: Path, tmp_pat
     done = tester.test(test.id)
     assert (done.winner, done.decided_by) == (2, "no difference") and channel.shown[-1][1] == 2
     assert "could be told apart" in texts[-1] and "95% interval" in texts[-1]
+
+
+def test_each_channel_moves_only_its_own_tests_and_a_refused_channel_waits(folder: Path, tmp_path: Path):
+    store = Store(f"sqlite:///{tmp_path / 'ab.db'}")
+    history, science = Channel(store, {1: 0.05, 2: 0.05, 3: 0.05}), Channel(store, {1: 0.05, 2: 0.05, 3: 0.05})
+    refused: set[str] = set()
+
+    def tester(name: str, channel: Channel) -> ABTester:
+        return ABTester(store, lambda: channel, lambda: channel, seed=5, paused=lambda: refused, scope=name)
+
+    began = datetime(2026, 12, 1, 19, tzinfo=timezone.utc)
+    tester("history", history).start_thumbnails("hist", folder, 1, began, began, "public")
+    tester("science", science).start_thumbnails("sci", folder, 2, began, began, "public")
+    refused.add("science")  # its authorisation was refused
+    later = datetime(2026, 12, 3, 9, tzinfo=timezone.utc)  # the first judged Pacific day has begun
+    history.now = science.now = later
+    tester("history", history).tick(later)
+    assert tester("science", science).tick(later) == []
+    assert history.shown and science.shown == []  # the first judged day's thumbnail went up on history only
+    refused.clear()  # authorised again: it goes on
+    tester("science", science).tick(later)
+    assert science.shown and len(history.shown) == 1

@@ -14,7 +14,9 @@ from engine.channels import AuthState, ChannelBook, parse_calendar
 from engine.config import load_settings
 from engine.jobs import JobState, Origin
 from engine.models import JobRequest
+from engine.abtest import ABTester
 from engine.planner import Planner
+from engine.reach import channel_testers
 from engine.plans import PlanBook, PlanLine, PlanState, parse_plan_file
 from engine.runner import make
 from engine.stats import gather, stats_text
@@ -85,8 +87,11 @@ def test_two_channels_three_days_made_ahead_approved_scheduled_held_and_one_revo
     channels.set_calendar("science", ("daily", "09:00", "UTC"), chat_id=200, preset="science")
     runner = StubRunner(store, made, tmp_path)
 
+    def connect(name: str) -> YouTube:
+        return YouTube.connect(settings, http=http[name])
+
     def planner() -> Planner:  # a new one is the bot restarted: everything it knows is in the database
-        return Planner(settings, store, runner, lambda name: YouTube.connect(settings, http=http[name]))
+        return Planner(settings, store, runner, connect, channel_testers(settings, store, connect))
 
     added, refused = plans.add("history", [PlanLine("The siege of Leningrad"), PlanLine("The Battle of Kursk"),
                                            PlanLine("Operation Bagration")])
@@ -145,8 +150,14 @@ def test_two_channels_three_days_made_ahead_approved_scheduled_held_and_one_revo
     channels.authorised("science", "UC-science", "Science", None, False, tuesday + timedelta(hours=1))
     planner().tick(tuesday + timedelta(hours=1))
     assert [i["status"]["publishAt"] for i in http["science"].inserted] == ["2026-12-08T09:00:00Z"]
+    # Each video that goes public at its time gets its thumbnails' A/B test, on its own channel.
+    notices = planner().tick(datetime(2026, 12, 8, 17, 1, tzinfo=timezone.utc))
+    assert [n.chat_id for n in notices if "A/B test #2 of its thumbnails started" in n.text] == [200]
+    tests = ABTester(store, lambda: None, lambda: None).tests()  # type: ignore[arg-type,return-value]
+    assert sorted((t.channel, t.video_id, t.chat_id) for t in tests) == [("history", "hist-1", 100),
+                                                                        ("science", "sci-1", 200)]
     states = {row.topic: row.state for row in plans.find("science")}
-    assert states == {"Why the sky is blue": PlanState.HELD, "How tides work": PlanState.SCHEDULED}
+    assert states == {"Why the sky is blue": PlanState.HELD, "How tides work": PlanState.PUBLISHED}
 
 
 def test_a_testing_apps_token_is_reported_a_day_before_it_ends(tmp_path, endpoint):
