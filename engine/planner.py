@@ -208,6 +208,9 @@ class Planner:
         except YouTubeError as error:  # tried again at the next tick
             log.warning("uploading #%s to %s: %s", row.id, channel.name, error)
             return []
+        except InputError as error:  # published by hand meanwhile, or its files are gone: not tried again
+            self.plans.move(int(row.id), PlanState.FAILED, now, note=str(error))  # type: ignore[arg-type]
+            return [PlanNotice(channel.chat_id, f"⚠️ #{row.id} «{row.topic}» was not scheduled: {error}")]
         self.plans.move(int(row.id), PlanState.SCHEDULED, now, video_id=done.video_id, slot=at)  # type: ignore[arg-type]
         late = " (late: its time had passed)" if at > as_utc(row.slot) else ""  # type: ignore[arg-type]
         return [PlanNotice(channel.chat_id, f"✅ #{row.id} «{row.topic}» is on {channel.title or channel.name}: "

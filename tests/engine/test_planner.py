@@ -263,3 +263,25 @@ def test_an_upload_refused_for_its_authorisation_pauses_the_channel_and_keeps_th
     assert [n.chat_id for n in first] == [200] and "youtube auth --channel science" in first[0].text
     assert again == [] and PlanBook(store).get(ask.plan_id).state == PlanState.APPROVED  # told once; kept
     assert ChannelBook(store).get("science").auth_state == AuthState.REVOKED
+
+
+def test_a_video_published_by_hand_before_its_upload_is_not_uploaded_twice(tmp_path, made):
+    from engine.records import YouTubeRecord, read_manifest, write_manifest
+
+    settings = load_settings(data_dir=tmp_path / "data")
+    store = Store(f"sqlite:///{tmp_path / 'plan.db'}")
+    ChannelBook(store).authorised("science", "UC-science", "Science", None, False, MONDAY)
+    ChannelBook(store).set_calendar("science", ("daily", "09:00", "UTC"), chat_id=200, preset="science")
+    runner, http = StubRunner(store, made, tmp_path), YouTubeHttp()
+    planner = Planner(settings, store, runner, lambda name: YouTube.connect(settings, http=http))
+    PlanBook(store).add("science", [PlanLine("How tides work")])
+    planner.tick(MONDAY)
+    runner.finish(MONDAY)
+    [ask] = [n for n in planner.tick(MONDAY + timedelta(minutes=1)) if n.approve]
+    folder = tmp_path / "job-1"  # the owner tapped Publish under the video meanwhile
+    write_manifest(folder, read_manifest(folder).model_copy(update={"youtube": YouTubeRecord(
+        video_id="by-hand", url="https://youtu.be/by-hand", privacy="public")}))
+    planner.approve(ask.plan_id, MONDAY + timedelta(minutes=2))
+    [notice] = planner.tick(MONDAY + timedelta(minutes=3))
+    assert "already on YouTube: https://youtu.be/by-hand" in notice.text and not http.inserted
+    assert PlanBook(store).get(ask.plan_id).state == PlanState.FAILED and planner.tick(MONDAY + timedelta(minutes=8)) == []
