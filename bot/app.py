@@ -92,6 +92,7 @@ def handlers() -> list[BaseHandler]:
                              pattern=r"^setv:(preset|language|captions|voice|review):[\w.-]{1,64}$"),
         CallbackQueryHandler(review.on_review, pattern=r"^review:\d{1,12}:(ok|\d{1,3})$"),
         CallbackQueryHandler(plan.on_plan_button, pattern=r"^plan:\d{1,12}:(ok|hold)$"),
+        CallbackQueryHandler(plan.on_idea_button, pattern=r"^idea:\d{1,12}$"),
         CallbackQueryHandler(voices.on_voice_menu, pattern=r"^voices$"),
         CallbackQueryHandler(voices.on_voice_sample, pattern=r"^vsample:[\w.-]{1,64}$"),
         CallbackQueryHandler(about.on_stale_button),

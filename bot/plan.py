@@ -78,7 +78,8 @@ async def on_plan(update: Update, context: FactoryContext) -> None:
         text = await _act(update, context, args[0].lower() if args else "list", " ".join(args[1:]).strip(), chat)
     except VideoFactoryError as error:
         text = f"⚠️ {for_chat(error)}"
-    await update.effective_message.reply_text(text[:4000])
+    if text:  # the ideas have sent their own message, with a button each
+        await update.effective_message.reply_text(text[:4000])
 
 
 async def _act(update: Update, context: FactoryContext, action: str, rest: str, chat: int) -> str:
@@ -131,7 +132,10 @@ async def _ideas(context: FactoryContext, channel: Channel, chat: int, update: U
     if not ideas:
         return "The language model had no new topics for this channel."
     lines = [f"💡 #{row.id} «{row.topic}»" for row in ideas]
-    return "\n".join([f"Ideas for {channel.name} (accept one with /plan accept N):", *lines])
+    await update.effective_message.reply_text(
+        "\n".join([f"Ideas for {channel.name}: tap one to plan it (or /plan accept N):", *lines])[:4000],
+        reply_markup=keyboard([[(f"➕ #{row.id}", f"idea:{row.id}")] for row in ideas]))
+    return ""
 
 
 def _owned(channel: Channel, chat: int, update: Update, context: FactoryContext) -> Channel:
@@ -166,3 +170,21 @@ async def on_plan_button(update: Update, context: FactoryContext) -> None:
     await query.answer("Approved" if choice == "ok" else "Held")
     await safely(query.edit_message_reply_markup(None))
     await run_planner(services, context.bot)
+
+
+async def on_idea_button(update: Update, context: FactoryContext) -> None:
+    """"➕ #N" under the ideas: that idea into its channel's backlog."""
+    query, services = update.callback_query, context.services
+    row = await off_loop(services.planner.plans.get, int(query.data.split(":")[1]))
+    channel = await off_loop(ChannelBook(services.store).get, row.channel) if row else None
+    if row is None or channel is None or channel.chat_id != update.effective_chat.id:
+        await query.answer("That idea is not this chat's.")
+        return
+    try:
+        accepted = await off_loop(services.planner.plans.accept, int(row.id))  # type: ignore[arg-type]
+    except VideoFactoryError as error:
+        await query.answer(for_chat(error)[:190])
+        return
+    await query.answer(f"#{accepted.id} planned")
+    await safely(with_retries(lambda: context.bot.send_message(
+        update.effective_chat.id, f"➕ #{accepted.id} «{accepted.topic}» is in {accepted.channel}'s backlog")))

@@ -74,3 +74,31 @@ def app_rows(settings):  # noqa: ANN001, ANN201
     from engine.plans import PlanBook
 
     return PlanBook(open_store(settings)).find("science")
+
+
+def test_ideas_come_as_buttons_and_a_tap_plans_one(settings, fake_hf):
+    from pydantic import SecretStr
+
+    settings = settings.model_copy(update={"hf_tokens": SecretStr("hf_aaaaaaaaaaaaaaaa1111"), "hf_base_url": fake_hf.url})
+    book = ChannelBook(open_store(settings))
+    book.authorised("science", "UC-science", "Science Daily", None, False, datetime.now(timezone.utc))
+    book.set_calendar("science", None, chat_id=OWNER, preset="quick")
+    fake_hf.chat_replies.append('{"topics": ["Why the sky is blue", "How volcanoes form"]}')
+    fake = FakeTelegram()
+
+    async def conversation() -> None:
+        app = build_application(settings, request=fake)
+        await app.initialize()
+        await feed(app, message_update(1, OWNER, "/plan ideas"))
+        markup = str(fake.calls[-1].params["reply_markup"])
+        first = markup.split("idea:")[1].split("'")[0]
+        await feed(app, tap_update(2, OWNER, f"idea:{first}"), tap_update(3, OWNER, f"idea:{first}"))
+        await app.shutdown()
+
+    asyncio.run(conversation())
+    ideas = next(c for c in fake.calls if "Ideas for science" in c.params.get("text", ""))
+    assert "💡 #1 «Why the sky is blue»" in ideas.params["text"] and "idea:2" in str(ideas.params["reply_markup"])
+    assert any("➕ #1 «Why the sky is blue» is in science's backlog" in t for t in _texts(fake))
+    assert [r.state for r in app_rows(settings)] == [PlanState.BACKLOG, PlanState.IDEA]
+    answers = [c.params.get("text") for c in fake.calls if c.method == "answerCallbackQuery"]
+    assert answers[-1] == "#1 is not an idea waiting to be accepted"  # a second tap plans nothing twice
