@@ -35,6 +35,20 @@ def test_topics_whose_old_slugs_collided_get_readable_folders_of_their_own(book:
     assert request_of(again).topic == "Битва за Москву (1941)" and (again.chat_id, again.message_id) == (2, 5)
 
 
+def test_a_job_waiting_for_its_review_is_never_due_and_only_its_paused_request_can_change(book: JobBook, tmp_path: Path):
+    from engine.review import AWAITING_REVIEW
+
+    job = _new(book, "Storms", tmp_path)
+    book.start(job.id)
+    book.end(job.id, Paused(AWAITING_REVIEW, None))
+    assert book.due("telegram", utcnow() + timedelta(days=30)) == []  # a restart does not run it on unreviewed
+    book.revise(job.id, request_of(job).model_copy(update={"avoid_pictures": ("https://x/a.jpg",)}))
+    assert request_of(book.get(job.id)).avoid_pictures == ("https://x/a.jpg",)
+    book.requeue(job.id, [JobState.PAUSED])
+    with pytest.raises(StateConflict):
+        book.revise(job.id, request_of(job))
+
+
 def test_a_job_is_started_once_and_ends_once(book: JobBook, tmp_path: Path):
     job = _new(book, "Tides", tmp_path)
     running = book.start(job.id)
