@@ -3,7 +3,8 @@
 Every few minutes (and at once after a restart) `Planner.tick(now)` moves each planned video on:
 a backlog topic gets the channel's next free publishing time; early enough before it (twice the
 measured time to make a video of its preset, plus the channel's approval window, plus an hour for
-the upload) its job is started; made, it is sent to the owner's chat for approval; approved, it is
+the upload; earlier still when other channels' videos are wanted at the same time, as one worker
+makes them one after another) its job is started; made, it is sent to the owner's chat for approval; approved, it is
 uploaded private with `publishAt` at its time, to its channel. Unapproved at its deadline (an hour
 before its time) it is held, or published anyway where the channel says `auto`. A channel whose
 authorisation was refused uploads nothing until `youtube auth --channel` again. Everything is in the
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from statistics import median
 
+import numpy as np
 from sqlmodel import Session, col, select
 
 from engine.abtest import ABTester
@@ -62,18 +64,37 @@ class JobSubmitter:
 
 
 def make_time(store: Store, preset: str) -> timedelta:
-    """How long a video of this preset takes to make: the median of its last 20 finished jobs, else DEFAULT_MAKE."""
+    """How long a video of this preset takes to make: the 90th percentile of its last 20 finished jobs (the median
+    while there are fewer than 5), else DEFAULT_MAKE. A percentile, not the mean: bench/lead_time.py shows that on
+    an uneven machine twice the median leaves one video in six late for its approval window."""
     with Session(store.engine) as session:
         rows = session.exec(select(Job).where(Job.preset == preset, Job.state == str(JobState.DONE),
                                               col(Job.started).is_not(None), col(Job.finished).is_not(None))
                             .order_by(col(Job.id).desc()).limit(20))
         seconds = [(as_utc(j.finished) - as_utc(j.started)).total_seconds() for j in rows]  # type: ignore[operator]
-    return timedelta(seconds=median(seconds)) if seconds else DEFAULT_MAKE
+    if not seconds:
+        return DEFAULT_MAKE
+    return timedelta(seconds=float(np.percentile(seconds, 90)) if len(seconds) >= 5 else median(seconds))
 
 
 def start_time(slot: datetime, channel: Channel, make: timedelta) -> datetime:
     """When a video for `slot` is started: twice its making time, the approval window and the upload margin ahead."""
     return slot - UPLOAD_MARGIN - timedelta(hours=channel.approval_hours) - 2 * make
+
+
+def back_scheduled(wanted: dict[int, tuple[datetime, timedelta]]) -> dict[int, datetime]:
+    """Start times on one worker: each video is wanted by its time (its approval window's opening) and takes twice
+    its making time; the latest wanted runs last, and each one before it must end before the next begins.
+
+    With channels publishing at the same hour, the rule alone would start their videos together and
+    they would wait for each other; backwards from the latest, each starts early enough (bench/lead_time.py).
+    """
+    starts: dict[int, datetime] = {}
+    next_start: datetime | None = None
+    for key, (by, make) in sorted(wanted.items(), key=lambda item: item[1][0], reverse=True):
+        finish = by if next_start is None else min(by, next_start)
+        starts[key] = next_start = finish - 2 * make
+    return starts
 
 
 def when(moment: datetime | None, channel: Channel) -> str:
@@ -93,18 +114,31 @@ class Planner:
         self.settings, self.store, self.runner, self.youtube = settings, store, runner, youtube
         self.testers = testers  # each channel's A/B tester: a video that goes public gets its thumbnail test
         self.channels, self.plans = ChannelBook(store), PlanBook(store)
+        self.starts: dict[int, datetime] = {}  # each backlog video's start time, worked out at each tick
 
     def tick(self, now: datetime) -> list[PlanNotice]:
         """Everything due by `now`, for every channel."""
         notices: list[PlanNotice] = []
         for channel in self.channels.all():
             self.give_days(channel, now)
+        self.starts = self.start_times()
+        for channel in self.channels.all():
             for row in self.plans.find(channel.name, ACTIVE):
                 try:
                     notices += self._step(self.channels.need(channel.name), row, now)
                 except VideoFactoryError as error:  # one video's trouble stops neither the others nor the tick
                     log.warning("planned video #%s: %s", row.id, error)
         return notices
+
+    def start_times(self) -> dict[int, datetime]:
+        """When each planned video with a day is to be started, all channels on one worker (back_scheduled)."""
+        wanted: dict[int, tuple[datetime, timedelta]] = {}
+        for channel in self.channels.all():
+            for row in self.plans.find(channel.name, (PlanState.BACKLOG,)):
+                if row.slot is not None:
+                    make = make_time(self.store, row.preset or channel.preset or "")
+                    wanted[int(row.id)] = (start_time(as_utc(row.slot), channel, make) + 2 * make, make)  # type: ignore[arg-type]
+        return back_scheduled(wanted)
 
     def give_days(self, channel: Channel, now: datetime) -> None:
         """The channel's free publishing times within HORIZON, given to its backlog topics in order."""
@@ -148,7 +182,7 @@ class Planner:
     def _start(self, channel: Channel, row: PlannedVideo, now: datetime) -> list[PlanNotice]:
         """A topic whose time to be made has come: its job, told to the chat through the job's own messages."""
         preset = row.preset or channel.preset
-        if row.slot is None or now < start_time(as_utc(row.slot), channel, make_time(self.store, preset or "")):
+        if row.slot is None or now < self.starts.get(int(row.id), now):  # type: ignore[arg-type]
             return []
         if preset is None:
             self.plans.move(int(row.id), PlanState.FAILED, now, note="no preset")  # type: ignore[arg-type]

@@ -285,3 +285,13 @@ def test_a_video_published_by_hand_before_its_upload_is_not_uploaded_twice(tmp_p
     [notice] = planner.tick(MONDAY + timedelta(minutes=3))
     assert "already on YouTube: https://youtu.be/by-hand" in notice.text and not http.inserted
     assert PlanBook(store).get(ask.plan_id).state == PlanState.FAILED and planner.tick(MONDAY + timedelta(minutes=8)) == []
+
+
+def test_videos_wanted_at_once_are_started_one_after_another_backwards_from_the_latest():
+    from engine.planner import back_scheduled
+
+    six = datetime(2026, 12, 7, 6, tzinfo=timezone.utc)
+    hour = timedelta(minutes=30)  # twice it is an hour
+    starts = back_scheduled({1: (six, hour), 2: (six, hour), 3: (six + timedelta(hours=5), hour)})
+    assert starts[3] == six + timedelta(hours=4)  # alone at its time: its own rule
+    assert sorted([starts[1], starts[2]]) == [six - timedelta(hours=2), six - timedelta(hours=1)]  # queued, not together
