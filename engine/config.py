@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Real pictures first, e.g. "commons,openverse"; empty: the preset's `images.sources`; "none": painted only
     # (no network asked, as for a machine offline).
     image_sources: str = ""
+    # An image-text model that orders each shot's shortlist of real pictures by looking at them: a folder, or a
+    # hub model used only when already in the local cache (never downloaded for this); "" for none.
+    clip_model: str = "openai/clip-vit-base-patch32"
     commons_api_url: str = "https://commons.wikimedia.org/w/api.php"
     openverse_api_url: str = "https://api.openverse.org"
     nasa_api_url: str = "https://images-api.nasa.gov"

@@ -431,7 +431,8 @@ def pick_real_pictures(ctx: Context, plan: Timeline, the_script: Script) -> dict
         return {}
     with httpx_client() as client:
         chain = sources.SourceChain(backends.picture_sources(ctx.settings, tuple(names), client), ctx.cache,
-                                    ctx.preset.images.allow_share_alike, client, relevance.make_relevance())
+                                    ctx.preset.images.allow_share_alike, client, relevance.make_relevance(),
+                                    relevance.make_picture_ranker(ctx.settings.clip_model))
         scenes = {scene.index: scene for scene in the_script.scenes}
         with ctx.run.stage("sources", ",".join(names), total=len(plan.shots), unit="shot") as stage:
             return sources.pick_pictures(plan.shots, scenes, ctx.preset, the_script.topic, chain, stage.item,

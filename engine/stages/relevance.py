@@ -13,6 +13,7 @@ import re
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -99,6 +100,72 @@ class EmbeddingRelevance:
                 return child.submit(embedding_similarities, [s.meaning for s in shots], candidates).result()
             except BrokenProcessPool:
                 raise BackendError("the relevance model's process ended without an answer (out of memory?)") from None
+
+
+class PictureRanker(Protocol):
+    """Looks at the pictures themselves: orders a shot's shortlisted pictures by how well they show its meaning."""
+
+    name: str
+
+    def order(self, meanings: list[str], pictures: list[list[Path]]) -> list[list[float]]:
+        """For each shot, a score for each of its pictures (higher shows it better)."""
+        ...
+
+
+CLIP_SIDE = 224  # pictures are shrunk to about this before the model sees them (it crops to its own size)
+
+
+def clip_similarities(model_name: str, meanings: list[str], pictures: list[list[Path]]) -> list[list[float]]:
+    """Cosine similarity of each shot's meaning with each of its pictures, by an image-text model (in this process)."""
+    import torch
+    from PIL import Image
+    from transformers import AutoImageProcessor, AutoTokenizer, CLIPModel
+
+    model = CLIPModel.from_pretrained(model_name).eval()
+    tokenizer, images = AutoTokenizer.from_pretrained(model_name), AutoImageProcessor.from_pretrained(model_name)
+    result = []
+    with torch.no_grad():
+        for meaning, paths in zip(meanings, pictures):
+            opened = []
+            for path in paths:
+                with Image.open(path) as picture:
+                    picture.thumbnail((CLIP_SIDE * 2, CLIP_SIDE * 2))
+                    opened.append(picture.convert("RGB"))
+            text = tokenizer([meaning], padding=True, truncation=True,
+                             max_length=model.config.text_config.max_position_embeddings, return_tensors="pt")
+            out = model(input_ids=text["input_ids"], attention_mask=text["attention_mask"],
+                        pixel_values=images(images=opened, return_tensors="pt")["pixel_values"])
+            result.append([float(v) for v in (out.logits_per_text[0] / model.logit_scale.exp())])
+    return result
+
+
+class ClipRanker:
+    """CLIP through transformers, in a child process that takes the model's memory with it: it orders the
+    pictures that the text relevance let through, and rejects none (its scores were not tuned here)."""
+
+    name = "clip"
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+
+    def order(self, meanings: list[str], pictures: list[list[Path]]) -> list[list[float]]:
+        """Cosine similarities, from one child process for the whole batch."""
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+            try:
+                return child.submit(clip_similarities, self.model, meanings, pictures).result()
+            except BrokenProcessPool:
+                raise BackendError("the image-text model's process ended without an answer (out of memory?)") from None
+
+
+def make_picture_ranker(model: str) -> PictureRanker | None:
+    """CLIP where it is available here: `model` a folder, or a hub model already in the local cache; else None."""
+    if not model or importlib.util.find_spec("transformers") is None or importlib.util.find_spec("torch") is None:
+        return None
+    if Path(model).is_dir():
+        return ClipRanker(model) if (Path(model) / "config.json").is_file() else None
+    from huggingface_hub import try_to_load_from_cache
+
+    return ClipRanker(model) if isinstance(try_to_load_from_cache(model, "config.json"), str) else None
 
 
 def make_relevance() -> Relevance:

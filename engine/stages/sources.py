@@ -27,7 +27,7 @@ from engine.models import Scene, Shot
 from engine.presets import Preset
 from engine.stages.images import SIZE, Still, finish_still, grade_filter
 from engine.stock import Candidate, PictureSource, SourceError, SourceUnreachable
-from engine.stages.relevance import STOP_WORDS, KeywordRelevance, Relevance, ShotText, terms
+from engine.stages.relevance import STOP_WORDS, KeywordRelevance, PictureRanker, Relevance, ShotText, terms
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ class SourceChain:
     allow_share_alike: bool
     client: httpx.Client
     relevance: Relevance = field(default_factory=KeywordRelevance)
+    pictures: PictureRanker | None = None  # CLIP where available: orders each shot's shortlist by looking at it
     failures: dict[str, int] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
 
@@ -190,6 +191,7 @@ def _pick(shots: tuple[Shot, ...], scenes: dict[int, Scene], preset: Preset, top
           on_item: Callable[[bool], None]) -> dict[int, tuple[Path, Credit]]:
     picked: dict[int, tuple[Path, Credit]] = {}
     texts = {shot.index: shot_text(scenes[shot.scene], preset, topic) for shot in shots}
+    by_index = {shot.index: shot for shot in shots}
     for source in chain.sources:
         waiting = [shot for shot in shots if shot.index not in picked]
         offers = _offers(chain, source, waiting, texts, topic)
@@ -197,24 +199,52 @@ def _pick(shots: tuple[Shot, ...], scenes: dict[int, Scene], preset: Preset, top
             continue
         scores = chain.relevance.scores([texts[s] for s in offers],
                                         [[f"{c.title}. {c.description}" for c, _ in found] for found in offers.values()])
-        by_index = {shot.index: shot for shot in shots}
-        for (shot_index, found), shot_scores in zip(offers.items(), scores):
-            ranked = sorted(zip(shot_scores, range(len(found))), reverse=True)
-            for score, k in ranked:
-                candidate, reason = found[k]
-                if score < chain.relevance.threshold or candidate.url in chain.used or not fits(candidate, by_index[shot_index]):
-                    continue
-                path = chain.download(candidate)
-                if path is None:
-                    continue
-                chain.used.add(candidate.url)
-                picked[shot_index] = (path, Credit(shot_index, candidate.source, candidate.title, candidate.author,
-                                                   judge(candidate.licence, True, candidate.library).licence,
-                                                   candidate.licence_url, candidate.page, reason, candidate.footage,
-                                                   candidate.url))
+        ranked = {index: [found[k] for score, k in sorted(zip(row, range(len(found))), reverse=True)
+                          if score >= chain.relevance.threshold and fits(found[k][0], by_index[index])]
+                  for (index, found), row in zip(offers.items(), scores)}
+        looked = _looked_at(chain, ranked, texts)
+        for index, fitting in ranked.items():
+            taken = _take(chain, looked.get(index, []) + fitting)
+            if taken is not None:
+                candidate, reason, path = taken
+                picked[index] = (path, Credit(index, candidate.source, candidate.title, candidate.author,
+                                              judge(candidate.licence, True, candidate.library).licence,
+                                              candidate.licence_url, candidate.page, reason, candidate.footage,
+                                              candidate.url))
                 on_item(False)
-                break
     return picked
+
+
+SHORTLIST = 3  # pictures per shot the image-text model looks at
+
+
+def _looked_at(chain: SourceChain, ranked: dict[int, list[tuple[Candidate, str]]],
+               texts: dict[int, ShotText]) -> dict[int, list[tuple[Candidate, str]]]:
+    """Each shot's best few pictures (by their words) in the image-text model's order; {} without the model."""
+    if chain.pictures is None:
+        return {}
+    shortlists: dict[int, list[tuple[Candidate, str, Path]]] = {}
+    for index, fitting in ranked.items():
+        listed = [(c, r, path) for c, r in fitting[:SHORTLIST * 2] if not c.footage and (path := chain.download(c))]
+        if len(listed) > 1:
+            shortlists[index] = listed[:SHORTLIST]
+    if not shortlists:
+        return {}
+    orders = chain.pictures.order([texts[i].meaning for i in shortlists], [[p for _, _, p in s] for s in shortlists.values()])
+    return {index: [(c, r) for _, (c, r, _) in sorted(zip(order, listed), key=lambda pair: -pair[0])]
+            for (index, listed), order in zip(shortlists.items(), orders)}
+
+
+def _take(chain: SourceChain, fitting: list[tuple[Candidate, str]]) -> tuple[Candidate, str, Path] | None:
+    """The first of a shot's candidates, in order, that is unused and downloads as a big enough picture or clip."""
+    for candidate, reason in fitting:
+        if candidate.url in chain.used:
+            continue
+        path = chain.download(candidate)
+        if path is not None:
+            chain.used.add(candidate.url)
+            return candidate, reason, path
+    return None
 
 
 def _offers(chain: SourceChain, source: PictureSource, shots: list[Shot], texts: dict[int, ShotText],

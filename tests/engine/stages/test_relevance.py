@@ -30,3 +30,21 @@ def test_meaning_sorts_them_better_than_shared_words():
 
 def test_the_best_threshold_is_the_one_that_sorts_best():
     assert best_threshold([0.1, 0.5, 0.6, 0.2], [False, True, True, False]) == (0.5, 1.0)
+
+
+def test_an_image_text_model_orders_the_shortlist_by_looking_at_the_pictures(tiny_clip: Path, tmp_path: Path):
+    from PIL import Image
+
+    from engine.stages.relevance import ClipRanker, clip_similarities, make_picture_ranker
+
+    pictures = []
+    for k, colour in enumerate(((200, 30, 30), (30, 200, 30), (30, 30, 200))):
+        pictures.append(tmp_path / f"{k}.jpg")
+        Image.new("RGB", (1600, 900), colour).save(pictures[-1])
+    scores = clip_similarities(str(tiny_clip), ["trucks on the ice of Lake Ladoga"], [pictures])
+    assert len(scores[0]) == 3 and all(-1.0 <= s <= 1.0 for s in scores[0]) and len(set(scores[0])) == 3
+    assert isinstance(make_picture_ranker(str(tiny_clip)), ClipRanker)
+    [in_child] = ClipRanker(str(tiny_clip)).order(["trucks"], [pictures])
+    assert in_child == pytest.approx(clip_similarities(str(tiny_clip), ["trucks"], [pictures])[0], abs=1e-5)
+    assert make_picture_ranker("") is None and make_picture_ranker(str(tmp_path)) is None  # not a model: none
+    assert make_picture_ranker("openai/clip-vit-base-patch32") is None  # not in the local cache: never fetched

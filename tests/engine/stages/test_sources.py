@@ -158,3 +158,23 @@ def test_a_clip_long_enough_becomes_a_shot_of_the_right_length_muted_and_cropped
     assert (info.width, info.height, info.audio_codec) == (1920, 1080, None)
     assert info.duration == pytest.approx(4.5, abs=0.1)
     assert still.image.suffix == ".png" and still.image.is_file()
+
+
+def test_the_image_text_model_chooses_among_the_pictures_the_words_let_through(archives, tmp_path: Path, tiny_clip):
+    from engine.stages.relevance import ClipRanker, clip_similarities
+
+    archives.items[:] = [Item("commons", f"convoy{k}", f"Ladoga ice road convoy {k}", "Trucks crossing Lake Ladoga "
+                              "on the ice road", "Ivan", "CC BY 4.0", width=1600 + 100 * k) for k in range(3)]
+    preset = load_preset("military-history", None)
+    scene = _scene(0, "Trucks crossed Lake Ladoga on the ice road.", "trucks on the ice road")
+    shots = (Shot(0, 0, 0.0, 5.0, scene.image_prompt, "zoom_in", "calm"),)
+    chain = _chain(archives, tmp_path, ("commons",))
+    chain.pictures = ClipRanker(str(tiny_clip))
+    [(path, credit)] = pick_pictures(shots, {0: scene}, preset, "Ice road", chain).values()
+    downloaded = {c.url: chain.download(c) for c in chain.search(chain.sources[0], shot_text(scene, preset, "x").query)}
+    looked = clip_similarities(str(tiny_clip), [shot_text(scene, preset, "Ice road").meaning], [list(downloaded.values())])[0]
+    best = max(zip(looked, downloaded), key=lambda pair: pair[0])[1]
+    by_words = chain.relevance.scores([shot_text(scene, preset, "Ice road")], [[
+        f"{i.title}. {i.description}" for i in archives.items]])[0]
+    assert len(set(by_words)) == 1 and not best.endswith("/convoy2.jpg")  # the words' first would be the last listed
+    assert credit.url == best and path == downloaded[best]  # the model's favourite of the three, not the words'
