@@ -417,9 +417,7 @@ def finished_real(ctx: Context, shot: Shot, path: Path, credit: sources.Credit,
 def ask_for_review(ctx: Context, stills: tuple[images.Still, ...], credits: tuple[sources.Credit, ...]) -> None:
     """Stop before the render with a contact sheet of the chosen pictures (ReviewWanted; the job pauses)."""
     by_shot = {credit.shot: credit for credit in credits}
-    shots = [review.ShotSource(s.image, by_shot[s.shot].source, by_shot[s.shot].title, by_shot[s.shot].author,
-                               by_shot[s.shot].licence, by_shot[s.shot].url) if s.shot in by_shot
-             else review.ShotSource(s.image, s.backend) for s in stills]
+    shots = [review.shot_source(s.image, by_shot.get(s.shot), s.backend) for s in stills]
     raise review.ReviewWanted(review.write_review(ctx.plan.folder, shots, bold_font_dir(ctx.settings.data_dir) / BOLD_FILE))
 
 

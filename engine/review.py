@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -51,6 +52,25 @@ class ShotSource:
     def real(self) -> bool:
         """Whether it came from an archive or a library (and so has a next candidate)."""
         return bool(self.url)
+
+
+class Credited(Protocol):
+    """What a shot's credit says of its picture: sources.Credit as picked, records.CreditRecord as kept."""
+
+    source: str
+    title: str
+    author: str
+    licence: str
+    url: str
+    page: str
+
+
+def shot_source(picture: Path, credit: Credited | None, painter: str) -> ShotSource:
+    """A shot's picture and where it came from: its credit's source, or the painter that made it."""
+    if credit is None:
+        return ShotSource(picture, painter)
+    # A video made before credits kept their file's URL names it by its page, so its line still shows it as real.
+    return ShotSource(picture, credit.source, credit.title, credit.author, credit.licence, credit.url or credit.page)
 
 
 class ReviewWanted(VideoFactoryError):

@@ -10,16 +10,15 @@ from engine.config import Settings
 from engine.errors import InputError
 from engine.fonts import BOLD_FILE, bold_font_dir
 from engine.records import JobManifest, ScriptDocument, read_manifest, read_script
-from engine.review import REVIEW_NAME, SHEET_NAME, ShotSource, contact_sheet, read_review, replaced, shot_lines
+from engine.review import (REVIEW_NAME, SHEET_NAME, ShotSource, contact_sheet, read_review, replaced, shot_lines,
+                           shot_source)
 
 
 def shot_sources(manifest: JobManifest, script: ScriptDocument) -> list[ShotSource]:
     """Each shot's picture and where it came from, as the video's records say."""
     credits = {credit.shot: credit for credit in script.credits}
     painter = manifest.backends.get("images", "").split("+")[-1] or "procedural"
-    return [ShotSource(Path(path), credits[k].source, credits[k].title, credits[k].author, credits[k].licence,
-                       credits[k].url or credits[k].page) if k in credits else ShotSource(Path(path), painter)
-            for k, path in enumerate(manifest.stills)]
+    return [shot_source(Path(path), credits.get(k), painter) for k, path in enumerate(manifest.stills)]
 
 
 def _waiting(folder: Path) -> int:
