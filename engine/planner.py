@@ -133,10 +133,14 @@ class Planner:
     def start_times(self) -> dict[int, datetime]:
         """When each planned video with a day is to be started, all channels on one worker (back_scheduled)."""
         wanted: dict[int, tuple[datetime, timedelta]] = {}
+        makes: dict[str, timedelta] = {}  # one reading of the jobs table per preset, not per planned video
         for channel in self.channels.all():
             for row in self.plans.find(channel.name, (PlanState.BACKLOG,)):
                 if row.slot is not None:
-                    make = make_time(self.store, row.preset or channel.preset or "")
+                    preset = row.preset or channel.preset or ""
+                    if preset not in makes:
+                        makes[preset] = make_time(self.store, preset)
+                    make = makes[preset]
                     wanted[int(row.id)] = (start_time(as_utc(row.slot), channel, make) + 2 * make, make)  # type: ignore[arg-type]
         return back_scheduled(wanted)
 
