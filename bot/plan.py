@@ -23,7 +23,7 @@ from engine.errors import InputError, VideoFactoryError
 from engine.plan_cli import plan_line
 from engine.planner import PlanNotice
 from engine.plans import PlanLine, PlanState
-from engine.tables import Channel
+from engine.tables import Channel, PlannedVideo
 
 USAGE = ("/plan lists what is coming; /plan add TOPIC (or NAME: TOPIC), /plan remove N, "
          "/plan schedule mon,wed,fri 18:00 Europe/Berlin [NAME], /plan ideas [NAME], /plan accept N")
@@ -103,8 +103,7 @@ async def _act(update: Update, context: FactoryContext, action: str, rest: str, 
         if action == "remove":
             removed = await off_loop(services.planner.plans.remove, int(row.id))  # type: ignore[arg-type]
             return f"➖ #{removed.id} «{removed.topic}» is out of the plan"
-        accepted = await off_loop(services.planner.plans.accept, int(row.id))  # type: ignore[arg-type]
-        return f"➕ #{accepted.id} «{accepted.topic}» is in {accepted.channel}'s backlog"
+        return accepted_text(await off_loop(services.planner.plans.accept, int(row.id)))  # type: ignore[arg-type]
     if action == "schedule":
         return await _schedule(update, context, book, channels, mine, rest.split(), chat)
     if action == "ideas":
@@ -152,13 +151,23 @@ def _number(text: str) -> int:
         raise InputError(f"'{text}' is not a planned video's number (/plan lists them)") from None
 
 
+async def _row_of_chat(services: Services, plan_id: int, chat: int) -> PlannedVideo | None:
+    """A planned video a button names, if its channel's videos are approved in this chat."""
+    row = await off_loop(services.planner.plans.get, plan_id)
+    channel = await off_loop(ChannelBook(services.store).get, row.channel) if row else None
+    return row if channel is not None and channel.chat_id == chat else None
+
+
+def accepted_text(row: PlannedVideo) -> str:
+    """An idea planned: where it went."""
+    return f"➕ #{row.id} «{row.topic}» is in {row.channel}'s backlog"
+
+
 async def on_plan_button(update: Update, context: FactoryContext) -> None:
     """✅ Approve or ⏸ Hold under a made video: kept, then the planner goes on at once (the upload, if approved)."""
     query, services = update.callback_query, context.services
     _, number, choice = query.data.split(":")
-    row = await off_loop(services.planner.plans.get, int(number))
-    channel = await off_loop(ChannelBook(services.store).get, row.channel) if row else None
-    if row is None or channel is None or channel.chat_id != update.effective_chat.id:
+    if await _row_of_chat(services, int(number), update.effective_chat.id) is None:
         await query.answer("That video is not this chat's.")
         return
     now = datetime.now(timezone.utc)
@@ -175,9 +184,8 @@ async def on_plan_button(update: Update, context: FactoryContext) -> None:
 async def on_idea_button(update: Update, context: FactoryContext) -> None:
     """"➕ #N" under the ideas: that idea into its channel's backlog."""
     query, services = update.callback_query, context.services
-    row = await off_loop(services.planner.plans.get, int(query.data.split(":")[1]))
-    channel = await off_loop(ChannelBook(services.store).get, row.channel) if row else None
-    if row is None or channel is None or channel.chat_id != update.effective_chat.id:
+    row = await _row_of_chat(services, int(query.data.split(":")[1]), update.effective_chat.id)
+    if row is None:
         await query.answer("That idea is not this chat's.")
         return
     try:
@@ -186,5 +194,4 @@ async def on_idea_button(update: Update, context: FactoryContext) -> None:
         await query.answer(for_chat(error)[:190])
         return
     await query.answer(f"#{accepted.id} planned")
-    await safely(with_retries(lambda: context.bot.send_message(
-        update.effective_chat.id, f"➕ #{accepted.id} «{accepted.topic}» is in {accepted.channel}'s backlog")))
+    await safely(with_retries(lambda: context.bot.send_message(update.effective_chat.id, accepted_text(accepted))))
