@@ -25,6 +25,8 @@ USER_AGENT = f"VideoFactory/{__version__} (https://github.com/videofactory/video
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)  # a machine offline is told in seconds, not minutes
 ATTEMPTS = 3
 RESULTS = 20
+PEXELS_LICENCE = ("Pexels licence", "https://www.pexels.com/license/")  # photos and videos alike
+PIXABAY_LICENCE = ("Pixabay licence", "https://pixabay.com/service/license-summary/")
 
 
 class SourceError(BackendError):
@@ -203,8 +205,7 @@ class PexelsSource:
                           headers={"Authorization": self.key})
         return [Candidate(self.name, (p.get("src") or {}).get("large2x") or (p.get("src") or {}).get("original", ""),
                           p.get("url", ""), p.get("alt") or "", p.get("alt") or "", p.get("photographer", ""),
-                          "Pexels licence", "https://www.pexels.com/license/", int(p.get("width", 0)),
-                          int(p.get("height", 0)), library="pexels")
+                          *PEXELS_LICENCE, int(p.get("width", 0)), int(p.get("height", 0)), library="pexels")
                 for p in (answer or {}).get("photos", [])]
 
 
@@ -223,8 +224,7 @@ class PixabaySource:
             "key": self.key, "q": query, "image_type": "photo", "orientation": "horizontal",
             "per_page": str(RESULTS), "safesearch": "true"})
         return [Candidate(self.name, hit.get("largeImageURL", ""), hit.get("pageURL", ""), hit.get("tags", ""),
-                          hit.get("tags", ""), hit.get("user", ""), "Pixabay licence",
-                          "https://pixabay.com/service/license-summary/", int(hit.get("imageWidth", 0)),
+                          hit.get("tags", ""), hit.get("user", ""), *PIXABAY_LICENCE, int(hit.get("imageWidth", 0)),
                           int(hit.get("imageHeight", 0)), library="pixabay")
                 for hit in (answer or {}).get("hits", [])]
 
@@ -269,8 +269,8 @@ class PexelsVideoSource:
                 continue
             words, user = _slug_words(video.get("url", "")), video.get("user") or {}
             found.append(Candidate(self.name, chosen[2], video.get("url", ""), words, words, user.get("name", ""),
-                                   "Pexels licence", "https://www.pexels.com/license/", chosen[0], chosen[1],
-                                   library="pexels", seconds=float(video["duration"])))
+                                   *PEXELS_LICENCE, chosen[0], chosen[1], library="pexels",
+                                   seconds=float(video["duration"])))
         return found
 
 
@@ -294,6 +294,6 @@ class PixabayVideoSource:
             if chosen is None or not hit.get("duration"):
                 continue
             found.append(Candidate(self.name, chosen[2], hit.get("pageURL", ""), hit.get("tags", ""), hit.get("tags", ""),
-                                   hit.get("user", ""), "Pixabay licence", "https://pixabay.com/service/license-summary/",
-                                   chosen[0], chosen[1], library="pixabay", seconds=float(hit["duration"])))
+                                   hit.get("user", ""), *PIXABAY_LICENCE, chosen[0], chosen[1], library="pixabay",
+                                   seconds=float(hit["duration"])))
         return found
