@@ -24,7 +24,7 @@ from engine.tables import Job
 
 log = logging.getLogger(__name__)
 
-SCRATCH_AGE = timedelta(hours=6)  # a cache scratch folder this old belongs to a write that was killed
+SCRATCH_AGE = timedelta(hours=6)  # a scratch folder or partial file this old belongs to a write that was killed
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)b?", re.IGNORECASE)
 _AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([hdw])", re.IGNORECASE)
 
@@ -105,12 +105,20 @@ def prune_cache(cache_dir: Path, book: JobBook, older_than: timedelta | None, ma
     return Pruned(removed, freed, kept)
 
 
+def _older_than(path: Path, moment: float) -> bool:
+    """Whether `path` was last changed before `moment` (a path gone meanwhile is not: its writer renamed it)."""
+    try:
+        return path.stat().st_mtime < moment
+    except FileNotFoundError:
+        return False
+
+
 def sweep_scratch(settings: Settings, book: JobBook) -> int:
     """Remove what killed runs left: cache writes never finished, work folders and partial files of ended jobs."""
     swept = 0
     stale = time.time() - SCRATCH_AGE.total_seconds()
     for scratch in settings.cache_dir.glob("??/.*"):
-        if scratch.is_dir() and scratch.stat().st_mtime < stale:
+        if scratch.is_dir() and _older_than(scratch, stale):
             shutil.rmtree(scratch, ignore_errors=True)
             swept += 1
     for job in book.find(states=FINAL):
@@ -120,6 +128,9 @@ def sweep_scratch(settings: Settings, book: JobBook) -> int:
             shutil.rmtree(work, ignore_errors=True)
             swept += 1
         for partial in folder.glob(".*") if folder is not None and folder.is_dir() else ():
+            # A fresh one is a write under way after the job ended: publishing or an approval rewriting job.json.
+            if not _older_than(partial, stale):
+                continue
             partial.unlink(missing_ok=True) if partial.is_file() else shutil.rmtree(partial, ignore_errors=True)
             swept += 1
     return swept

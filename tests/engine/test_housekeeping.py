@@ -92,6 +92,9 @@ def test_leftovers_of_killed_runs_are_swept_and_interrupted_jobs_paused(settings
         (settings.data_dir / "work" / Path(job.folder).name).mkdir(parents=True)
         Path(job.folder).mkdir(parents=True)
         (Path(job.folder) / ".video.part.mp4").write_bytes(b"half")
+    os.utime(Path(ended.folder) / ".video.part.mp4", (time.time() - DAY, time.time() - DAY))
+    writing = Path(ended.folder) / ".job.json.x3.part"  # publishing rewrites job.json after the job has ended
+    writing.write_bytes(b"{")
     book.start(ended.id)
     book.end(ended.id, Failed("broken"))
     killed = _job(book, settings, "Comets")
@@ -101,6 +104,7 @@ def test_leftovers_of_killed_runs_are_swept_and_interrupted_jobs_paused(settings
     assert not stale.exists() and fresh.exists()  # a write under way keeps its scratch
     assert not (settings.data_dir / "work" / Path(ended.folder).name).exists()
     assert not (Path(ended.folder) / ".video.part.mp4").exists() and (Path(paused.folder) / ".video.part.mp4").exists()
+    assert writing.exists()  # a write under way keeps its partial file
     [marked] = book.pause_interrupted("cli")
     assert (marked.id, marked.state, marked.error) == (killed.id, JobState.PAUSED, INTERRUPTED)
 
