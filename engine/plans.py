@@ -158,6 +158,9 @@ class PlanBook:
             if len(line.topic) > MAX_TOPIC_CHARS:
                 raise InputError(f"a topic is at most {MAX_TOPIC_CHARS} characters; «{line.topic[:40]}…» has "
                                  f"{len(line.topic)}")
+            if line.publish_at is not None and line.publish_at <= (now or utcnow()):
+                raise InputError(f"«{line.topic.strip()}» is to go public at {line.publish_at.isoformat()}, which has "
+                                 f"passed: give a later time, or none for the channel's next free one")
         made = [row.topic for row in self.find(channel, (*LIVE, PlanState.IDEA))]
         added, refused = [], []
         for line, repeat in zip(lines, repeats([line.topic for line in lines], made)):

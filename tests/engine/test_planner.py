@@ -7,6 +7,7 @@ import json
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -207,12 +208,16 @@ def test_the_plan_commands_add_import_schedule_list_and_remove(tmp_path):
     env = isolated_env(tmp_path)
     store = open_store(load_settings(data_dir=tmp_path / "data"))
     ChannelBook(store).authorised("history", "UC-history", "History Hour", None, False, MONDAY)
+    alamo = (datetime.now(timezone.utc) + timedelta(days=30)).astimezone(ZoneInfo("Europe/Berlin")).replace(
+        hour=18, minute=0, second=0, microsecond=0)  # a month from now: a time that has passed is refused
     (tmp_path / "topics.csv").write_text("topic,preset,length,publish_at\n"
-                                         "The Alamo,military-history,short,2026-12-05T18:00+01:00\n"
+                                         f"The Alamo,military-history,short,{alamo.isoformat()}\n"
                                          "Pearl Harbor,,,\n", encoding="utf-8")
+    (tmp_path / "past.csv").write_text("topic,publish_at\nThe Somme,2020-07-01T07:30+01:00\n", encoding="utf-8")
     added = run_cli(["plan", "add", "The siege of Leningrad", "The Battle of Kursk"], env, tmp_path)
     imported = run_cli(["plan", "import", "topics.csv"], env, tmp_path)
     repeat = run_cli(["plan", "add", "--channel", "history", "Leningrad siege"], env, tmp_path)
+    past = run_cli(["plan", "import", "past.csv"], env, tmp_path)
     scheduled = run_cli(["plan", "schedule", "mon,wed,fri", "18:00", "Europe/Berlin", "--chat", "100", "--auto"],
                         env, tmp_path)
     bad = run_cli(["plan", "schedule", "mon,funday", "18:00", "Europe/Berlin"], env, tmp_path)
@@ -223,7 +228,9 @@ def test_the_plan_commands_add_import_schedule_list_and_remove(tmp_path):
     assert added.stdout.count("added:") == 2 and imported.stdout.count("added:") == 2
     assert repeat.returncode == 1 and "repeats «The siege of Leningrad»" in repeat.stdout
     assert bad.returncode != 0 and "'mon,funday' is not a list of days" in bad.stderr
-    assert "Sat 5 Dec 18:00 (Europe/Berlin)" in listed.stdout  # the CSV's time, shown in the channel's zone
+    assert f"{alamo:%a %-d %b} 18:00 (Europe/Berlin)" in listed.stdout  # the CSV's time, shown in the channel's zone
+    assert past.returncode != 0 and "«The Somme» is to go public at 2020-07-01T07:30:00+01:00, which has passed" in past.stderr
+    assert "The Somme" not in listed.stdout
     assert "The Battle of Kursk" not in listed.stdout and "Pearl Harbor" in listed.stdout
     assert "History Hour (UC-history): mon, wed, fri at 18:00 Europe/Berlin, auto; authorisation ok" in channels.stdout
 
