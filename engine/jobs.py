@@ -11,8 +11,6 @@ processes can never both start a job or both end it.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +23,7 @@ from sqlmodel import Session, col, select
 from engine.errors import InputError, VideoFactoryError
 from engine.models import Artefacts, JobRequest
 from engine.presets import Preset
+from engine.processes import process_is_gone, this_process
 from engine.store import Store, as_utc
 from engine.review import AWAITING_REVIEW
 from engine.tables import Job, utcnow
@@ -125,27 +124,6 @@ class JobPlan:
     fresh: bool  # ignore the cache: only on a job's first attempt, so a resume never starts over
 
 
-def this_worker() -> str:
-    """"host:pid" of this process, written on the jobs it runs."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def worker_is_gone(worker: str | None) -> bool:
-    """Whether the process that ran a job on this machine has ended (unknown machines: not gone)."""
-    if not worker:
-        return True
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def request_of(job: Job) -> JobRequest:
     """The resolved request a job row carries."""
     return JobRequest.model_validate_json(job.request_json)
@@ -228,7 +206,7 @@ class JobBook:
         if job is None or job.state != JobState.QUEUED:
             return None
         now = utcnow()
-        if not self._set(job_id, [JobState.QUEUED], state=str(JobState.RUNNING), worker=this_worker(),
+        if not self._set(job_id, [JobState.QUEUED], state=str(JobState.RUNNING), worker=this_process(),
                          attempts=job.attempts + 1, started=job.started or now, resume_after=None, error=None):
             return None
         return self.get(job_id)
@@ -313,7 +291,7 @@ class JobBook:
     def interrupted(self, origin: str) -> list[Job]:
         """Jobs of `origin` whose process ended while they ran (killed, crashed, restarted)."""
         running = self.find(states=[JobState.RUNNING], origin=origin)
-        return [job for job in running if worker_is_gone(job.worker)]
+        return [job for job in running if process_is_gone(job.worker)]
 
     def stopped(self, origin: str) -> list[Job]:
         """Jobs of `origin` that stopped before they ended: interrupted mid-run, then paused ones."""

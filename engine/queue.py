@@ -24,7 +24,8 @@ from engine.cache import Cache
 from engine.config import Settings
 from engine.errors import BackendError, ConfigError
 from engine.housekeeping import tidy
-from engine.jobs import JobBook, JobState, Paused, StateConflict, this_worker
+from engine.jobs import JobBook, JobState, Paused, StateConflict
+from engine.processes import this_process
 from engine.runner import run_once
 from engine.stages.render import SegmentHelpers, SegmentWork, cached_segment
 from engine.store import Store, utcnow
@@ -86,7 +87,7 @@ class Lease:
 
     def __init__(self, book: JobBook, job_id: int, seconds: float) -> None:
         self.book, self.job_id, self.seconds = book, job_id, seconds
-        self.worker = this_worker()
+        self.worker = this_process()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._renew, name=f"lease-{job_id}", daemon=True)
 

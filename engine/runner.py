@@ -32,12 +32,12 @@ from engine.jobs import (
     Paused,
     StateConflict,
     plan_of,
-    worker_is_gone,
 )
 from engine.models import Artefacts, JobRequest
 from engine.cache import check_writable
 from engine.housekeeping import tidy
 from engine.pipeline import make_video, prepare
+from engine.processes import process_is_gone
 from engine.review import AWAITING_REVIEW, ReviewWanted
 from engine.stages.render import SegmentHelpers
 from engine.store import Store, open_store, utcnow
@@ -310,7 +310,7 @@ class EmbeddedRunner:
         job = self.status(job_id)
         if job is None or job.state not in (JobState.PAUSED, JobState.RUNNING):
             return False
-        if job.state == JobState.RUNNING and not worker_is_gone(job.worker):
+        if job.state == JobState.RUNNING and not process_is_gone(job.worker):
             return False  # a live process runs it
         if not self.book.requeue(job_id, [JobState(job.state)]):
             return False

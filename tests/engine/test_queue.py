@@ -12,6 +12,7 @@ import pytest
 from engine.config import load_settings
 from engine.jobs import Done, JobBook, JobState
 from engine.media import probe
+from engine.processes import parse_holder
 from engine.queue_runner import QueueRunner
 from engine.runner import JobEnded
 from engine.store import Store
@@ -53,7 +54,7 @@ def test_a_worker_killed_mid_render_loses_no_job(redis_url: str, tmp_path: Path,
             assert submitted.returncode == 0, submitted.stderr
             ids.append(int(submitted.stdout.strip()))
         victim = _midway(JobBook(store), "render", 240)
-        killed = next(w for w in workers if victim.worker.endswith(f":{w.pid}"))
+        killed = next(w for w in workers if parse_holder(victim.worker)[1] == w.pid)
         os.killpg(killed.pid, signal.SIGKILL)
         killed.wait(10)
         for job_id in ids:
