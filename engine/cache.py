@@ -9,7 +9,6 @@ import logging
 import os
 import shutil
 import tempfile
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 
 from engine.errors import DiskFullError, OutputError
+from engine.processes import process_is_gone, this_process
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -125,16 +125,6 @@ def _rerooted(value: Any, old: str, new: str) -> Any:
     return value
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class Cache:
     """Folders keyed by content hash; a folder exists only once its result is complete, and is used only intact.
 
@@ -210,8 +200,8 @@ class Cache:
                         stale_seconds: float = CLAIM_STALE_SECONDS) -> tuple[T, bool]:
         """`remember`, where other processes may be making the same entry: wait for theirs rather than make it twice.
 
-        Whoever makes an entry holds a claim on its key (a file made with O_EXCL, naming its process).
-        A claim whose process has ended on this machine, or older than `stale_seconds`, is broken.
+        Whoever makes an entry holds a claim on its key (a file that appears whole, naming its process and
+        when it started). A claim whose process has ended on this machine, or older than `stale_seconds`, is broken.
         """
         adapter = TypeAdapter(result_type)
         while True:
@@ -234,12 +224,17 @@ class Cache:
         path = self._claim_path(key)
         with translate_os_errors(f"the cache in {self.root}"):
             path.parent.mkdir(parents=True, exist_ok=True)
+            # The claim appears with its holder's name in it, by a hard link to a file already written:
+            # made empty and then written, a holder killed in between left a claim nobody could judge.
+            fd, written = tempfile.mkstemp(dir=path.parent, prefix=".claim.")
             try:
-                descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                with os.fdopen(fd, "w") as claim:
+                    claim.write(this_process())
+                os.link(written, path)
             except FileExistsError:
                 return None
-            with os.fdopen(descriptor, "w") as claim:
-                claim.write(f"{socket.gethostname()}:{os.getpid()}")
+            finally:
+                os.unlink(written)
         return path
 
     def _break_if_stale(self, key: str, stale_seconds: float) -> None:
@@ -248,10 +243,8 @@ class Cache:
             holder, age = path.read_text().strip(), time.time() - path.stat().st_mtime
         except OSError:
             return  # released meanwhile
-        host, _, pid = holder.rpartition(":")
-        gone = host == socket.gethostname() and pid.isdigit() and not _process_alive(int(pid))
-        if gone or age > stale_seconds:
-            log.info("claim on cache entry %s by %s is stale; breaking it", key[:12], holder)
+        if process_is_gone(holder) or age > stale_seconds:
+            log.info("claim on cache entry %s by %s is stale; breaking it", key[:12], holder or "nobody")
             path.unlink(missing_ok=True)
 
     def remember(self, key: str, result_type: type[T], compute: Callable[[Path], T]) -> tuple[T, bool]:

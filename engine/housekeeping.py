@@ -121,6 +121,10 @@ def sweep_scratch(settings: Settings, book: JobBook) -> int:
         if scratch.is_dir() and _older_than(scratch, stale):
             shutil.rmtree(scratch, ignore_errors=True)
             swept += 1
+    for unlinked in settings.cache_dir.glob("claims/.claim.*"):  # a claim's holder killed as it made the claim
+        if _older_than(unlinked, stale):
+            unlinked.unlink(missing_ok=True)
+            swept += 1
     for job in book.find(states=FINAL):
         folder = Path(job.folder) if job.folder else None
         work = settings.data_dir / "work" / folder.name if folder else None

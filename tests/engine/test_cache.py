@@ -131,3 +131,52 @@ def test_workers_writing_one_key_at_once_all_succeed_and_leave_one_intact_entry(
     assert cached and again.stat().st_size == 4004
     leftovers = [p.name for p in (tmp_path / "shared" / "kk").iterdir() if p.name.startswith(".")]
     assert leftovers == []  # no scratch folder left behind
+
+
+def _claim_file(cache: Cache, key: str, holder: str) -> Path:
+    claim = cache.root / "claims" / key
+    claim.parent.mkdir(parents=True, exist_ok=True)
+    claim.write_text(holder)
+    return claim
+
+
+def _within(seconds: float, call):  # noqa: ANN001, ANN202
+    """`call()`'s answer, failing (not hanging) if it takes longer than `seconds`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(call).result(timeout=seconds)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def test_a_claim_whose_holder_is_gone_is_broken_at_once_and_a_live_ones_is_waited_for(tmp_path: Path):
+    import os
+    import socket
+    import threading
+
+    import psutil
+
+    from engine.processes import this_process
+
+    cache = Cache(tmp_path)
+    started = psutil.Process(os.getpid()).create_time()
+    # Left empty by a holder killed as it made the claim (a CI run waited 600 s on one); and our own pid, but
+    # recorded with an earlier start: a process that died and whose pid the system gave to this one.
+    for key, holder in (("empty", ""), ("reused", f"{socket.gethostname()}:{os.getpid()}/{started - 60:.2f}")):
+        _claim_file(cache, key, holder)
+        compute = Writes(key)
+        result, cached = _within(10, lambda: cache.remember_shared(key, Path, compute, stale_seconds=3600))
+        assert (result.read_text(), cached, compute.calls) == (key, False, 1)
+        assert not (cache.root / "claims" / key).exists()
+    live = _claim_file(cache, "live", this_process())
+    compute, answers = Writes("theirs"), []
+    waiter = threading.Thread(target=lambda: answers.append(cache.remember_shared("live", Path, compute, 3600)))
+    waiter.start()
+    waiter.join(timeout=1.0)
+    assert waiter.is_alive() and compute.calls == 0  # its holder is alive: its entry is waited for
+    live.unlink()  # released without an entry (its holder failed): the waiter makes it
+    waiter.join(timeout=30)
+    assert compute.calls == 1 and answers[0][0].read_text() == "theirs"
+    assert list((cache.root / "claims").iterdir()) == []  # no claim or half-made claim is left behind

@@ -87,6 +87,10 @@ def test_leftovers_of_killed_runs_are_swept_and_interrupted_jobs_paused(settings
     for scratch in (stale, fresh):
         scratch.mkdir(parents=True)
     os.utime(stale, (time.time() - DAY, time.time() - DAY))
+    half_claim = settings.cache_dir / "claims" / ".claim.k1"  # its holder was killed as it made the claim
+    half_claim.parent.mkdir(parents=True)
+    half_claim.write_text("host:1/2.00")
+    os.utime(half_claim, (time.time() - DAY, time.time() - DAY))
     ended, paused = _job(book, settings, "Done"), _job(book, settings, "Storms")
     for job in (ended, paused):
         (settings.data_dir / "work" / Path(job.folder).name).mkdir(parents=True)
@@ -100,8 +104,8 @@ def test_leftovers_of_killed_runs_are_swept_and_interrupted_jobs_paused(settings
     killed = _job(book, settings, "Comets")
     book.start(killed.id)
     book._set(killed.id, None, worker=_dead_worker())
-    assert housekeeping.sweep_scratch(settings, book) == 3
-    assert not stale.exists() and fresh.exists()  # a write under way keeps its scratch
+    assert housekeeping.sweep_scratch(settings, book) == 4
+    assert not stale.exists() and fresh.exists() and not half_claim.exists()  # a write under way keeps its scratch
     assert not (settings.data_dir / "work" / Path(ended.folder).name).exists()
     assert not (Path(ended.folder) / ".video.part.mp4").exists() and (Path(paused.folder) / ".video.part.mp4").exists()
     assert writing.exists()  # a write under way keeps its partial file
