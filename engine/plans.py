@@ -152,13 +152,14 @@ class PlanBook:
     def add(self, channel: str, lines: list[PlanLine], now: datetime | None = None,
             state: PlanState = PlanState.BACKLOG) -> tuple[list[PlannedVideo], list[str]]:
         """Add topics to a channel's backlog (or as ideas); the added rows, and a sentence for each repeat refused."""
+        now = now or utcnow()
         for line in lines:
             if not line.topic.strip():
                 raise InputError("give a topic: an empty one cannot be planned")
             if len(line.topic) > MAX_TOPIC_CHARS:
                 raise InputError(f"a topic is at most {MAX_TOPIC_CHARS} characters; «{line.topic[:40]}…» has "
                                  f"{len(line.topic)}")
-            if line.publish_at is not None and line.publish_at <= (now or utcnow()):
+            if line.publish_at is not None and line.publish_at <= now:
                 raise InputError(f"«{line.topic.strip()}» is to go public at {line.publish_at.isoformat()}, which has "
                                  f"passed: give a later time, or none for the channel's next free one")
         made = [row.topic for row in self.find(channel, (*LIVE, PlanState.IDEA))]
@@ -170,7 +171,7 @@ class PlanBook:
             at = line.publish_at.astimezone(timezone.utc) if line.publish_at else None
             added.append(self.store.add(PlannedVideo(
                 channel=channel, topic=line.topic.strip(), preset=line.preset, length=line.length, state=str(state),
-                publish_at=at, slot=at, added=now or utcnow(), changed=now or utcnow())))
+                publish_at=at, slot=at, added=now, changed=now)))
         return added, refused  # type: ignore[return-value]
 
     def import_file(self, channel: str, path: Path, now: datetime | None = None) -> tuple[list[PlannedVideo], list[str]]:
