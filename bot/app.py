@@ -31,7 +31,8 @@ from bot import (about, abtests, access, dashboard, jobs, making, plan, preferen
 from bot.errors import on_error
 from bot.notifier import ChatNotifier
 from bot.schedule import Schedule
-from bot.services import Access, ChatData, FactoryApplication, FactoryContext, Services
+from bot.services import ChatData, FactoryApplication, FactoryContext, Services
+from engine.access import Access
 from engine.config import Settings
 from engine.errors import ConfigError
 from engine.jobs import JobBook

@@ -12,8 +12,8 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.schedule import Schedule
 from engine.abtest import ABTester
+from engine.access import Access
 from engine.config import Settings
-from engine.errors import ConfigError
 from engine.jobs import JobBook
 from engine.planner import Planner
 from engine.presets import preset_descriptions
@@ -29,46 +29,6 @@ T = TypeVar("T")
 async def off_loop(call: Callable[..., T], *args: object, **kwargs: object) -> T:
     """A blocking call (the database, files) in a thread: the bot keeps answering other chats while it waits."""
     return await asyncio.to_thread(call, *args, **kwargs)
-
-
-def id_list(value: str, name: str) -> frozenset[int]:
-    """Telegram user or chat IDs from a comma-separated setting; empty means none."""
-    ids: set[int] = set()
-    for part in value.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            ids.add(int(part))
-        except ValueError:
-            raise ConfigError(f"{name}: '{part}' is not a Telegram user or chat ID") from None
-    return frozenset(ids)
-
-
-@dataclass(frozen=True)
-class Access:
-    """Who may use the bot (VF_TELEGRAM_ALLOWED, users or chats) and who may act on every chat's jobs (admins)."""
-
-    allowed: frozenset[int]
-    admins: frozenset[int]
-
-    @staticmethod
-    def of(settings: Settings) -> Access:
-        """The lists from the settings; the admins are always allowed."""
-        admins = id_list(settings.telegram_admins, "VF_TELEGRAM_ADMINS")
-        return Access(id_list(settings.telegram_allowed, "VF_TELEGRAM_ALLOWED") | admins, admins)
-
-    def permits(self, user: int | None, chat: int | None) -> bool:
-        """Whether this user, or everyone in this chat, may use the bot."""
-        return user in self.allowed or chat in self.allowed
-
-    def permits_user(self, user: int | None) -> bool:
-        """Whether this user is allowed by name (needed to change anything in a chat allowed as a whole)."""
-        return user in self.allowed
-
-    def is_admin(self, user: int | None) -> bool:
-        """Whether this user may see and stop every chat's jobs."""
-        return user in self.admins
 
 
 @dataclass(frozen=True)
