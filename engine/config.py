@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from engine.errors import ConfigError
@@ -112,10 +112,21 @@ class Settings(BaseSettings):
 
     # The web dashboard (videofactory web)
     web_url: str | None = None  # the address a phone can reach (behind your HTTPS proxy), for /dashboard links
-    web_password: SecretStr | None = None  # logs in as an admin without a link
+    web_password: SecretStr | None = None  # logs in as an admin without a link; empty or blank: password login off
     web_secret: SecretStr | None = None  # signs session cookies and download links; default: a file in the data dir
     web_login_minutes: float = Field(10.0, gt=0, le=1440)  # how long a /dashboard link may wait to be used
     web_download_hours: float = Field(24.0, gt=0, le=24 * 30)  # how long a download link works
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated); none by default,
+    # since any client can send that header: the failed-login limit counts the connecting address then.
+    web_trusted_proxies: str = ""
+
+    @field_validator("web_password", mode="before")
+    @classmethod
+    def _blank_password_is_none(cls, value: object) -> object:
+        """An empty or blank password turns password login off (compose passes "" for an unset variable)."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def hf_provider_order(self) -> tuple[str, ...]:
