@@ -236,3 +236,16 @@ class WebLogin(SQLModel, table=True):
     created: datetime = Field(default_factory=utcnow)
     expires: datetime
     used: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A logged-in dashboard session: the cookie carries its secret, the row decides whether it still works."""
+
+    __tablename__ = "web_sessions"
+    key: str = Field(primary_key=True)  # sha256 of the session's secret: never the secret itself
+    user_id: int | None = Field(default=None, index=True)  # None: the password's admin
+    admin: bool = False
+    password_mark: str | None = None  # a keyed digest of the password it was opened with (password sessions)
+    created: datetime = Field(default_factory=utcnow)
+    expires: datetime
+    ended: datetime | None = None  # logged out, access lost or the password changed
