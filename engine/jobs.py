@@ -134,6 +134,18 @@ def preset_of(job: Job) -> Preset:
     return Preset.model_validate_json(job.preset_json)
 
 
+def files_folder(job: Job, output_root: Path) -> Path | None:
+    """The job's own folder when it may be shown: None when it has none (rows moved by migration 0002 can have
+    an empty one, which would mean the working directory) or when it is not inside the output root."""
+    if not job.folder:
+        return None
+    folder, root = Path(job.folder), output_root.resolve()
+    if not folder.is_absolute() or folder.is_symlink():
+        return None
+    folder = folder.resolve()
+    return folder if root in folder.parents else None
+
+
 def plan_of(job: Job, work_root: Path) -> JobPlan:
     """A job row as what its run needs."""
     folder, request = Path(job.folder), request_of(job)

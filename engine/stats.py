@@ -127,16 +127,18 @@ def calendar_figures(store: Store, since: datetime, now: datetime) -> CalendarFi
     return CalendarFigures(made, tuple(coming), waiting, tuple(c.name for c in channels if c.auth_state == "revoked"))
 
 
-def gather(store: Store, days: int, now: datetime, budget_usd: float) -> Stats:
-    """The figures of the last `days` days (tokens: this month's ledger)."""
+def gather(store: Store, days: int, now: datetime, budget_usd: float, chat_id: int | None = None) -> Stats:
+    """The figures of the last `days` days (tokens: this month's ledger); with `chat_id`, that chat's alone
+    (its jobs and A/B tests; the factory's tokens and calendars are left out)."""
     since = now - timedelta(days=days)
     with Session(store.engine) as session:
-        jobs = [j for j in session.exec(select(Job)) if as_utc(j.created) >= since]
+        jobs = [j for j in session.exec(select(Job)) if as_utc(j.created) >= since
+                and (chat_id is None or j.chat_id == chat_id)]
         job_ids = {j.id for j in jobs}
         runs = [r for r in session.exec(select(StageRun)) if r.job_id in job_ids]
-        ledger = list(session.exec(select(TokenLedger).order_by(TokenLedger.fingerprint)))
+        ledger = list(session.exec(select(TokenLedger).order_by(TokenLedger.fingerprint))) if chat_id is None else []
         tests = [t for t in session.exec(select(ABTest).where(ABTest.state == "done"))
-                 if t.finished is not None and as_utc(t.finished) >= since]
+                 if t.finished is not None and as_utc(t.finished) >= since and (chat_id is None or t.chat_id == chat_id)]
     done = [j for j in jobs if j.state == "done"]
     per_day = Counter(as_utc(j.finished or j.created).date() for j in done)
     per_preset = Counter(j.preset for j in done)
@@ -168,7 +170,7 @@ def gather(store: Store, days: int, now: datetime, budget_usd: float) -> Stats:
         tokens=_token_uses(store, ledger, budget_usd, now),
         tests=tuple(outcomes),
         failures={stage: (sum(errors.values()), tuple(errors.most_common(3))) for stage, errors in failures.items()},
-        calendar=calendar_figures(store, since, now),
+        calendar=calendar_figures(store, since, now) if chat_id is None else None,
     )
 
 
