@@ -1,18 +1,25 @@
-"""Logging in and who is looking: one-time links from the bot, the admin password, sessions and CSRF tokens."""
+"""Logging in and who is looking: one-time links from the bot, the admin password, sessions and CSRF tokens.
+
+The signed cookie carries only a session's secret and the CSRF token; the session itself is a row on the
+server (engine.web_logins.SessionBook), so logging out, a new password or a lost access ends it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from engine.web_logins import Visitor
 from web.pages import page, services_of
 
 router = APIRouter()
-WRONG_PASSWORD_PAUSE = 1.0  # seconds: guessing the password is slow
+log = logging.getLogger(__name__)
+WRONG_PASSWORD_PAUSE = 1.0  # seconds: each wrong guess also waits, on top of the throttle's count
 
 
 class LoginNeeded(Exception):
@@ -45,10 +52,13 @@ def csrf_of(request: Request) -> str:
 
 
 def viewer(request: Request) -> Viewer:
-    """The logged-in visitor (a FastAPI dependency); LoginNeeded without a session."""
-    if not request.session.get("in"):
+    """The logged-in visitor (a FastAPI dependency); LoginNeeded without a session that still counts."""
+    secret = request.session.get("sid")
+    found = services_of(request).sessions.find(secret) if isinstance(secret, str) else None
+    if found is None:
         raise LoginNeeded
-    return Viewer(request.session.get("user"), bool(request.session.get("admin")), csrf_of(request))
+    request.state.viewer = seen = Viewer(found.user_id, found.admin, csrf_of(request))
+    return seen
 
 
 def admin(request: Request) -> Viewer:
@@ -59,18 +69,33 @@ def admin(request: Request) -> Viewer:
     return seen
 
 
+def _check_csrf(request: Request, sent: str) -> None:
+    if not sent or not secrets.compare_digest(sent, csrf_of(request)):
+        raise Forbidden("the form was out of date or not sent from this site: reload the page and try again")
+
+
 async def checked_form(request: Request) -> dict[str, object]:
     """A posted form whose CSRF token matches the session's; Forbidden otherwise."""
     form = await request.form()
-    sent = str(form.get("csrf") or "")
-    if not sent or not secrets.compare_digest(sent, csrf_of(request)):
-        raise Forbidden("the form was out of date or not sent from this site: reload the page and try again")
+    _check_csrf(request, str(form.get("csrf") or ""))
     return dict(form)
 
 
-def _start_session(request: Request, user_id: int | None, is_admin: bool) -> None:
+async def checked_upload(request: Request) -> dict[str, object]:
+    """A posted form with files: its CSRF token travels in the address, so it is checked before a byte is read."""
+    _check_csrf(request, request.query_params.get("csrf", ""))
+    return dict(await request.form())
+
+
+def _start_session(request: Request, visitor: Visitor) -> None:
+    secret = services_of(request).sessions.open(visitor)
     request.session.clear()
-    request.session.update({"in": True, "user": user_id, "admin": is_admin, "csrf": secrets.token_urlsafe(24)})
+    request.session.update({"sid": secret, "csrf": secrets.token_urlsafe(24)})
+
+
+def client_address(request: Request) -> str:
+    """Who is connecting: the peer's address (the server takes X-Forwarded-For only from trusted proxies)."""
+    return request.client.host if request.client else "unknown"
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -82,33 +107,53 @@ def login_page(request: Request) -> Response:
 
 @router.post("/login")
 async def login_with_password(request: Request) -> Response:
-    """VF_WEB_PASSWORD logs in as an admin."""
+    """VF_WEB_PASSWORD logs in as an admin; checks are limited per address and overall."""
     form = await checked_form(request)
-    expected = services_of(request).settings.web_password
+    services, address = services_of(request), client_address(request)
+    expected = services.settings.web_password
+    if expected is None:
+        return _login_refused(request, "Password login is off: ask the bot for /dashboard to get a link.")
+    wait = services.throttle.admit(address)
+    if wait:
+        log.warning("password login from %s refused: too many tries; the next in %d s", address, wait)
+        answer = _login_refused(request, f"Too many tries: wait {wait} seconds and try again.", status=429)
+        answer.headers["Retry-After"] = str(wait)
+        return answer
     given = str(form.get("password") or "")
-    if expected is None or not secrets.compare_digest(given.encode(), expected.get_secret_value().encode()):
+    if not secrets.compare_digest(given.encode(), expected.get_secret_value().encode()):
+        services.throttle.failed(address)
+        log.warning("a wrong password from %s", address)
         await asyncio.sleep(WRONG_PASSWORD_PAUSE)
-        return page(request, "login.html", {"has_password": expected is not None, "csrf": csrf_of(request),
-                                            "message": "That password is not right."}, status=403)
-    _start_session(request, None, True)
+        return _login_refused(request, "That password is not right.")
+    services.throttle.succeeded(address)
+    await asyncio.to_thread(_start_session, request, Visitor(None, True))
     return RedirectResponse("/", status_code=303)
+
+
+def _login_refused(request: Request, message: str, status: int = 403) -> Response:
+    has_password = services_of(request).settings.web_password is not None
+    return page(request, "login.html", {"has_password": has_password, "csrf": csrf_of(request), "message": message},
+                status=status)
 
 
 @router.get("/login/{secret}")
 def login_with_link(request: Request, secret: str) -> Response:
     """A one-time link from the bot's /dashboard: good once, for a few minutes."""
-    visitor = services_of(request).logins.redeem(secret)
-    if visitor is None:
-        message = "This login link was used already or has expired: send /dashboard to the bot for a new one."
-        return page(request, "login.html", {"has_password": services_of(request).settings.web_password is not None,
-                                            "csrf": csrf_of(request), "message": message}, status=403)
-    _start_session(request, visitor.user_id, visitor.admin)
+    services = services_of(request)
+    visitor = services.logins.redeem(secret)
+    if visitor is None or not services.sessions.access.permits_user(visitor.user_id):
+        return _login_refused(request, "This login link was used already or has expired: "
+                                       "send /dashboard to the bot for a new one.")
+    _start_session(request, visitor)
     return RedirectResponse("/", status_code=303)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """End the session."""
+    """End the session, on the server too: its cookie no longer works anywhere."""
     await checked_form(request)
+    secret = request.session.get("sid")
+    if isinstance(secret, str):
+        await asyncio.to_thread(services_of(request).sessions.end, secret)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from engine.config import Settings
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the dashboard until interrupted."""
-    from web.app import serve  # FastAPI and uvicorn are loaded only when the dashboard runs
+    from web.app import exposure_warning, serve  # FastAPI and uvicorn are loaded only when the dashboard runs
 
+    warning = exposure_warning(settings, args.host)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     serve(settings, args.host, args.port)
     return 0
 

@@ -19,11 +19,12 @@ from engine.presets import preset_descriptions
 from engine.stages.longform import minutes_of
 from engine.stages.script import MAX_SCRIPT_BYTES, read_script_file
 from engine.stages.voice import voiceover_too_long
-from web.auth import Viewer, checked_form, viewer
+from web.auth import Viewer, checked_upload, viewer
 from web.pages import page, services_of
 
 router = APIRouter()
 MAX_RECORDING_BYTES = 1000 * 1000 * 1000  # an hour of uncompressed audio, and then some
+LARGEST_UPLOAD = MAX_SCRIPT_BYTES + MAX_RECORDING_BYTES + 64 * 1024  # the form's body: both files and its fields
 LENGTHS = ("short", "medium", "long", "10m", "20m", "30m")  # "20m": a 20-minute video in chapters
 CHUNK = 1 << 20
 
@@ -34,7 +35,7 @@ def preset_choices(request: Request) -> dict[str, str]:
 
 
 async def _keep(upload: UploadFile, folder: Path, suffix: str, limit: int) -> Path:
-    """An uploaded file written to the inputs folder in pieces, refused past `limit` bytes."""
+    """An uploaded file written to the inputs folder in pieces, refused past `limit` bytes (and then deleted)."""
     folder.mkdir(parents=True, exist_ok=True)
     path, written = folder / f"{secrets.token_hex(8)}{suffix}", 0
     with path.open("wb") as out:
@@ -48,24 +49,41 @@ async def _keep(upload: UploadFile, folder: Path, suffix: str, limit: int) -> Pa
     return path
 
 
-async def _inputs(request: Request, form: dict[str, object], folder: Path) -> tuple[Path | None, Path | None]:
-    """The script file and the voice-over, checked as the bot checks them (type, size, duration)."""
+async def _checked_recording(request: Request, path: Path, name: str) -> None:
+    try:
+        seconds = (await asyncio.to_thread(probe, path)).duration
+    except VideoFactoryError:
+        raise InputError(f"{name} cannot be read as audio: send an mp3, m4a, ogg or wav file") from None
+    limit = services_of(request).settings.max_voiceover_minutes * 60
+    if seconds > limit:
+        raise InputError(voiceover_too_long(seconds, limit))
+
+
+async def _inputs(request: Request, form: dict[str, object], folder: Path,
+                  kept: list[tuple[str, Path]]) -> tuple[Path | None, Path | None]:
+    """The script file and the voice-over, checked as the bot checks them (type, size, duration); `kept` gets
+    each file written, under the name the user gave it."""
     script = voiceover = None
     upload = form.get("script_file")
     if isinstance(upload, UploadFile) and upload.filename:
         script = await _keep(upload, folder, ".txt", MAX_SCRIPT_BYTES)
+        kept.append((upload.filename, script))
         await asyncio.to_thread(read_script_file, script)
     upload = form.get("voiceover")
     if isinstance(upload, UploadFile) and upload.filename:
         voiceover = await _keep(upload, folder, Path(upload.filename).suffix[:8] or ".audio", MAX_RECORDING_BYTES)
-        try:
-            seconds = (await asyncio.to_thread(probe, voiceover)).duration
-        except VideoFactoryError:
-            raise InputError(f"{upload.filename} cannot be read as audio: send an mp3, m4a, ogg or wav file") from None
-        limit = services_of(request).settings.max_voiceover_minutes * 60
-        if seconds > limit:
-            raise InputError(voiceover_too_long(seconds, limit))
+        kept.append((upload.filename, voiceover))
+        await _checked_recording(request, voiceover, upload.filename)
     return script, voiceover
+
+
+def _forget(kept: list[tuple[str, Path]], error: VideoFactoryError) -> str:
+    """Delete the files of a refused form; the message names each as the user did, never by our name for it."""
+    message = str(error)
+    for name, path in kept:
+        path.unlink(missing_ok=True)
+        message = message.replace(str(path), name)
+    return without_paths(message)
 
 
 def _request(form: dict[str, object], script: Path | None, voiceover: Path | None) -> JobRequest:
@@ -88,15 +106,16 @@ async def make_page(request: Request, seen: Viewer = Depends(viewer)) -> Respons
 @router.post("/make")
 async def make(request: Request, seen: Viewer = Depends(viewer)) -> Response:
     """Check the form and its files, submit the job as the bot does, and show it."""
-    form = await checked_form(request)
-    services = services_of(request)
+    form = await checked_upload(request)
+    services, kept = services_of(request), []
     folder = services.settings.data_dir / "web" / "inputs" / str(seen.user_id or "admin")
     try:
-        script, voiceover = await _inputs(request, form, folder)
+        script, voiceover = await _inputs(request, form, folder, kept)
         job = await asyncio.to_thread(services.runner.submit, _request(form, script, voiceover),
                                       Origin("web", seen.user_id))
     except VideoFactoryError as error:
+        message = _forget(kept, error)
         presets = await asyncio.to_thread(preset_choices, request)
         return page(request, "make.html", {"presets": presets, "lengths": LENGTHS, "captions": CAPTION_KINDS,
-                                           "message": without_paths(str(error))}, status=400)
+                                           "message": message}, status=400)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)

@@ -22,8 +22,9 @@ async def overview(request: Request, days: int = 7, seen: Viewer = Depends(viewe
     """The factory at a glance over the chosen range."""
     days = days if days in RANGES else RANGES[0]
     services = services_of(request)
+    # A user sees their own chat's figures; the factory's (every chat, the tokens) are for admins.
     stats = await asyncio.to_thread(gather, services.store, days, datetime.now(timezone.utc),
-                                    services.settings.hf_budget_usd)
+                                    services.settings.hf_budget_usd, None if seen.admin else seen.user_id)
     drawn = {} if stats.quiet else {
         "days": charts.videos_per_day(stats), "presets": charts.videos_per_preset(stats),
         "stages": charts.stage_times(stats), "images": charts.image_success(stats),

@@ -27,7 +27,7 @@ def services_of(request: Request) -> WebServices:
 
 def page(request: Request, template: str, context: dict[str, object], status: int = 200) -> HTMLResponse:
     """A rendered page; every page knows who is looking (if anyone) and the session's CSRF token."""
-    session = request.session
-    shared = {"signed_in": bool(session.get("in")), "is_admin": bool(session.get("admin")),
-              "csrf": session.get("csrf", "")}
+    seen = getattr(request.state, "viewer", None)  # set by web.auth.viewer on pages that need a login
+    shared = {"signed_in": seen is not None, "is_admin": bool(seen and seen.admin),
+              "csrf": request.session.get("csrf", "")}
     return request.app.state.templates.TemplateResponse(request, template, shared | context, status_code=status)

@@ -9,7 +9,8 @@ from engine.config import Settings
 from engine.jobs import JobBook
 from engine.runner import JobRunner
 from engine.store import Store
-from engine.web_logins import LoginBook
+from engine.web_logins import LoginBook, SessionBook
+from web.throttle import LoginThrottle
 
 
 @dataclass(frozen=True)
@@ -21,5 +22,7 @@ class WebServices:
     jobs: JobBook
     runner: JobRunner
     logins: LoginBook
+    sessions: SessionBook  # who is logged in: judged on the server at every request
+    throttle: LoginThrottle  # how fast the password may be guessed
     tester: ABTester
     secret: str  # signs the session cookie and download links

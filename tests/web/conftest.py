@@ -47,7 +47,8 @@ class RecordingRunner:
 @pytest.fixture
 def web_settings(tmp_path: Path) -> Settings:
     return load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", web_password=PASSWORD,
-                         web_url="https://factory.example.com", telegram_admins="9999")
+                         web_url="https://factory.example.com", telegram_admins="9999",
+                         telegram_allowed=f"{USER},{OTHER}")
 
 
 @pytest.fixture

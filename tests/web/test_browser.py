@@ -16,7 +16,7 @@ import pytest
 
 from engine.config import load_settings
 from tests.conftest import free_port
-from web.app import build_services, create_app
+from web.app import build_services, create_app, server_config
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("VF_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
@@ -34,11 +34,13 @@ def dashboard(tmp_path: Path):
     """The dashboard served by uvicorn on a free port, with the real in-process runner."""
     import uvicorn
 
-    settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output")
+    settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", telegram_admins=str(USER))
     services = build_services(settings)
     services.runner.start()
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning"))
+    config = server_config(create_app(services), settings, "127.0.0.1", port)  # as `videofactory web` serves it
+    config.log_level = "warning"
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
