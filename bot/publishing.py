@@ -25,7 +25,8 @@ UPLOAD_EDIT_EVERY = 5.0  # seconds between edits of the upload's progress
 
 def published_text(done: Published) -> str:
     """Where the video went."""
-    return f"✅ On YouTube ({done.privacy}): {done.url}" + (" with captions" if done.captions_id else "")
+    return (f"✅ On YouTube ({done.privacy}): {done.url}" + (" with captions" if done.captions_id else "")
+            + "".join(f"\n⚠️ {for_chat(problem)}" for problem in done.problems))
 
 
 async def on_publish(update: Update, context: FactoryContext) -> None:
@@ -77,7 +78,7 @@ async def start_test(context: FactoryContext, done: Published, folder: Path, cha
     try:
         tester = context.services.testers.of(await asyncio.to_thread(publish_channel, folder, context.services.settings))
         test = await asyncio.to_thread(tester.start_thumbnails, done.video_id, folder, chat, now, now,
-                                       done.privacy, approved_design(folder))
+                                       approved_design(folder))
     except VideoFactoryError as error:
         return f"⚠️ The A/B test could not start: {for_chat(error)}"
     return (f"🧪 A/B test #{test.id} started: from {test.first_day:%a %-d %b} each thumbnail has whole days in turn, "

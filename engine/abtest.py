@@ -27,6 +27,7 @@ from engine.abstats import PACIFIC, day_start, first_judged_day, pacific_day
 from engine.errors import InputError, VideoFactoryError
 from engine.store import Store, as_utc
 from engine.tables import ABDay, ABTest, ReachDay
+from engine.youtube import VideoStatus, unseen_reason
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,11 @@ DEFAULT_MAX_DAYS = 21
 
 
 class Channel(Protocol):
-    """What a test does on YouTube: put up a thumbnail or a title."""
+    """What a test does on YouTube: read whether the video is seen, put up a thumbnail or a title."""
+
+    def video_status(self, video_id: str) -> VideoStatus:
+        """The video's privacy now (it may have been locked private after its upload)."""
+        ...
 
     def set_thumbnail(self, video_id: str, image: Path) -> None:
         """Make `image` the video's thumbnail."""
@@ -112,7 +117,7 @@ class ABTester:
     # --- starting ------------------------------------------------------------------------------
 
     def start_thumbnails(self, video_id: str, folder: Path, chat_id: int | None, now: datetime, published: datetime,
-                         privacy: str, approved: int = 1) -> ABTest:
+                         approved: int = 1) -> ABTest:
         """A test of the video's three thumbnails; the approved one stays up through the burn-in."""
         images = [folder / "thumbnails" / f"{k}.jpg" for k in (1, 2, 3)]
         missing = [p.name for p in images if not p.is_file()]
@@ -120,10 +125,10 @@ class ABTester:
             raise InputError(f"{folder} lacks thumbnails {', '.join(missing)}; an A/B test needs all three")
         return self._start(ABTest(video_id=video_id, folder=str(folder), chat_id=chat_id, kind="thumbnail",
                                   variants=3, approved=approved, published=published, started=now,
-                                  first_day=date.min, channel=self.scope), privacy, now)
+                                  first_day=date.min, channel=self.scope), now)
 
-    def start_titles(self, video_id: str, titles: list[str], chat_id: int | None, now: datetime, published: datetime,
-                     privacy: str) -> ABTest:
+    def start_titles(self, video_id: str, titles: list[str], chat_id: int | None, now: datetime,
+                     published: datetime) -> ABTest:
         """A test of two or more titles; the first is the video's own and stays if none proves better."""
         titles = [" ".join(t.split()) for t in titles]
         if len(titles) < 2 or len(set(titles)) < len(titles) or not all(titles):
@@ -132,13 +137,14 @@ class ABTester:
             raise InputError("YouTube titles are at most 100 characters, without < or >")
         return self._start(ABTest(video_id=video_id, folder="", chat_id=chat_id, kind="title", variants=len(titles),
                                   titles_json=json.dumps(titles), approved=1, published=published, started=now,
-                                  first_day=date.min, channel=self.scope), privacy, now)
+                                  first_day=date.min, channel=self.scope), now)
 
-    def _start(self, test: ABTest, privacy: str, now: datetime) -> ABTest:
-        """Plan the schedule and keep both; a private video is refused (nobody sees its thumbnail)."""
-        if privacy == "private":
-            raise InputError("the video is private, so nobody sees its thumbnail or title: an A/B test needs a public "
-                             "or unlisted video")
+    def _start(self, test: ABTest, now: datetime) -> ABTest:
+        """Plan the schedule and keep both; a video nobody sees is refused, by its status read from YouTube now
+        (the lock to private of an unaudited project can come after the upload's answer)."""
+        status = self.channel().video_status(test.video_id)
+        if not status.seen:
+            raise InputError(f"no A/B test: {unseen_reason(status)}; nobody sees its thumbnail or title until then")
         test.first_day = first_judged_day(test.published, now)
         burn_in = (test.first_day - pacific_day(now)).days
         test.max_cycles = (self.max_days - burn_in) // test.variants

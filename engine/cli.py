@@ -297,13 +297,15 @@ def _cmd_youtube(args: argparse.Namespace, settings: Settings) -> int:
                        lambda share: progress.advanced("upload", round(share * 100)))
         progress.finished("upload")
     print(f"uploaded: {done.url} ({done.privacy}{', captions added' if done.captions_id else ''})")
+    for problem in done.problems:
+        print(f"warning: {problem}", file=sys.stderr)
     if done.locked_private:
         print(f"warning: {PRIVATE_LOCK}" + ("; no A/B test started" if args.ab_test else ""), file=sys.stderr)
     elif args.ab_test:
         from engine.thumbnail_choice import approved_design
 
         test = _tester(settings, youtube).start_thumbnails(
-            done.video_id, args.folder, None, datetime.now(timezone.utc), datetime.now(timezone.utc), done.privacy,
+            done.video_id, args.folder, None, datetime.now(timezone.utc), datetime.now(timezone.utc),
             approved_design(args.folder))
         print(f"A/B test #{test.id} started: `videofactory abtest tick` (or the bot) moves it on")
     return 0
@@ -353,8 +355,8 @@ def _start_title_test(args: argparse.Namespace, settings: Settings, tester, now)
     if not args.video or len(args.title) < 2:
         raise InputError('give the video and two or more titles: videofactory abtest titles --video ID --title "A" '
                          '--title "B"')
-    published, privacy = YouTube.connect(settings).video_facts(args.video)
-    test = tester.start_titles(args.video, args.title, None, now, published, privacy)
+    published, _ = YouTube.connect(settings).video_facts(args.video)
+    test = tester.start_titles(args.video, args.title, None, now, published)
     print(f"A/B test #{test.id} of {test.variants} titles started; the first judged day is {test.first_day}")
     return 0
 

@@ -30,11 +30,13 @@ from engine.errors import InputError, VideoFactoryError
 from engine.jobs import JobState, Origin
 from engine.models import JobRequest
 from engine.plans import PlanBook, PlanLine, PlanState, topic_ideas
-from engine.publish import publish
+from engine.publish import Published, finish_upload, publish, video_meta
+from engine.records import read_manifest
 from engine.store import Store, as_utc
 from engine.tables import Channel, Job, PlannedVideo
 from engine.thumbnail_choice import approved_design
-from engine.youtube import AuthError, QuotaError, YouTube, YouTubeError, quota_reset, verify_credentials
+from engine.youtube import (AuthError, QuotaError, YouTube, YouTubeError, quota_reset, unseen_reason,
+                            verify_credentials)
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,9 @@ UPLOAD_MARGIN = timedelta(hours=1)  # an approved video goes up at least this lo
 HORIZON = timedelta(days=14)  # topics get days this far ahead (what /plan shows as coming)
 DEFAULT_MAKE = timedelta(minutes=30)  # a preset's time to make a video before any was measured
 LATE = timedelta(minutes=15)  # a video approved after its time goes public this long after the upload
-ACTIVE = (PlanState.BACKLOG, PlanState.MAKING, PlanState.REVIEW, PlanState.APPROVED, PlanState.SCHEDULED)
+ACTIVE = (PlanState.BACKLOG, PlanState.MAKING, PlanState.REVIEW, PlanState.APPROVED, PlanState.UPLOADED,
+          PlanState.SCHEDULED)
+PUBLIC_GRACE = timedelta(hours=2)  # YouTube makes a scheduled video public at its time, give or take minutes
 
 
 @dataclass(frozen=True)
@@ -165,23 +169,38 @@ class Planner:
                 return self._deadline(channel, row, now)
             case PlanState.APPROVED:
                 return self._upload(channel, row, now)
+            case PlanState.UPLOADED:
+                return self._finish(channel, row, now)
             case PlanState.SCHEDULED if now >= as_utc(row.slot):  # type: ignore[arg-type]
                 return self._public(channel, row, now)
         return []
 
     def _public(self, channel: Channel, row: PlannedVideo, now: datetime) -> list[PlanNotice]:
-        """A scheduled video whose time has come: public now, and its thumbnails' A/B test starts on its channel."""
+        """A scheduled video whose time has come: public if YouTube says so (read now, not assumed: an unaudited
+        project's uploads are locked private after the upload), and then its thumbnails' A/B test starts."""
+        if self._blocked(channel, now):
+            return []
+        try:
+            status = self.youtube(channel.name).video_status(row.video_id)  # type: ignore[arg-type]
+        except YouTubeError as error:
+            return self._trouble(channel, row, error, now)
+        if not status.seen:
+            if status.publish_at is not None and now < as_utc(row.slot) + PUBLIC_GRACE:  # type: ignore[operator]
+                return []  # YouTube has not got to it yet
+            self.plans.move(int(row.id), PlanState.FAILED, now, note=unseen_reason(status))  # type: ignore[arg-type]
+            return [PlanNotice(channel.chat_id, f"⚠️ #{row.id} «{row.topic}» did not go public at its time: "
+                                                f"{unseen_reason(status)}. No A/B test was started.")]
         self.plans.move(int(row.id), PlanState.PUBLISHED, now)  # type: ignore[arg-type]
         if self.testers is None:
             return []
         folder = Path(self.store.get(Job, row.job_id).folder)  # type: ignore[union-attr]
         try:
             test = self.testers(channel.name).start_thumbnails(row.video_id, folder, channel.chat_id, now,  # type: ignore[arg-type]
-                                                               as_utc(row.slot), "public", approved_design(folder))  # type: ignore[arg-type]
+                                                               as_utc(row.slot), approved_design(folder))  # type: ignore[arg-type]
         except VideoFactoryError as error:
             return [PlanNotice(channel.chat_id, f"⚠️ #{row.id} is public, but its A/B test could not start: {error}")]
-        return [PlanNotice(channel.chat_id, f"🧪 #{row.id} «{row.topic}» is public on {channel.title or channel.name}; "
-                                            f"A/B test #{test.id} of its thumbnails started.")]
+        return [PlanNotice(channel.chat_id, f"🧪 #{row.id} «{row.topic}» is {status.privacy} on "
+                                            f"{channel.title or channel.name}; A/B test #{test.id} of its thumbnails started.")]
 
     def _start(self, channel: Channel, row: PlannedVideo, now: datetime) -> list[PlanNotice]:
         """A topic whose time to be made has come: its job, told to the chat through the job's own messages."""
@@ -229,30 +248,64 @@ class Planner:
         return [PlanNotice(channel.chat_id, f"⏸ #{row.id} «{row.topic}» was not approved by its deadline: held, not "
                                             f"published. Approve it to publish it now.", int(row.id), approve=True)]  # type: ignore[arg-type]
 
+    def _blocked(self, channel: Channel, now: datetime) -> bool:
+        """Whether the channel's YouTube calls wait: its authorisation refused, or its quota spent until the reset."""
+        return channel.auth_state == AuthState.REVOKED or bool(channel.quota_until and now < as_utc(channel.quota_until))
+
     def _upload(self, channel: Channel, row: PlannedVideo, now: datetime) -> list[PlanNotice]:
         """An approved video up to its channel, private until its time (or soon, if its time has passed)."""
-        if channel.auth_state == AuthState.REVOKED or (channel.quota_until and now < as_utc(channel.quota_until)):
+        if self._blocked(channel, now):
             return []
-        job = self.store.get(Job, row.job_id)
+        folder = Path(self.store.get(Job, row.job_id).folder)  # type: ignore[union-attr]
         at = max(as_utc(row.slot), now + LATE)  # type: ignore[arg-type]
         try:
-            done = publish(Path(job.folder), self.settings, self.youtube(channel.name), "private", at, now=now)  # type: ignore[union-attr]
-        except AuthError as error:
-            return self.refused(channel, str(error), now)
-        except QuotaError as error:
-            channel.quota_until = quota_reset(now)
-            self.store.add(channel)
-            return [PlanNotice(channel.chat_id, f"⏳ {channel.name}: {error}. #{row.id} goes up after the quota resets.")]
-        except YouTubeError as error:  # tried again at the next tick
-            log.warning("uploading #%s to %s: %s", row.id, channel.name, error)
-            return []
+            done = publish(folder, self.settings, self.youtube(channel.name), "private", at, now=now)
+        except YouTubeError as error:
+            uploaded = read_manifest(folder).youtube
+            if uploaded is not None:  # up, but its captions or thumbnail wait: the next tick sets them, never re-uploads
+                self.plans.move(int(row.id), PlanState.UPLOADED, now, video_id=uploaded.video_id, slot=at,  # type: ignore[arg-type]
+                                note=str(error))
+            return self._trouble(channel, row, error, now)
         except InputError as error:  # published by hand meanwhile, or its files are gone: not tried again
             self.plans.move(int(row.id), PlanState.FAILED, now, note=str(error))  # type: ignore[arg-type]
             return [PlanNotice(channel.chat_id, f"⚠️ #{row.id} «{row.topic}» was not scheduled: {error}")]
-        self.plans.move(int(row.id), PlanState.SCHEDULED, now, video_id=done.video_id, slot=at)  # type: ignore[arg-type]
+        return self._scheduled(channel, row, done, at, now)
+
+    def _finish(self, channel: Channel, row: PlannedVideo, now: datetime) -> list[PlanNotice]:
+        """An uploaded video whose captions or thumbnail failed for a passing reason: set them now."""
+        if self._blocked(channel, now):
+            return []
+        folder = Path(self.store.get(Job, row.job_id).folder)  # type: ignore[union-attr]
+        uploaded = read_manifest(folder).youtube
+        if uploaded is None:
+            raise InputError(f"#{row.id} is marked uploaded, but its job.json has no upload")
+        language = video_meta(folder, self.settings, "private").language
+        try:
+            uploaded = finish_upload(folder, self.youtube(channel.name), uploaded, language)
+        except YouTubeError as error:
+            return self._trouble(channel, row, error, now)
+        done = Published(uploaded.video_id, uploaded.url, uploaded.privacy, uploaded.captions_id, uploaded.requested,
+                         True, tuple(uploaded.problems))
+        return self._scheduled(channel, row, done, as_utc(row.slot), now)  # type: ignore[arg-type]
+
+    def _scheduled(self, channel: Channel, row: PlannedVideo, done: Published, at: datetime,
+                   now: datetime) -> list[PlanNotice]:
+        self.plans.move(int(row.id), PlanState.SCHEDULED, now, video_id=done.video_id, slot=at, note=None)  # type: ignore[arg-type]
         late = " (late: its time had passed)" if at > as_utc(row.slot) else ""  # type: ignore[arg-type]
+        problems = "".join(f" ⚠️ {problem}." for problem in done.problems)
         return [PlanNotice(channel.chat_id, f"✅ #{row.id} «{row.topic}» is on {channel.title or channel.name}: "
-                                            f"{done.url}, private until {when(at, channel)}{late}.")]
+                                            f"{done.url}, private until {when(at, channel)}{late}.{problems}")]
+
+    def _trouble(self, channel: Channel, row: PlannedVideo, error: YouTubeError, now: datetime) -> list[PlanNotice]:
+        """A YouTube refusal: the channel's authorisation, its quota, or a passing fault tried again at the next tick."""
+        if isinstance(error, AuthError):
+            return self.refused(channel, str(error), now)
+        if isinstance(error, QuotaError):
+            channel.quota_until = quota_reset(now)
+            self.store.add(channel)
+            return [PlanNotice(channel.chat_id, f"⏳ {channel.name}: {error}. #{row.id} goes on after the quota resets.")]
+        log.warning("planned video #%s on %s: %s", row.id, channel.name, error)
+        return []
 
     def refused(self, channel: Channel, why: str, now: datetime) -> list[PlanNotice]:
         """A channel's authorisation refused: its uploads and A/B tests pause; its chat is told once."""

@@ -36,6 +36,7 @@ class PlanState(StrEnum):
     MAKING = "making"  # its job runs
     REVIEW = "review"  # made, sent to the chat for approval
     APPROVED = "approved"  # to be uploaded, scheduled for its time
+    UPLOADED = "uploaded"  # on YouTube; its captions or thumbnail are still to be set
     SCHEDULED = "scheduled"  # on YouTube, private until its publishAt
     PUBLISHED = "published"  # its time has come
     HELD = "held"  # not approved by its deadline: kept, not published
@@ -43,7 +44,7 @@ class PlanState(StrEnum):
     REMOVED = "removed"
 
 
-LIVE = (PlanState.BACKLOG, PlanState.MAKING, PlanState.REVIEW, PlanState.APPROVED, PlanState.SCHEDULED,
+LIVE = (PlanState.BACKLOG, PlanState.MAKING, PlanState.REVIEW, PlanState.APPROVED, PlanState.UPLOADED, PlanState.SCHEDULED,
         PlanState.PUBLISHED, PlanState.HELD)  # what counts as "planned or made" for repeats
 
 

@@ -12,7 +12,7 @@ from engine.errors import InputError
 from engine.records import ChapterRecord, CreditRecord, YouTubeRecord, read_manifest, read_script, write_manifest
 from engine.stages import longform
 from engine.thumbnail_choice import APPROVED_NAME
-from engine.youtube import PRIVACY, VideoMeta, YouTube
+from engine.youtube import PRIVACY, AuthError, VideoMeta, YouTube, YouTubeError, retriable
 
 TITLE_CHARS = 100
 DESCRIPTION_BYTES = 5000
@@ -28,11 +28,13 @@ class Published:
     privacy: str  # as YouTube set it, which may not be what was asked
     captions_id: str | None
     requested: str = ""  # the privacy asked for
+    scheduled: bool = False  # private until its publishing time, by design
+    problems: tuple[str, ...] = ()  # captions or thumbnail that could not be set, in a sentence each
 
     @property
     def locked_private(self) -> bool:
-        """YouTube made private a video asked to be public or unlisted (an unaudited API project)."""
-        return self.privacy == "private" and self.requested not in ("", "private")
+        """YouTube made private a video asked to be public or unlisted now (an unaudited API project)."""
+        return self.privacy == "private" and self.requested not in ("", "private") and not self.scheduled
 
 
 MIN_CHAPTER_SECONDS = 10  # YouTube's rules for showing chapters: the first at 00:00, three or more, each 10 s or longer
@@ -133,21 +135,53 @@ def publish(
     if not video.is_file():
         raise InputError(f"{folder} has no video.mp4 to publish")
     meta = video_meta(folder, settings, privacy, publish_at)
-    manifest = read_manifest(folder)
-    if manifest.youtube is not None:
-        raise InputError(f"this video is already on YouTube: {manifest.youtube.url}")
-    answer = youtube.upload(video, meta, progress, now)
-    video_id = answer.video_id
-    url = f"https://youtu.be/{video_id}"
-    # Recorded at once, so a failure below never leads to a second upload of the same video.
-    uploaded = YouTubeRecord(video_id=video_id, url=url, privacy=answer.privacy, publish_at=meta.publish_at)
-    write_manifest(folder, manifest.model_copy(update={"youtube": uploaded}))
-    captions_id = None
-    srt = folder / "subtitles.srt"
-    if srt.is_file():
-        captions_id = youtube.add_captions(video_id, srt, meta.language)
-    thumbnail = folder / APPROVED_NAME
-    youtube.set_thumbnail(video_id, thumbnail if thumbnail.is_file() else folder / "thumbnails" / "1.jpg")
+    uploaded = read_manifest(folder).youtube
+    if uploaded is not None and uploaded.finished:
+        raise InputError(f"this video is already on YouTube: {uploaded.url}")
+    if uploaded is None:
+        answer = youtube.upload(video, meta, progress, now)
+        # Recorded at once, so a failure below never leads to a second upload of the same video.
+        uploaded = YouTubeRecord(video_id=answer.video_id, url=f"https://youtu.be/{answer.video_id}",
+                                 privacy=answer.privacy, publish_at=meta.publish_at, requested=privacy,
+                                 captions_settled=False, thumbnail_settled=False)
+        _record(folder, uploaded)
+    uploaded = finish_upload(folder, youtube, uploaded, meta.language)
+    return Published(uploaded.video_id, uploaded.url, uploaded.privacy, uploaded.captions_id, uploaded.requested,
+                     uploaded.publish_at is not None, tuple(uploaded.problems))
+
+
+def finish_upload(folder: Path, youtube: YouTube, uploaded: YouTubeRecord, language: str) -> YouTubeRecord:
+    """The captions and thumbnail of an uploaded video, each recorded as it is settled.
+
+    A refusal that trying again cannot mend (a channel not verified for custom thumbnails, captions refused) is
+    kept as a problem and the upload goes on; a quota, a rate limit, YouTube's own trouble or a refused
+    authorisation is raised, and the next try starts from what is recorded, never uploading again.
+    """
+    if not uploaded.captions_settled:
+        srt = folder / "subtitles.srt"
+        captions_id, problem = _settled(lambda: youtube.add_captions(uploaded.video_id, srt, language)
+                                        if srt.is_file() else None)
+        uploaded = _record(folder, uploaded.model_copy(update={
+            "captions_id": captions_id, "captions_settled": True, "problems": uploaded.problems + problem}))
+    if not uploaded.thumbnail_settled:
+        thumbnail = folder / APPROVED_NAME
+        chosen = thumbnail if thumbnail.is_file() else folder / "thumbnails" / "1.jpg"
+        _, problem = _settled(lambda: youtube.set_thumbnail(uploaded.video_id, chosen))
+        uploaded = _record(folder, uploaded.model_copy(update={
+            "thumbnail_settled": True, "problems": uploaded.problems + problem}))
+    return uploaded
+
+
+def _settled(call: Callable[[], object]) -> tuple[object, list[str]]:
+    try:
+        return call(), []
+    except YouTubeError as error:
+        if retriable(error) or isinstance(error, AuthError):
+            raise
+        return None, [str(error)]
+
+
+def _record(folder: Path, uploaded: YouTubeRecord) -> YouTubeRecord:
     manifest = read_manifest(folder)  # approval may have written it meanwhile
-    write_manifest(folder, manifest.model_copy(update={"youtube": uploaded.model_copy(update={"captions_id": captions_id})}))
-    return Published(video_id, url, answer.privacy, captions_id, meta.privacy)
+    write_manifest(folder, manifest.model_copy(update={"youtube": uploaded}))
+    return uploaded

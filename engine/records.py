@@ -54,6 +54,17 @@ class YouTubeRecord(_Record):
     privacy: str
     publish_at: datetime | None = None
     captions_id: str | None = None
+    requested: str = ""  # the privacy asked for
+    # The upload is recorded at once; captions and thumbnail are settled after it (done, or given up for a reason
+    # nobody can fix by trying again). A record written before they existed counts as settled.
+    captions_settled: bool = True
+    thumbnail_settled: bool = True
+    problems: list[str] = []  # what could not be done, in a sentence each
+
+    @property
+    def finished(self) -> bool:
+        """Whether nothing is left to do for this upload."""
+        return self.captions_settled and self.thumbnail_settled
 
 
 class JobManifest(_Record):

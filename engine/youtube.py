@@ -32,12 +32,16 @@ PRIVATE_LOCK = ("YouTube made the video private: uploads through a Google Cloud 
                 "are locked private (request an audit of the project, or make the video public in YouTube Studio)")
 RETRIABLE_STATUS = (500, 502, 503, 504)
 MAX_RETRIES = 8
+TESTING_APP_DAYS = (6.0, 8.5)  # a refusal this many days after the consent is most likely the Testing app's 7 days
 CHUNK_BYTES = 8 * 1024 * 1024  # a multiple of 256 KiB, as resumable uploads require
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded", "rateLimitExceeded", "userRateLimitExceeded",
                  "uploadLimitExceeded"}
 PRIVACY = ("private", "unlisted", "public")
 SERVICES = (("youtube", "v3"), ("youtubereporting", "v1"))
 REACH_REPORT = "channel_reach_basic_a1"  # the Reporting API's daily thumbnail impressions and click rate
+# thumbnails.set's documented 403 for a channel that may not set custom thumbnails (developers.google.com/youtube/v3/
+# docs/thumbnails/set, Errors): "The authenticated user doesn't have permissions to upload and set custom video thumbnails."
+UNVERIFIED_THUMBNAILS = "permissions to upload and set custom video thumbnails"
 
 
 class YouTubeError(BackendError):
@@ -58,6 +62,29 @@ class AuthError(YouTubeError):
 
 class ThumbnailRateLimited(YouTubeError):
     """thumbnails.set answered 429 (uploadRateLimitExceeded): too many thumbnails set lately; try again later."""
+
+
+class ThumbnailsNotAllowed(YouTubeError):
+    """thumbnails.set answered 403: the channel may not set custom thumbnails (it is not verified by phone)."""
+
+
+def unseen_reason(status: VideoStatus) -> str:
+    """Why nobody sees a video YouTube has but does not show, in one sentence."""
+    if status.upload_status in ("failed", "rejected", "deleted"):
+        return f"YouTube {status.upload_status} the video" + (f" ({status.why})" if status.why else "")
+    if status.publish_at is not None:
+        return f"the video is private until its publishing time, {status.publish_at:%Y-%m-%d %H:%M} UTC"
+    return ("YouTube has the video private: uploads through a Google Cloud project that YouTube has not audited are "
+            "locked private, sometimes only after the upload, and a video made private in YouTube Studio stays so; "
+            "make it public in YouTube Studio (and request an audit of the project)")
+
+
+def retriable(error: YouTubeError) -> bool:
+    """Whether the same call may work later without anyone doing anything: a quota, a rate limit, YouTube's trouble."""
+    if isinstance(error, AuthError):
+        return False
+    return isinstance(error, QuotaError | ThumbnailRateLimited) or error.status is None or error.status >= 500 \
+        or error.status == 429
 
 
 @dataclass(frozen=True)
@@ -81,6 +108,21 @@ class Uploaded:
 
     video_id: str
     privacy: str
+
+
+@dataclass(frozen=True)
+class VideoStatus:
+    """A video's status as YouTube has it now (videos.list part=status): its privacy may have changed since the upload."""
+
+    privacy: str
+    publish_at: datetime | None = None  # still scheduled: private until then
+    upload_status: str = "processed"  # uploaded, processed, failed, rejected, deleted
+    why: str = ""  # failureReason or rejectionReason, when YouTube gives one
+
+    @property
+    def seen(self) -> bool:
+        """Whether people can see the video (and so its thumbnail) now."""
+        return self.privacy in ("public", "unlisted") and self.upload_status not in ("failed", "rejected", "deleted")
 
 
 @dataclass(frozen=True)
@@ -162,7 +204,33 @@ def authorize(settings: Settings, console: bool, ask: Callable[[str], str] = inp
     else:
         credentials = flow.run_local_server(port=0, prompt="consent", access_type="offline")
     _save_credentials(settings, credentials, channel)
+    given = authorised_file(settings, channel)
+    with translate_os_errors(str(given.parent)):
+        given.write_text(datetime.now(timezone.utc).isoformat())
     return credentials_file(settings, channel)
+
+
+def authorised_file(settings: Settings, channel: str | None = None) -> Path:
+    """When the consent behind the kept credentials was given (refreshes do not change it)."""
+    return credentials_file(settings, channel).with_suffix(".authorised")
+
+
+def _refused_message(settings: Settings, channel: str | None, error: Exception, now: datetime | None = None) -> str:
+    """Why a refresh was refused, with the likely cause when it came about a week after the consent: Google ends
+    the refresh tokens of an OAuth app in Testing after 7 days (developers.google.com/identity/protocols/oauth2,
+    "Refresh token expiration"), and answers invalid_grant, as for a revoked one."""
+    said = (f"YouTube access{f' of the channel {channel}' if channel else ''} was revoked or has expired: "
+            f"run {_auth_command(channel)} again")
+    try:
+        given = datetime.fromisoformat(authorised_file(settings, channel).read_text().strip())
+    except (OSError, ValueError):
+        return said
+    days = ((now or datetime.now(timezone.utc)) - given).total_seconds() / 86400
+    if "invalid_grant" not in str(error) or not TESTING_APP_DAYS[0] <= days <= TESTING_APP_DAYS[1]:
+        return said
+    return (f"{said}. It ended {days:.0f} days after it was given ({given:%Y-%m-%d}): Google ends an OAuth app's "
+            "authorisations after 7 days while the app is in Testing, so publish the app first (Google Cloud Console, "
+            "OAuth consent screen, Publish app), or this comes back every week")
 
 
 def verify_credentials(settings: Settings, channel: str | None = None) -> None:
@@ -191,9 +259,8 @@ def load_credentials(settings: Settings, channel: str | None = None, refresh: bo
     if refresh or not credentials.valid:
         try:
             credentials.refresh(Request())
-        except RefreshError:
-            raise AuthError(f"YouTube access{f' of the channel {channel}' if channel else ''} was revoked or has "
-                            f"expired: run {_auth_command(channel)} again") from None
+        except RefreshError as error:
+            raise AuthError(_refused_message(settings, channel, error)) from None
         except TransportError as error:
             log.info("refreshing the YouTube authorisation failed: %s", type(error).__name__)
             log.debug("%s", error)
@@ -317,9 +384,13 @@ class YouTube:
         try:
             self._execute(self.data.thumbnails().set(videoId=video_id, media_body=media), "setting the thumbnail")  # type: ignore[attr-defined]
         except YouTubeError as error:
-            if error.status == 403 and not isinstance(error, AuthError | QuotaError):
-                raise YouTubeError("setting the thumbnail: YouTube allows custom thumbnails only on channels verified "
-                                   "by phone; verify at https://www.youtube.com/verify and try again") from None
+            # thumbnails.set documents two 403 `forbidden`s: the channel may not set custom thumbnails (not verified
+            # by phone), or the video cannot take one (not properly authorised); other 403s name their own reason.
+            if error.status == 403 and UNVERIFIED_THUMBNAILS in str(error).lower():
+                raise _with_status(ThumbnailsNotAllowed(
+                    "setting the thumbnail: this channel may not set custom thumbnails yet; verify it by phone at "
+                    "https://www.youtube.com/verify (custom thumbnails can take 24 hours after that) and set the "
+                    "thumbnail again"), 403) from None
             raise
 
     def video_facts(self, video_id: str) -> tuple[datetime, str]:
@@ -329,6 +400,17 @@ class YouTube:
             raise YouTubeError(f"YouTube has no video {video_id} (deleted, or on another channel)")
         item = answer["items"][0]
         return _timestamp(item["snippet"]["publishedAt"]), str(item["status"]["privacyStatus"])
+
+    def video_status(self, video_id: str) -> VideoStatus:
+        """The video's privacy and upload state now (videos.list part=status)."""
+        answer = self._execute(self.data.videos().list(part="status", id=video_id), "reading the video's status")  # type: ignore[attr-defined]
+        if not answer.get("items"):
+            raise YouTubeError(f"YouTube has no video {video_id} (deleted, or on another channel)")
+        status = answer["items"][0].get("status", {})
+        at = status.get("publishAt")
+        return VideoStatus(str(status.get("privacyStatus", "private")), _timestamp(at) if at else None,
+                           str(status.get("uploadStatus", "processed")),
+                           str(status.get("rejectionReason") or status.get("failureReason") or ""))
 
     def set_title(self, video_id: str, title: str) -> None:
         """Give the video a new title (videos.update), sending back the rest of its snippet unchanged.
@@ -405,13 +487,25 @@ def _timestamp(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _reasons(error) -> list[str]:
+def _payload(error) -> dict:
     try:
         payload = json.loads(error.content.decode("utf-8", "replace"))
     except (ValueError, AttributeError):
-        return []
+        return {}
     details = payload.get("error", {}) if isinstance(payload, dict) else {}
-    return [str(item.get("reason", "")) for item in details.get("errors", []) if isinstance(item, dict)]
+    return details if isinstance(details, dict) else {}
+
+
+def _reasons(error) -> list[str]:
+    return [str(item.get("reason", "")) for item in _payload(error).get("errors", []) if isinstance(item, dict)]
+
+
+def _google_message(error) -> str:
+    """Google's own sentence for the error (the `message` of its JSON body), without server paths or tokens."""
+    details = _payload(error)
+    messages = [str(details.get("message", ""))] + [str(item.get("message", "")) for item in details.get("errors", [])
+                                                     if isinstance(item, dict)]
+    return " ".join(next((m for m in messages if m.strip()), "").split())[:300]
 
 
 def quota_reset(now: datetime | None = None) -> datetime:
@@ -441,10 +535,12 @@ def translate_http_error(error, what: str, scope: str = DATA_SCOPE) -> YouTubeEr
         api = "YouTube Reporting API" if scope == REPORTS_SCOPE else "YouTube Data API v3"
         return _with_status(YouTubeError(f"{what}: the {api} is not enabled in your Google Cloud project; enable it "
                                          "under APIs & Services, then try again"), status)
+    message = _google_message(error)
     if status == 403 and "forbidden" in reasons:
-        return _with_status(YouTubeError(f"{what}: this account may not do that (is the video on the authorised "
-                                         "channel?)"), status)
-    detail = error.reason if hasattr(error, "reason") else ""
+        message = message or "this account may not do that; is the video on the authorised channel?"
+        return _with_status(YouTubeError(f"{what}: YouTube refused it (forbidden: {message})"), status)
+    detail = f"{', '.join(r for r in reasons if r)}: {message}" if reasons and message else (message or (
+        error.reason if hasattr(error, "reason") else ""))
     return _with_status(YouTubeError(f"{what}: YouTube answered HTTP {status}" + (f" ({detail})" if detail else "")),
                         status)
 

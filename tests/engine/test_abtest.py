@@ -16,6 +16,7 @@ from engine.abstats import PACIFIC, first_judged_day, pacific_day
 from engine.abtest import ABTester
 from engine.errors import InputError
 from engine.store import Store
+from engine.youtube import VideoStatus
 from engine.tables import ReachDay
 
 
@@ -82,6 +83,10 @@ class Channel:
     shown: list[tuple[datetime, int]] = field(default_factory=list)
     now: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
     refuse: int = 0  # thumbnails.set answers 429 this many times
+    privacy: str = "public"  # what videos.list says of the video now
+
+    def video_status(self, video_id: str) -> VideoStatus:
+        return VideoStatus(self.privacy)
 
     def set_thumbnail(self, video_id: str, image: Path) -> None:
         if self.refuse:
@@ -139,7 +144,7 @@ def test_days_switch_after_midnight_pacific_and_the_schedule_survives_a_restart(
         return ABTester(Store(database), lambda: channel, lambda: channel, seed=5)
 
     began = datetime(2026, 12, 1, 19, tzinfo=timezone.utc)  # 11:00 Pacific, just published
-    test = tester().start_thumbnails("vid", folder, 42, began, began, "public", approved=2)
+    test = tester().start_thumbnails("vid", folder, 42, began, began, approved=2)
     assert test.first_day == date(2026, 12, 3) and test.max_cycles == 6
     texts = _run(tester, channel, began, 5, every_hours=0.5)  # a process ticking every 30 minutes for 5 days
     planned = tester().schedule(test.id)
@@ -154,11 +159,14 @@ def test_days_switch_after_midnight_pacific_and_the_schedule_survives_a_restart(
     assert channel.shown[-1][1] == day.variant and day.late
 
 
-def test_a_private_video_gets_no_test(folder: Path, tmp_path: Path):
-    tester = ABTester(Store(f"sqlite:///{tmp_path / 'ab.db'}"), lambda: None, lambda: None)  # type: ignore[arg-type,return-value]
+def test_a_video_youtube_has_private_now_gets_no_test(folder: Path, tmp_path: Path):
+    """The status is read from YouTube when the test starts: the upload's answer may have said public."""
+    store = Store(f"sqlite:///{tmp_path / 'ab.db'}")
+    channel = Channel(store, {1: 0.05, 2: 0.05, 3: 0.05}, privacy="private")
+    tester = ABTester(store, lambda: channel, lambda: channel)
     now = datetime(2026, 12, 1, tzinfo=timezone.utc)
     with pytest.raises(InputError, match="private"):
-        tester.start_thumbnails("vid", folder, 1, now, now, "private")
+        tester.start_thumbnails("vid", folder, 1, now, now)
     assert tester.tests() == []
 
 
@@ -167,7 +175,7 @@ def test_a_better_thumbnail_wins_and_a_refused_switch_is_retried_the_same_day(fo
     channel = Channel(store, {1: 0.04, 2: 0.04, 3: 0.07}, refuse=1)
     tester = ABTester(store, lambda: channel, lambda: channel, seed=9)
     began = datetime(2026, 12, 1, 19, tzinfo=timezone.utc)
-    test = tester.start_thumbnails("vid", folder, 7, began, began, "public")
+    test = tester.start_thumbnails("vid", folder, 7, began, began)
     texts = _run(lambda: tester, channel, began, 21, every_hours=0.25)
     done = tester.test(test.id)
     assert (done.state, done.winner, done.decided_by) == ("done", 3, "statistics")
@@ -182,7 +190,7 @@ def test_without_a_difference_the_approved_thumbnail_stays(folder: Path, tmp_pat
     channel = Channel(store, {1: 0.05, 2: 0.05, 3: 0.05})
     tester = ABTester(store, lambda: channel, lambda: channel, seed=3)
     began = datetime(2026, 12, 1, 19, tzinfo=timezone.utc)
-    test = tester.start_thumbnails("vid", folder, 7, began, began, "unlisted", approved=2)
+    test = tester.start_thumbnails("vid", folder, 7, began, began, approved=2)
     texts = _run(lambda: tester, channel, began, 28, every_hours=1)
     done = tester.test(test.id)
     assert (done.winner, done.decided_by) == (2, "no difference") and channel.shown[-1][1] == 2
@@ -198,8 +206,8 @@ def test_each_channel_moves_only_its_own_tests_and_a_refused_channel_waits(folde
         return ABTester(store, lambda: channel, lambda: channel, seed=5, paused=lambda: refused, scope=name)
 
     began = datetime(2026, 12, 1, 19, tzinfo=timezone.utc)
-    tester("history", history).start_thumbnails("hist", folder, 1, began, began, "public")
-    tester("science", science).start_thumbnails("sci", folder, 2, began, began, "public")
+    tester("history", history).start_thumbnails("hist", folder, 1, began, began)
+    tester("science", science).start_thumbnails("sci", folder, 2, began, began)
     refused.add("science")  # its authorisation was refused
     later = datetime(2026, 12, 3, 9, tzinfo=timezone.utc)  # the first judged Pacific day has begun
     history.now = science.now = later

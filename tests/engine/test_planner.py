@@ -78,7 +78,9 @@ def test_two_channels_three_days_made_ahead_approved_scheduled_held_and_one_revo
     settings = load_settings(data_dir=tmp_path / "data", google_token_uri=f"{endpoint.url}/token")
     store = Store(f"sqlite:///{tmp_path / 'plan.db'}")
     channels, plans = ChannelBook(store), PlanBook(store)
-    http = {"history": YouTubeHttp(video_prefix="hist"), "science": YouTubeHttp(video_prefix="sci")}
+    clock = [MONDAY]  # YouTube's clock is the test's: a scheduled video goes public at its publishAt by it
+    http = {"history": YouTubeHttp(video_prefix="hist", clock=lambda: clock[0]),
+            "science": YouTubeHttp(video_prefix="sci", clock=lambda: clock[0])}
     for name, chat in (("history", 100), ("science", 200)):
         _credentials(settings, name, endpoint)
         channels.authorised(name, f"UC-{name}", name.title(), None, False, MONDAY)
@@ -94,13 +96,17 @@ def test_two_channels_three_days_made_ahead_approved_scheduled_held_and_one_revo
     def planner() -> Planner:  # a new one is the bot restarted: everything it knows is in the database
         return Planner(settings, store, runner, connect, channel_testers(settings, store, connect))
 
+    def tick(moment: datetime) -> list:
+        clock[0] = moment
+        return planner().tick(moment)
+
     added, refused = plans.add("history", [PlanLine("The siege of Leningrad"), PlanLine("The Battle of Kursk"),
                                            PlanLine("Operation Bagration")])
     again, repeat = plans.add("history", [PlanLine("Leningrad: the siege")])
     plans.add("science", [PlanLine("Why the sky is blue"), PlanLine("How tides work")])
     assert len(added) == 3 and not refused and not again and "repeats «The siege of Leningrad»" in repeat[0]
 
-    notices = planner().tick(MONDAY)
+    notices = tick(MONDAY)
     slots = {row.topic: row.slot for row in plans.find()}
     # Berlin's 18:00 is 17:00 UTC in winter; Monday, Wednesday, Friday; science every day at 09:00 UTC.
     assert [slots[t].replace(tzinfo=timezone.utc) for t in ("The siege of Leningrad", "The Battle of Kursk",
@@ -112,18 +118,18 @@ def test_two_channels_three_days_made_ahead_approved_scheduled_held_and_one_revo
     assert {o.chat_id for _, o in runner.asked} == {100, 200} and all("Making" in n.text for n in notices)
 
     runner.finish(MONDAY + timedelta(minutes=20))
-    notices = planner().tick(MONDAY + timedelta(minutes=25))
+    notices = tick(MONDAY + timedelta(minutes=25))
     asks = {n.chat_id: n for n in notices if n.approve}
     assert set(asks) == {100, 200} and "Approve it by Mon 7 Dec 17:00 (Europe/Berlin)" in asks[100].text
     planner().approve(asks[100].plan_id, MONDAY + timedelta(minutes=30))
-    notices = planner().tick(MONDAY + timedelta(minutes=35))
+    notices = tick(MONDAY + timedelta(minutes=35))
     [history_insert] = http["history"].inserted
     assert history_insert["status"] == {**history_insert["status"], "privacyStatus": "private",
                                         "publishAt": "2026-12-07T17:00:00Z"}
     assert not http["science"].inserted and any("hist-1" in n.text and n.chat_id == 100 for n in notices)
 
     # Science's Monday video is not approved by 08:00 (an hour before its time): held, and its chat told.
-    notices = planner().tick(datetime(2026, 12, 7, 8, 0, tzinfo=timezone.utc))
+    notices = tick(datetime(2026, 12, 7, 8, 0, tzinfo=timezone.utc))
     assert [(n.chat_id, "held" in n.text) for n in notices] == [(200, True)]
     assert plans.find("science", (PlanState.HELD,))[0].topic == "Why the sky is blue"
 
@@ -138,21 +144,21 @@ def test_two_channels_three_days_made_ahead_approved_scheduled_held_and_one_revo
     assert "waiting for your approval: #4 science «Why the sky is blue»" in daily
     assert "science: its YouTube authorisation was refused" in daily
     tuesday = datetime(2026, 12, 7, 21, 0, tzinfo=timezone.utc)
-    planner().tick(tuesday)  # starts science's Tuesday video (and Wednesday's history)
+    tick(tuesday)  # starts science's Tuesday video (and Wednesday's history)
     runner.finish(tuesday)
-    asks = [n for n in planner().tick(tuesday + timedelta(minutes=5)) if n.approve]
+    asks = [n for n in tick(tuesday + timedelta(minutes=5)) if n.approve]
     for ask in asks:
         planner().approve(ask.plan_id, tuesday + timedelta(minutes=6))
-    planner().tick(tuesday + timedelta(minutes=10))
+    tick(tuesday + timedelta(minutes=10))
     assert len(http["history"].inserted) == 2 and not http["science"].inserted  # paused, not lost
     assert http["history"].inserted[1]["status"]["publishAt"] == "2026-12-09T17:00:00Z"
 
     # Authorised again: what waited goes up at the next tick.
     channels.authorised("science", "UC-science", "Science", None, False, tuesday + timedelta(hours=1))
-    planner().tick(tuesday + timedelta(hours=1))
+    tick(tuesday + timedelta(hours=1))
     assert [i["status"]["publishAt"] for i in http["science"].inserted] == ["2026-12-08T09:00:00Z"]
     # Each video that goes public at its time gets its thumbnails' A/B test, on its own channel.
-    notices = planner().tick(datetime(2026, 12, 8, 17, 1, tzinfo=timezone.utc))
+    notices = tick(datetime(2026, 12, 8, 17, 1, tzinfo=timezone.utc))
     assert [n.chat_id for n in notices if "A/B test #2 of its thumbnails started" in n.text] == [200]
     tests = ABTester(store, lambda: None, lambda: None).tests()  # type: ignore[arg-type,return-value]
     assert sorted((t.channel, t.video_id, t.chat_id) for t in tests) == [("history", "hist-1", 100),
@@ -302,3 +308,76 @@ def test_videos_wanted_at_once_are_started_one_after_another_backwards_from_the_
     starts = back_scheduled({1: (six, hour), 2: (six, hour), 3: (six + timedelta(hours=5), hour)})
     assert starts[3] == six + timedelta(hours=4)  # alone at its time: its own rule
     assert sorted([starts[1], starts[2]]) == [six - timedelta(hours=2), six - timedelta(hours=1)]  # queued, not together
+
+
+def _approved_and_due(tmp_path, made, http: YouTubeHttp, testers: bool = False):
+    """A science channel with one video made and approved for 09:00 on Monday: the planner, its plan and store."""
+    settings = load_settings(data_dir=tmp_path / "data")
+    store = Store(f"sqlite:///{tmp_path / 'plan.db'}")
+    ChannelBook(store).authorised("science", "UC-science", "Science", None, False, MONDAY)
+    ChannelBook(store).set_calendar("science", ("daily", "09:00", "UTC"), chat_id=200, preset="science")
+    runner = StubRunner(store, made, tmp_path)
+
+    def connect(name: str) -> YouTube:
+        return YouTube.connect(settings, http=http)
+
+    planner = Planner(settings, store, runner, connect, channel_testers(settings, store, connect) if testers else None)
+    PlanBook(store).add("science", [PlanLine("How tides work")])
+    planner.tick(MONDAY)
+    runner.finish(MONDAY)
+    [ask] = [n for n in planner.tick(MONDAY + timedelta(minutes=1)) if n.approve]
+    planner.approve(ask.plan_id, MONDAY + timedelta(minutes=2))
+    return planner, ask.plan_id, store
+
+
+def test_a_thumbnail_refused_for_a_while_after_the_upload_is_set_at_the_next_tick_without_a_second_upload(
+        tmp_path, made):
+    """Y2: the upload went through, thumbnails.set answered 429; the plan is `uploaded`, not failed."""
+    http = YouTubeHttp(thumbnail_refusals=["rate"])
+    planner, plan_id, store = _approved_and_due(tmp_path, made, http)
+    assert planner.tick(MONDAY + timedelta(minutes=3)) == []
+    row = PlanBook(store).get(plan_id)
+    assert (row.state, row.video_id) == (PlanState.UPLOADED, "yt-video-1") and "uploadRateLimitExceeded" in row.note
+    [notice] = planner.tick(MONDAY + timedelta(minutes=8))
+    assert "is on Science: https://youtu.be/yt-video-1" in notice.text
+    assert PlanBook(store).get(plan_id).state == PlanState.SCHEDULED
+    assert len(http.inserted) == 1 and http.routes().count("thumbnail") == 2 and http.routes().count("captions") == 1
+
+
+def test_a_channel_not_verified_for_thumbnails_is_told_so_once_and_the_video_is_scheduled(tmp_path, made):
+    """Y2, Y3: a refusal that a retry cannot mend is told, and the upload goes on; nothing is retried every tick."""
+    http = YouTubeHttp(thumbnail_refusals=["unverified"])
+    planner, plan_id, store = _approved_and_due(tmp_path, made, http)
+    [notice] = planner.tick(MONDAY + timedelta(minutes=3))
+    assert PlanBook(store).get(plan_id).state == PlanState.SCHEDULED and "verify it by phone" in notice.text
+    assert planner.tick(MONDAY + timedelta(minutes=8)) == [] and http.routes().count("thumbnail") == 1
+
+
+def test_a_video_locked_private_after_its_upload_gets_no_test_and_the_chat_is_told_why(tmp_path, made):
+    """Y1: at its time the video's status is read from YouTube; the insert's answer said nothing of the lock."""
+    clock = [MONDAY]
+    http = YouTubeHttp(clock=lambda: clock[0])
+    planner, plan_id, store = _approved_and_due(tmp_path, made, http, testers=True)
+    planner.tick(MONDAY + timedelta(minutes=3))
+    assert http.statuses["yt-video-1"]["publishAt"] == "2026-12-07T09:00:00Z"
+    http.locks = True  # YouTube locks it after the upload's answer
+    clock[0] = datetime(2026, 12, 7, 9, 1, tzinfo=timezone.utc)
+    [notice] = planner.tick(clock[0])
+    assert "did not go public" in notice.text and "locked private" in notice.text and "No A/B test" in notice.text
+    assert PlanBook(store).get(plan_id).state == PlanState.FAILED
+    assert ABTester(store, lambda: None, lambda: None).tests() == []  # type: ignore[arg-type,return-value]
+
+
+def test_a_scheduled_video_goes_public_at_its_time_and_only_then_gets_its_test(tmp_path, made):
+    """Y1: YouTube makes it public at publishAt; a tick a little early (by YouTube's clock) waits."""
+    clock = [MONDAY]
+    http = YouTubeHttp(clock=lambda: clock[0])
+    planner, plan_id, store = _approved_and_due(tmp_path, made, http, testers=True)
+    planner.tick(MONDAY + timedelta(minutes=3))
+    nine = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
+    clock[0] = nine - timedelta(seconds=30)  # our tick is due, YouTube has not published it yet
+    assert planner.tick(nine) == [] and PlanBook(store).get(plan_id).state == PlanState.SCHEDULED
+    clock[0] = nine + timedelta(minutes=5)
+    [notice] = planner.tick(clock[0])
+    assert "is public on Science" in notice.text and "A/B test #1" in notice.text
+    assert PlanBook(store).get(plan_id).state == PlanState.PUBLISHED

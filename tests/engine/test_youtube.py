@@ -14,8 +14,9 @@ from engine.config import load_settings
 from engine.media import run_ffmpeg
 from engine.publish import publish
 from engine.store import Store
-from engine.youtube import AuthError, QuotaError, ThumbnailRateLimited, VideoMeta, YouTube, YouTubeError
-from tests.youtube_http import RecordingSequence
+from engine.youtube import (AuthError, QuotaError, ThumbnailRateLimited, ThumbnailsNotAllowed, VideoMeta, YouTube,
+                            YouTubeError)
+from tests.youtube_http import THUMBNAIL_REFUSALS, RecordingSequence
 
 QUOTA = json.dumps({"error": {"code": 403, "message": "quota", "errors": [
     {"domain": "youtube.quota", "reason": "quotaExceeded", "message": "The request cannot be completed."}]}})
@@ -63,6 +64,8 @@ def test_upload_retries_a_503_resumes_and_sends_the_script_metadata(tmp_path: Pa
     at = datetime.now(timezone.utc) + timedelta(days=2)
     result = publish(finished, load_settings(data_dir=tmp_path / "data"), youtube, "public", at, shares.append)
     assert (result.video_id, result.url, result.captions_id) == ("vid123", "https://youtu.be/vid123", "caption1")
+    # Y4: private until its time is the schedule, not YouTube's lock: no warning of one.
+    assert result.privacy == "private" and result.scheduled and not result.locked_private
     method, uri, body = http.sent[0]
     assert method == "POST" and "uploadType=resumable" in uri and "part=snippet%2Cstatus" in uri
     sent = json.loads(body)
@@ -156,16 +159,16 @@ def test_reach_reports_follow_pages_let_a_backfill_replace_its_day_and_are_read_
 def test_a_test_puts_up_thumbnails_and_titles_through_the_real_client(tmp_path: Path, finished: Path):
     snippet = {"title": "Old", "description": "Where comets come from.", "tags": ["comets"], "categoryId": "28",
                "defaultLanguage": "en", "channelId": "UC1", "publishedAt": "2026-11-20T10:00:00Z"}
-    limited = json.dumps({"error": {"code": 429, "errors": [{"reason": "uploadRateLimitExceeded"}]}})
-    unverified = json.dumps({"error": {"code": 403, "errors": [{"reason": "forbidden"}]}})
+    limited = THUMBNAIL_REFUSALS["rate"]
     youtube, http, _ = _youtube(tmp_path, [
-        _ok({}), ({"status": "429"}, limited), ({"status": "403"}, unverified),
+        _ok({}), (dict(limited[0]), limited[1]), (dict(THUMBNAIL_REFUSALS["unverified"][0]),
+                                                  THUMBNAIL_REFUSALS["unverified"][1]),
         _ok({"items": [{"id": "vid", "snippet": snippet}]}), _ok({"id": "vid"}),
     ])
     youtube.set_thumbnail("vid", finished / "thumbnails" / "2.jpg")
     with pytest.raises(ThumbnailRateLimited):
         youtube.set_thumbnail("vid", finished / "thumbnails" / "3.jpg")
-    with pytest.raises(YouTubeError, match="verified by phone"):
+    with pytest.raises(ThumbnailsNotAllowed, match="verify it by phone"):
         youtube.set_thumbnail("vid", finished / "thumbnails" / "3.jpg")
     youtube.set_title("vid", "Comets: the dirty snowballs")
     assert http.sent[0][2] == (finished / "thumbnails" / "2.jpg").read_bytes()  # the JPEG itself went up
@@ -175,6 +178,24 @@ def test_a_test_puts_up_thumbnails_and_titles_through_the_real_client(tmp_path: 
     # videos.update replaces the whole snippet: the description, tags and category go back with the new title.
     assert sent == {"title": "Comets: the dirty snowballs", "description": "Where comets come from.",
                     "tags": ["comets"], "categoryId": "28", "defaultLanguage": "en"}
+
+
+@pytest.mark.parametrize(("refusal", "said"), [
+    ("video", "The thumbnail can't be set for the specified video"),
+    ("disabled", "the YouTube Data API v3 is not enabled"),
+])
+def test_a_thumbnail_refused_for_another_reason_says_that_reason_not_verify_by_phone(tmp_path: Path, finished: Path,
+                                                                                    refusal: str, said: str):
+    """Y3: thumbnails.set documents two 403 `forbidden`s, and a project without the API answers accessNotConfigured."""
+    disabled = json.dumps({"error": {"code": 403, "message": "YouTube Data API v3 has not been used in project 1 before",
+                                     "errors": [{"reason": "accessNotConfigured", "domain": "usageLimits"}]}}).encode()
+    answer = ({"status": "403"}, disabled) if refusal == "disabled" else (
+        dict(THUMBNAIL_REFUSALS[refusal][0]), THUMBNAIL_REFUSALS[refusal][1])
+    youtube, _, _ = _youtube(tmp_path, [answer])
+    with pytest.raises(YouTubeError) as raised:
+        youtube.set_thumbnail("vid", finished / "thumbnails" / "2.jpg")
+    assert said in str(raised.value) and "phone" not in str(raised.value)
+    assert not isinstance(raised.value, ThumbnailsNotAllowed)
 
 
 def test_an_upload_locked_private_is_reported_as_youtube_set_it(tmp_path: Path, finished: Path):

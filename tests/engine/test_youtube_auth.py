@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 import threading
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +16,7 @@ from engine.config import load_settings
 from engine.youtube import (
     SCOPES,
     AuthError,
+    authorised_file,
     authorize,
     credentials_file,
     load_credentials,
@@ -78,6 +80,7 @@ def test_console_consent_keeps_owner_only_credentials_which_refresh_and_report_r
         return f"http://localhost:1/?state={state}&code=4/consent-code&scope={' '.join(SCOPES)}"
 
     path = authorize(settings, console=True, ask=browser)
+    assert datetime.fromisoformat(authorised_file(settings).read_text()) > datetime.now(timezone.utc) - timedelta(hours=1)
     link = parse_qs(urlsplit(prompts[0].split("\n")[1]).query)
     assert link["access_type"] == ["offline"] and set(link["scope"][0].split()) == set(SCOPES)
     assert endpoint.grants[0]["grant_type"] == "authorization_code" and endpoint.grants[0]["code"] == "4/consent-code"
@@ -132,3 +135,20 @@ def test_a_channel_keeps_its_own_credentials_from_its_own_client_and_is_read_bac
     assert "/youtube/v3/channels?" in http.sent[0][1] and "mine=true" in http.sent[0][1]
     with pytest.raises(AuthError, match="youtube auth --channel history"):
         load_credentials(settings, "history")
+
+
+def test_a_refusal_about_a_week_after_authorising_names_the_testing_app_as_the_likely_cause(tmp_path: Path, endpoint):
+    """Y5: Google answers invalid_grant for a Testing app's 7-day token as for a revoked one: say which is likely."""
+    settings = load_settings(data_dir=tmp_path / "data", google_token_uri=f"{endpoint.url}/token")
+    path = credentials_file(settings)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"client_id": "123.apps", "client_secret": "s", "refresh_token": "1//r", "token": "old",
+                                "expiry": "2020-01-01T00:00:00Z", "scopes": list(SCOPES)}))
+    endpoint.revoked = True
+    given = authorised_file(settings)
+    for days, testing in ((2, False), (7, True), (30, False)):
+        given.write_text((datetime.now(timezone.utc) - timedelta(days=days, hours=1)).isoformat())
+        with pytest.raises(AuthError) as caught:
+            load_credentials(settings)
+        assert ("Testing" in str(caught.value) and "Publish app" in str(caught.value)) == testing
+        assert "run `videofactory youtube auth` again" in str(caught.value)
