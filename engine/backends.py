@@ -13,7 +13,7 @@ import httpx
 from engine.cache import Cache, cache_key
 from engine.config import Settings
 from engine.errors import BackendError, ConfigError
-from engine.hf import FluxImages, HFService, HubAccounts, inference_client, translated
+from engine.hf import FluxImages, HFService, HubAccounts, Routes
 from engine.models import Script
 from engine.presets import Preset, VoiceStyle
 from engine.stages import chapter_writer, script
@@ -42,8 +42,12 @@ def token_pool(settings: Settings, store: Store, fresh: bool = False) -> TokenPo
     tokens = read_tokens(settings.hf_tokens, settings.hf_tokens_file)
     if not tokens:
         return None
+    # A self-hosted endpoint (VF_HF_BASE_URL) is no Hugging Face account: its keys need not be hub tokens, and
+    # no router credit, whoami or budget applies to it. Its own refusals (401, 429) still move the pool.
+    hosted = bool(settings.hf_base_url)
     pool = TokenPool(tokens, store, settings.hf_budget_usd, max_wait_seconds=settings.hf_max_wait_seconds,
-                     hub=HubAccounts(), measure_every=settings.hf_measure_every)
+                     hub=None if hosted else HubAccounts(), measure_every=settings.hf_measure_every,
+                     metered=not hosted)
     pool.identify(force=fresh)
     pool.measure()
     return pool
@@ -144,13 +148,14 @@ def uses_llm(settings: Settings, pool: TokenPool | None) -> bool:
 
 def llm_asker(settings: Settings, pool: TokenPool, purpose: str) -> Callable[[list[dict[str, str]]], str]:
     """Chat messages in, the model's reply out: through the token pool, booked under `purpose`."""
-    service = hf_service(settings)
+    # A provider's 402 moves the call on to the next provider, as for pictures; only when none will take it is
+    # the account taken to be out of credit.
+    routes = Routes(hf_service(settings), settings.llm_model, "conversational")
 
     def ask(messages: list[dict[str, str]]) -> str:
         def chat(token: Token) -> str:
-            client = inference_client(service, token, settings.llm_model)
-            with translated(token):
-                reply = client.chat_completion(messages, model=settings.llm_model, max_tokens=4096, temperature=0.7)
+            reply = routes.call(token, lambda client: client.chat_completion(
+                messages, model=settings.llm_model, max_tokens=4096, temperature=0.7))
             return reply.choices[0].message.content or ""
 
         return pool.call(chat, settings.llm_cost_usd, purpose)

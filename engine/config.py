@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     hf_max_wait_seconds: float = Field(90.0, ge=0)  # a throttled pool waits this long, then the job pauses
     # What one account may use in a month: its estimate where the hub gives no balance, and the cap
     # of an account that can pay (PRO, or a payment method), which would otherwise spend without limit.
-    hf_budget_usd: float = Field(0.10, gt=0)
+    # Per account a month: the cap of what the factory spends (PRO's included credit; free accounts get none now).
+    hf_budget_usd: float = Field(2.0, gt=0)
     hf_measure_every: int = Field(20, ge=1, le=10000)  # pictures between two readings of the balances
     image_backend: Literal["auto", "procedural", "flux"] = "auto"
     # Real pictures first, e.g. "commons,openverse"; empty: the preset's `images.sources`; "none": painted only

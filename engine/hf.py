@@ -12,7 +12,7 @@ import hashlib
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -138,25 +138,30 @@ class HubAccounts:
             raise BackendError(f"the billing usage answer was not understood ({str(error)[:80]})") from None
 
 
-def model_providers(model: str, task: str = "text-to-image") -> list[str]:
-    """The providers that serve `model` live for `task`, in the account's order, as the hub maps them."""
+def model_providers(model: str, task: str, token: str) -> list[str]:
+    """The providers that serve `model` live for `task`, in the account's order, as the hub maps them.
+
+    Asked with the account's token: without one the hub answers its default order, not the account's
+    preferences (huggingface.co/settings/inference-providers).
+    """
     from huggingface_hub import HfApi
 
     with translated(None):
-        info = HfApi().model_info(model, expand=["inferenceProviderMapping"], timeout=HUB_TIMEOUT)  # type: ignore[list-item]
+        info = HfApi(token=token).model_info(model, expand=["inferenceProviderMapping"],  # type: ignore[list-item]
+                                             timeout=HUB_TIMEOUT)
     return [m.provider for m in info.inference_provider_mapping or () if m.status == "live" and m.task == task]
 
 
 class Routes:
     """The providers a model is asked through, in order; one that refused payment is not asked again in this job."""
 
-    def __init__(self, service: HFService, model: str) -> None:
-        self.service, self.model = service, model
+    def __init__(self, service: HFService, model: str, task: str = "text-to-image") -> None:
+        self.service, self.model, self.task = service, model, task
         self._refused: set[str] = set()
-        self._mapping: list[str] | None = None
+        self._mapping: dict[str, list[str]] = {}  # per token: each account has its own order
         self._lock = threading.Lock()
 
-    def order(self) -> list[str | None]:
+    def order(self, token: Token) -> list[str | None]:
         """Providers to try now; [None] for a configured base URL, which has none."""
         if self.service.base_url:
             return [None]
@@ -166,17 +171,17 @@ class Routes:
             elif not self._refused:
                 chain = [self.service.provider]  # the happy path asks the hub nothing
             else:
-                chain = self._mapped()
+                chain = self._mapped(token)
             return [provider for provider in chain if provider not in self._refused]
 
-    def _mapped(self) -> list[str]:
-        if self._mapping is None:
+    def _mapped(self, token: Token) -> list[str]:
+        if token.key not in self._mapping:
             try:
-                self._mapping = model_providers(self.model)
+                self._mapping[token.key] = model_providers(self.model, self.task, token.secret.get_secret_value())
             except (TokenRefused, TransientFailure, BackendError) as error:
                 log.warning("could not read which providers serve %s: %s", self.model, error)
-                self._mapping = []
-        return self._mapping
+                self._mapping[token.key] = []
+        return self._mapping[token.key]
 
     def refused(self, asked: str | None, refusal: ProviderRefused) -> None:
         """A provider would not take the call: move on to the next one."""
@@ -184,6 +189,23 @@ class Routes:
             self._refused |= {refusal.provider} | ({asked} if asked and asked != "auto" else set())
         log.warning("Hugging Face provider %s refused payment for %s; trying the next provider", refusal.provider,
                     self.model)
+
+    def call(self, token: Token, ask: Callable[[object], T]) -> T:
+        """`ask(client)` through the first provider that takes it; a 402 naming a provider moves on to the next.
+
+        TokenRefused(402) when none is left: then it is the account that cannot pay.
+        """
+        tried: set[str | None] = set()
+        while remaining := [p for p in self.order(token) if p not in tried]:
+            provider = remaining[0]  # the order is read again after a refusal: it may have grown from the hub
+            tried.add(provider)
+            client = inference_client(self.service, token, self.model, provider)
+            try:
+                with translated(token):
+                    return ask(client)
+            except ProviderRefused as refusal:
+                self.refused(provider, refusal)
+        raise TokenRefused(402, reason="no provider of this model would take the call")
 
 
 def uses_negative_prompt(model: str) -> bool:
@@ -219,17 +241,7 @@ class FluxImages:
                       "num_inference_steps": self.steps, "seed": seed}
 
         def generate(token: Token) -> Image.Image:
-            tried: set[str | None] = set()
-            while remaining := [p for p in self.routes.order() if p not in tried]:
-                provider = remaining[0]  # the order is read again after a refusal: it may have grown from the hub
-                tried.add(provider)
-                client = inference_client(self.service, token, self.model, provider)
-                try:
-                    with translated(token):
-                        return client.text_to_image(prompt, **parameters)
-                except ProviderRefused as refusal:
-                    self.routes.refused(provider, refusal)
-            raise TokenRefused(402, reason="no provider of this model would take the call")
+            return self.routes.call(token, lambda client: client.text_to_image(prompt, **parameters))
 
         image = self.pool.call(generate, self.cost_usd, f"image '{prompt[:40]}'", image=True)
         with translate_os_errors(str(out)):

@@ -109,20 +109,21 @@ def usage_of(payload: object) -> Usage:
     included, used = _dollars(inference.get("includedNanoUsd")), _dollars(inference.get("usedNanoUsd"))
     if included is None or used is None:
         raise ValueError("no includedNanoUsd/usedNanoUsd in the answer")
+    # limitNanoUsd 0 (or absent) is taken as "no spending limit set": the hub answers 0 for an account that never
+    # set one. A real limit of nothing would stop nothing here that the service's 402 at the first call does not.
     limit = _dollars(inference.get("limitNanoUsd"))
     return Usage(included, used, limit if limit else None,
                  _moment(inference.get("periodStart")), _moment(inference.get("periodEnd")))
 
 
-def ceiling_usd(can_pay: bool, usage: Usage, budget_usd: float) -> float:
-    """What the account may use this period, in dollars, counting what it has used already.
+def ceiling_usd(usage: Usage, budget_usd: float) -> float:
+    """What the account may use this period, in dollars, counting what it has used already: the budget
+    (VF_HF_BUDGET_USD), never less than its included credit (that is free), never past its own spending limit.
 
-    A free account has its included credit and no more. An account that can pay would go on
-    spending after it: it stops at the budget (VF_HF_BUDGET_USD), never before its included
-    credit (that is free) and never past its own spending limit.
+    The same for every plan. Free accounts now get no included credit, but may have bought credit, which the
+    usage answer does not show and for which `canPay` stays false: refusing them on the measured figures would
+    refuse every call of an account that has paid. The service's own 402 says when the credit is really gone.
     """
-    if not can_pay:
-        return usage.included_usd
     ceiling = max(budget_usd, usage.included_usd)
     return min(ceiling, usage.limit_usd) if usage.limit_usd is not None else ceiling
 
@@ -171,7 +172,7 @@ class AccountBook:
             return Balance(self.budget_usd - spent_usd, self.budget_usd, False, next_month(now))
         since = max(0.0, spent_usd - row.spent_at_measure)
         usage = Usage(row.included_usd, row.used_usd, row.limit_usd, row.period_start, row.period_end)
-        ceiling = ceiling_usd(row.can_pay, usage, self.budget_usd)  # today's budget, if it changed since
+        ceiling = ceiling_usd(usage, self.budget_usd)  # today's budget, if it changed since
         return Balance(ceiling - row.used_usd - since, ceiling, True, as_utc(row.period_end) or next_month(now))
 
     def period_start(self, name: str, now: datetime) -> datetime:

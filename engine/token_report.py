@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from sqlmodel import Session
@@ -38,8 +39,11 @@ def account_lines(views: list[AccountView]) -> list[str]:
     for view in views:
         who = f"Account {view.name}{_plan(view)}" if view.known else f"Token {view.tokens[0].fingerprint} (account not known yet)"
         balance = view.balance
-        lines.append(f"{who}: ${max(0.0, balance.left_usd):.3f} left of ${balance.ceiling_usd:.2f}, {_source(view)}; "
-                     f"resets {balance.resets:%Y-%m-%d}")
+        if math.isinf(balance.ceiling_usd):
+            lines.append(f"{who}: a self-hosted endpoint (VF_HF_BASE_URL); no Hugging Face credit or budget applies")
+        else:
+            lines.append(f"{who}: ${max(0.0, balance.left_usd):.3f} left of ${balance.ceiling_usd:.2f}, "
+                         f"{_source(view)}; resets {balance.resets:%Y-%m-%d}")
         lines += [_token_line(row) for row in view.tokens]
     return lines
 

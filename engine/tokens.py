@@ -17,7 +17,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from engine.errors import BackendError, ConfigError
-from engine.hf_accounts import AccountBook, Balance, Hub, Identity, Usage
+from engine.hf_accounts import AccountBook, Balance, Hub, Identity, Usage, next_month
 from engine.store import Store, as_utc, utcnow
 from engine.tables import HFAccount, TokenLedger
 
@@ -152,7 +152,7 @@ class TokenPool:
 
     def __init__(self, tokens: Sequence[Token], store: Store, budget_usd: float,
                  clock: Callable[[], datetime] = utcnow, max_wait_seconds: float = MAX_WAIT_SECONDS,
-                 hub: Hub | None = None, measure_every: int = MEASURE_EVERY) -> None:
+                 hub: Hub | None = None, measure_every: int = MEASURE_EVERY, metered: bool = True) -> None:
         if not tokens:
             raise ConfigError("no Hugging Face token configured (VF_HF_TOKENS or VF_HF_TOKENS_FILE)")
         self.tokens = {token.key: token for token in tokens}
@@ -162,6 +162,7 @@ class TokenPool:
         self.max_wait_seconds = max_wait_seconds
         self.hub = hub
         self.measure_every = measure_every
+        self.metered = metered  # False: a self-hosted endpoint, where no account's credit or budget applies
         self.accounts = AccountBook(store, budget_usd)
         self._lock = threading.Lock()
         self._db_lock = threading.Lock()
@@ -245,6 +246,8 @@ class TokenPool:
         return sum(row.spend_usd for row in self._members(account))
 
     def _balance(self, account: str, now: datetime) -> Balance:
+        if not self.metered:
+            return Balance(math.inf, math.inf, False, next_month(now))
         return self.accounts.balance(account, self._account_spend(account), now)
 
     def _usable(self, row: TokenLedger, now: datetime) -> bool:
@@ -275,7 +278,11 @@ class TokenPool:
         """Each account: its balance, where the figure comes from, and its tokens."""
         rows = self.ledger()
         with self._lock:
-            return account_views(rows, self.accounts, self.clock())
+            views = account_views(rows, self.accounts, self.clock())
+        if not self.metered:  # a self-hosted endpoint: no account's credit applies to it
+            unmetered = Balance(math.inf, math.inf, False, next_month(self.clock()))
+            views = [replace(view, balance=unmetered) for view in views]
+        return views
 
     def acquire(self) -> Token:
         """A token of the account with the most left (fewest calls in flight within it); waits out short throttles."""

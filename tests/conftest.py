@@ -83,6 +83,11 @@ def fake_hf(monkeypatch):
 
     for helper in PROVIDERS["hf-inference"].values():  # made at import, with the router's URL of that moment
         monkeypatch.setattr(helper, "base_url", server.url + "/hf-inference")
+    # Chat with an hf_ token goes to the router's OpenAI-style endpoint, the provider named in the body's model
+    # ("model:provider"); huggingface_hub writes that router's address into the helper, not into a constant.
+    from huggingface_hub.inference._providers._common import AutoRouterConversationalTask
+
+    monkeypatch.setattr(AutoRouterConversationalTask, "_prepare_base_url", lambda self, api_key: server.url)
     yield server
     server.stop()
 

@@ -6,18 +6,24 @@ Inference:
 - the router's provider routes, as `huggingface_hub` calls them with an `hf_` token:
   `POST /hf-inference/models/{model}` (PNG bytes), `POST /together/v1/images/generations`
   (JSON with `b64_json`), `POST /fal-ai/{provider model}` (JSON with an image URL, fetched from
-  `GET /files/…`). A provider in `provider_refusals` answers 402 "Pay-as-you go is not enabled for
-  provider X yet." (the router's words, as in fal-ai/fal#1043).
+  `GET /files/…`), and chat at the router's `POST /v1/chat/completions` with `"model": "{model}:{provider}"`
+  (how huggingface_hub 2.x sends a chat with an hf_ token). A provider in `provider_refusals`
+  answers 402 "Pay-as-you go is not enabled for provider X yet." (the router's words, as in fal-ai/fal#1043),
+  to pictures and text calls alike.
 The hub:
 - `GET /api/whoami-v2`: the token's account (`accounts`), `isPro`, `canPay` and, for a fine-grained
   token in `no_inference`, a token without the inference permission; 401 for a revoked one;
 - `GET /api/settings/billing/usage-v2?startDate=&endDate=`: the account's inference credit, as
   Hugging Face's ml-intern reads it (usage.inferenceProviders.{includedNanoUsd, usedNanoUsd,
   limitNanoUsd, periodStart, periodEnd}); what each picture costs (`price_usd`) is added to it;
-- `GET /api/models/{model}?expand=inferenceProviderMapping`: the providers that serve it.
+- `GET /api/models/{model}?expand=inferenceProviderMapping`: the providers that serve it, for its task
+  ("conversational" for a chat model), in the order of the asking token's account (`account_providers`;
+  a request without a token gets the default order, as the hub answers an anonymous one).
 Each token has a plan: a queue of answers ("ok", "402", "429:SECONDS", "401", "500", "slow:SECONDS")
-and optionally a quota of successful calls after which it answers 402. An account's pictures past
-its included credit (`included_usd`) are refused with 402 unless it can pay. Every request is recorded.
+and optionally a quota of successful calls after which it answers 402. Credit follows Hugging Face's
+pricing page (huggingface.co/docs/inference-providers/pricing) as it stands: PRO accounts get $2.00 of
+included credit a month, free accounts none; an account past its included credit (`included_usd`, bought
+credit counted there) is refused with 402 unless it can pay. Every request is recorded.
 """
 
 from __future__ import annotations
@@ -108,12 +114,14 @@ class FakeHF:
     no_inference: set[str] = field(default_factory=set)  # fine-grained tokens without the inference permission
     no_billing: set[str] = field(default_factory=set)  # fine-grained tokens without "read billing"
     included_usd: dict[str, float] = field(default_factory=dict)  # account -> credit this period
+    bought_usd: dict[str, float] = field(default_factory=dict)  # account -> credit bought: spendable, not in usage-v2
     used_usd: dict[str, float] = field(default_factory=dict)  # account -> used before the test began
     limit_usd: dict[str, float] = field(default_factory=dict)  # account -> its own spending limit
     price_usd: float = 0.0  # what one picture costs its account
     hub_status: dict[str, int] = field(default_factory=dict)  # "whoami"/"usage" -> a status to answer instead
     provider_refusals: set[str] = field(default_factory=set)
     providers: tuple[str, ...] = PROVIDERS
+    account_providers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # an account's own order
     account_spend: dict[str, float] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # pictures fal-ai answers with by URL
     repo_files: dict[str, bytes] = field(default_factory=dict)  # "owner/repo/path" -> bytes, at /{repo}/resolve/main/
@@ -143,7 +151,8 @@ class FakeHF:
         account = self.account(token)
         if answer == "ok" and token in self.quotas and self.successes.get(token, 0) >= self.quotas[token]:
             answer = "402"
-        credit = self.included_usd.get(account)
+        credit = None if account not in self.included_usd and account not in self.bought_usd else (
+            self.included_usd.get(account, 0.0) + self.bought_usd.get(account, 0.0))
         if answer == "ok" and credit is not None and account not in self.can_pay and self._used(account) >= credit - 1e-9:
             answer = "402"
         if token in self.revoked:
@@ -156,8 +165,8 @@ class FakeHF:
         return answer
 
     def whoami(self, token: str) -> tuple[int, dict]:
-        """The hub's `whoami-v2` answer."""
-        if token in self.revoked:
+        """The hub's `whoami-v2` answer; 401 for a revoked token and for a key the hub never issued."""
+        if token in self.revoked or not token.startswith("hf_"):
             return 401, {"error": "Invalid credentials in Authorization header"}
         account = self.account(token)
         access = ({"role": "fineGrained", "fineGrained": {"global": ["discussion.write"], "scoped": []}}
@@ -173,19 +182,21 @@ class FakeHF:
             return 403, {"error": "This token does not have the permission to read billing"}
         account = self.account(token)
         nano = 1e9
-        inference = {"includedNanoUsd": round(self.included_usd.get(account, 0.10) * nano),
+        included = self.included_usd.get(account, 2.0 if account in self.pro else 0.0)
+        inference = {"includedNanoUsd": round(included * nano), "limitNanoUsd": 0,
                      "usedNanoUsd": round(self._used(account) * nano), "numRequests": self.successes.get(token, 0),
                      "periodStart": _iso(period_start(end)), "periodEnd": _iso(period_end(end))}
         if account in self.limit_usd:
             inference["limitNanoUsd"] = round(self.limit_usd[account] * nano)
         return 200, {"usage": {"inferenceProviders": inference, "jobs": {"usedMicroUsd": 0}}}
 
-    def mapping(self, model: str) -> dict:
-        """The hub's model info with its provider mapping."""
+    def mapping(self, model: str, token: str) -> dict:
+        """The hub's model info with its provider mapping, in the order of the token's account (if any)."""
+        task = "text-to-image" if "flux" in model.lower() else "conversational"
         ids = {"fal-ai": "fal-ai/flux/schnell", "together": model + "-Free", "hf-inference": model}
-        return {"id": model, "pipeline_tag": "text-to-image", "tags": ["text-to-image"], "inferenceProviderMapping": [
-            {"provider": name, "providerId": ids.get(name, model), "status": "live", "task": "text-to-image"}
-            for name in self.providers]}
+        order = self.account_providers.get(self.account(token), self.providers) if token else self.providers
+        return {"id": model, "pipeline_tag": task, "tags": [task], "inferenceProviderMapping": [
+            {"provider": name, "providerId": ids.get(name, model), "status": "live", "task": task} for name in order]}
 
     def start(self) -> str:
         """Serve in a thread; the base URL."""
@@ -242,7 +253,10 @@ def _chat_answer(fake: FakeHF, body: dict) -> bytes:
 
 def _post_answer(fake: FakeHF, path: str, token: str, body: dict, chat: bool) -> tuple[int, bytes, str, dict]:
     """Status, body, content type and headers of the answer to an inference call."""
-    provider = path.split("/")[1] if path.count("/") > 1 and not chat else ""
+    first = path.split("/")[1] if path.count("/") > 1 else ""
+    provider = first if first in (*fake.providers, *fake.provider_refusals) else ""
+    if chat and ":" in str(body.get("model", "")):  # the router's chat endpoint: "model:provider" in the body
+        provider = str(body["model"]).rpartition(":")[2]
     if provider in fake.provider_refusals:
         message = f"Pay-as-you go is not enabled for provider {provider} yet."
         return 402, json.dumps({"error": message}).encode(), "application/json", {}
@@ -330,7 +344,7 @@ def _handler(fake: FakeHF) -> type[BaseHTTPRequestHandler]:
                 status, answer = fake.hub_status.get("usage", 0), {"error": "refused"}
                 status, answer = (status, answer) if status else fake.usage(token, int(query.get("endDate", time.time())))
             elif url.path.startswith("/api/models/"):
-                status, answer = 200, fake.mapping(url.path.removeprefix("/api/models/"))
+                status, answer = 200, fake.mapping(url.path.removeprefix("/api/models/"), self._token())
             else:
                 status, answer = 404, {"error": "Not Found"}
             self._send(status, json.dumps(answer).encode(), "application/json")

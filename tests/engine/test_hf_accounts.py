@@ -72,19 +72,31 @@ def test_two_tokens_of_one_account_share_one_measured_balance_and_the_richer_acc
     assert _no_token_in(lines + caplog.text)
 
 
-def test_pictures_use_up_the_account_until_the_hub_says_it_is_spent(fake_hf: FakeHF, store: Store, tmp_path):
+def test_a_free_account_with_bought_credit_is_used_until_the_service_says_it_is_spent(fake_hf: FakeHF, store: Store,
+                                                                                     tmp_path):
+    """H3: free accounts get no included credit now, and bought credit shows neither in usage-v2 nor in canPay:
+    the measured figures must not refuse them; the service's 402 says when the credit is gone, for the account."""
     fake_hf.accounts.update({A: "alice", B: "alice", C: "bob"})
-    fake_hf.included_usd.update({"alice": 0.05, "bob": 0.02})
+    fake_hf.bought_usd.update({"alice": 0.05, "bob": 0.02})
     fake_hf.price_usd = 0.01
     pool = _pool(store, A, B, C, measure_every=1)
     with pytest.raises(TokensExhausted) as paused:
         _paint(pool, tmp_path, 9, HFService(fake_hf.url, "auto", 10.0))
-    # alice's two tokens made five pictures between them, bob's two: the accounts' credit, not three budgets.
     made = fake_hf.image_calls()
-    assert len(made) == 7
-    assert sum(call.token in (A, B) for call in made) == 5
-    assert fake_hf.image_calls(status=402) == []  # the balances said so before the service had to
+    assert len(made) == 7 and sum(call.token in (A, B) for call in made) == 5  # the accounts' credit, all of it
+    assert len(fake_hf.image_calls(status=402)) == 2  # one refusal per account: its other token was not asked
     assert "credit is spent; back 2026-12-01" in str(paused.value) and _no_token_in(str(paused.value))
+
+
+def test_an_account_that_can_pay_stops_at_the_budget_before_the_service_refuses(fake_hf: FakeHF, store: Store,
+                                                                               tmp_path):
+    fake_hf.accounts.update({A: "carol"})
+    fake_hf.can_pay.add("carol")
+    fake_hf.price_usd = 0.02
+    pool = _pool(store, A, measure_every=1)  # a budget of $0.10 a month
+    with pytest.raises(TokensExhausted):
+        _paint(pool, tmp_path, 9, HFService(fake_hf.url, "auto", 10.0))
+    assert len(fake_hf.image_calls()) == 5 and fake_hf.image_calls(status=402) == []
 
 
 def test_a_402_naming_a_provider_moves_the_picture_to_the_next_provider(fake_hf: FakeHF, store: Store, tmp_path):
@@ -204,7 +216,59 @@ def test_answers_are_read_as_the_hub_gives_them():
     assert usage.period_end == datetime(2026, 1, 1, tzinfo=timezone.utc)
     with pytest.raises(ValueError):
         usage_of({"usage": {}})
-    # What an account may use: a free one its credit; a payer the budget, never less than its credit nor past its limit.
-    assert ceiling_usd(False, Usage(0.10, 0, None, None, None), 5.0) == 0.10
-    assert ceiling_usd(True, Usage(2.0, 0, None, None, None), 0.10) == 2.0
-    assert ceiling_usd(True, Usage(2.0, 0, 3.0, None, None), 5.0) == 3.0
+    # What an account may use, whatever its plan: the budget, never less than its credit nor past its limit.
+    assert ceiling_usd(Usage(0.0, 0, None, None, None), 5.0) == 5.0  # a free account: no included credit now
+    assert ceiling_usd(Usage(2.0, 0, None, None, None), 0.10) == 2.0
+    assert ceiling_usd(Usage(2.0, 0, 3.0, None, None), 5.0) == 3.0
+
+
+def _chat_calls(fake_hf: FakeHF) -> list:
+    with fake_hf.lock:
+        return [c for c in fake_hf.calls if c.kind == "chat"]
+
+
+def test_a_402_naming_a_provider_on_a_text_call_moves_it_to_the_next_provider(fake_hf: FakeHF, store: Store):
+    """H1: a text call refused by one provider goes to the next, as a picture does; the account is not retired."""
+    from engine.backends import llm_asker
+    from engine.config import load_settings
+
+    fake_hf.provider_refusals.add("together")
+    fake_hf.account_providers["tester"] = ("together", "hf-inference", "fal-ai")
+    pool = _pool(store, A)
+    settings = load_settings(hf_provider="together", llm_model="meta-llama/Llama-3.3-70B-Instruct")
+    ask = llm_asker(settings, pool, "script")
+    assert ask([{"role": "user", "content": "Write."}]) and ask([{"role": "user", "content": "Again."}])
+    # The router's chat endpoint names the provider in the body ("model:provider"); hf-inference has its own path.
+    routes = [call.body["model"].rpartition(":")[2] if ":" in call.body["model"] else call.path.split("/")[1]
+              for call in _chat_calls(fake_hf)]
+    assert routes == ["together", "hf-inference", "hf-inference"]  # refused once, then the next in the account's order
+    row = pool.ledger()[0]
+    assert (row.state, row.count_402) == ("ok", 0)
+    # H4: the provider mapping was asked with the account's token, for the chat task's providers.
+    mappings = fake_hf.hub_calls("/api/models/meta-llama/Llama-3.3-70B-Instruct")
+    assert mappings[0].token == A  # ours, before the next provider was asked (the client may ask on its own after)
+
+
+def test_the_mapping_is_the_accounts_own_order_not_the_anonymous_default(fake_hf: FakeHF, store: Store, tmp_path):
+    """H4: asked without a token the hub gives its default order; the account's preferences come with its token."""
+    fake_hf.provider_refusals.add("fal-ai")
+    fake_hf.account_providers["tester"] = ("fal-ai", "hf-inference", "together")
+    pool = _pool(store, A)
+    assert _paint(pool, tmp_path, 2, HFService(None, "auto", 10.0)) == 2
+    routes = [call.path.split("/")[1] for call in fake_hf.image_calls(None)]
+    assert routes == ["fal-ai", "hf-inference", "hf-inference"]  # the default order would have gone to together
+
+
+def test_a_self_hosted_endpoint_asks_the_hub_nothing_and_no_budget_gates_it(fake_hf: FakeHF, store: Store, tmp_path):
+    """H2: with VF_HF_BASE_URL the router's credit, whoami and the budget do not apply; a key need not be a hub token."""
+    from engine.backends import token_pool
+    from engine.config import load_settings
+
+    key = "sk-selfhosted-0123456789"  # the hub does not know it: whoami would answer 401
+    settings = load_settings(data_dir=tmp_path / "data", hf_tokens=key, hf_base_url=fake_hf.url, hf_budget_usd=0.001,
+                             image_cost_usd=0.01)
+    pool = token_pool(settings, store)
+    assert pool is not None and _paint(pool, tmp_path, 3, HFService(fake_hf.url, "auto", 10.0)) == 3
+    with fake_hf.lock:
+        assert [c for c in fake_hf.calls if c.kind == "hub"] == []  # no whoami, no usage
+    assert pool.ledger()[0].state == "ok"

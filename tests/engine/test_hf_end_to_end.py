@@ -95,19 +95,19 @@ def test_spent_tokens_pause_the_job_and_a_rerun_finishes_it(fake, tmp_path: Path
     assert [p for p in set(prompts) if prompts.count(p) > 1] == []  # the two from before were not made again
 
 
-def test_a_self_hosted_endpoint_gets_the_inference_and_the_hub_gets_the_token_checks(fake, tmp_path: Path):
-    # The reproduced bug: whoami went to VF_HF_BASE_URL, a self-hosted endpoint answered 404, and every job failed.
+def test_a_self_hosted_endpoint_gets_the_inference_and_the_hub_is_asked_nothing(fake, tmp_path: Path):
+    """H2: a self-hosted endpoint is no Hugging Face account: whoami, the billing usage and the budget do not apply
+    (before, every job of a free account was refused by the router's credit, and a non-hub key marked invalid)."""
     fake.accounts.update({A: "alice", B: "alice"})
-    env = _env(tmp_path, fake, VF_HF_BASE_URL=f"{fake.url}/endpoint", VF_SCRIPT_BACKEND="outline")
+    env = _env(tmp_path, fake, VF_HF_BASE_URL=f"{fake.url}/endpoint", VF_SCRIPT_BACKEND="outline",
+               VF_HF_BUDGET_USD="0.001")
     result = run_cli(ARGS, env, tmp_path)
     assert result.returncode == 0, result.stderr
     assert fake.image_calls() and all(call.path == "/endpoint" for call in fake.image_calls())
-    assert [call.path for call in fake.calls if call.kind == "hub" and "endpoint" in call.path] == []
-    assert len(fake.hub_calls("/api/whoami-v2")) == 2 and fake.hub_calls("/api/settings/billing/usage-v2")
-    shown = run_cli(["tokens"], env, tmp_path)
+    assert fake.hub_calls("/api/whoami-v2") == [] and fake.hub_calls("/api/settings/billing/usage-v2") == []
+    shown = run_cli(["tokens", "--check"], env, tmp_path)
     assert shown.returncode == 0, shown.stderr
-    assert "Account alice (free):" in shown.stdout and ", measured " in shown.stdout
+    assert "a self-hosted endpoint (VF_HF_BASE_URL)" in shown.stdout and "invalid" not in shown.stdout
     assert "…1111" in shown.stdout and "…2222" in shown.stdout and _secret_free(shown.stdout, shown.stderr, result.stderr)
-    # whoami is asked once a day, not once per command; --check asks now.
-    run_cli(["tokens", "--check"], env, tmp_path)
-    assert len(fake.hub_calls("/api/whoami-v2")) == 4
+    assert fake.hub_calls("/api/whoami-v2") == [] and fake.hub_calls("/api/settings/billing/usage-v2") == []
+
