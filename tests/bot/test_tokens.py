@@ -22,8 +22,7 @@ def test_admins_see_each_accounts_balance_and_others_are_told_no(tmp_path: Path,
     fake_hf.used_usd["alice"] = 0.025
     fake_hf.revoked.add(C)  # bob's only token is revoked: its account is never learnt
     settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", telegram_token=TOKEN,
-                             telegram_allowed=str(MEMBER), telegram_admins=str(ADMIN), hf_tokens=f"{A},{B},{C}",
-                             hf_base_url=fake_hf.url)
+                             telegram_allowed=str(MEMBER), telegram_admins=str(ADMIN), hf_tokens=f"{A},{B},{C}")
     fake = FakeTelegram()
 
     async def conversation() -> None:
@@ -35,7 +34,7 @@ def test_admins_see_each_accounts_balance_and_others_are_told_no(tmp_path: Path,
     asyncio.run(conversation())
     texts = [c.params.get("text", "") for c in fake.calls if c.method == "sendMessage"]
     shown = next(text for text in texts if text.startswith("Account alice"))
-    assert "Account alice (free): $0.075 left of $0.10, measured" in shown
+    assert "Account alice (free): $1.975 left of $2.00, measured" in shown  # the default budget, no included credit
     assert "…1111 ok" in shown and "…2222 ok" in shown
     assert "Token …3333 (account not known yet)" in shown and "…3333 invalid: revoked" in shown
     assert ADMINS_ONLY in texts
