@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 from PIL import Image, UnidentifiedImageError
 
 from engine.cache import Cache, cache_key, file_digest, translate_os_errors
-from engine.licences import judge
+from engine.licences import credited, judge
 from engine.media import MediaError, probe, run_ffmpeg
 from engine.models import Scene, Shot
 from engine.presets import Preset
@@ -50,6 +51,7 @@ class Credit:
     reason: str  # the licence gate's
     footage: bool = False  # a video clip, not a picture
     url: str = ""  # the file itself: what a review's replacement avoids
+    attribution_required: bool = True  # false only where the source says so (Commons' AttributionRequired)
 
 
 def query_terms(narration: str, subject: str) -> str:
@@ -208,9 +210,9 @@ def _pick(shots: tuple[Shot, ...], scenes: dict[int, Scene], preset: Preset, top
             if taken is not None:
                 candidate, reason, path = taken
                 picked[index] = (path, Credit(index, candidate.source, candidate.title, candidate.author,
-                                              judge(candidate.licence, True, candidate.library).licence,
+                                              credited(candidate.licence, candidate.library),
                                               candidate.licence_url, candidate.page, reason, candidate.footage,
-                                              candidate.url))
+                                              candidate.url, candidate.attribution_required))
                 on_item(False)
     return picked
 
@@ -324,3 +326,37 @@ def credit_line(credit: Credit) -> str:
     source = {"commons": "Wikimedia Commons", "openverse": "Openverse", "nasa": "NASA", "pexels": "Pexels",
               "pixabay": "Pixabay"}.get(credit.source, credit.source)
     return f"{credit.author or 'Unknown'} / {source}, {credit.licence}"
+
+
+class Credited(Protocol):
+    """What a credit line reads: a Credit here, or the CreditRecord script.json keeps of it."""
+
+    source: str
+    title: str
+    author: str
+    licence: str
+    page: str
+
+
+# CC BY 4.0 §3(a)(1)(B) asks to say that the work was modified: every picture is cropped and graded.
+MODIFIED = "Pictures were cropped and colour-graded for this video."
+CREDITS_BYTES = 3000  # what the credits may take of a YouTube description; chapters and the text keep the rest
+
+
+def credit_lines(credits: Sequence[Credited]) -> list[str]:
+    """The pictures' credits grouped by author: "Author: title (licence, page); …" (no < or >, which YouTube refuses)."""
+    by_author: dict[str, list[str]] = {}
+    for credit in credits:
+        by_author.setdefault(credit.author or "Unknown author", []).append(
+            f"{credit.title or 'untitled'} ({credit.licence}{', ' + credit.page if credit.page else ''})")
+    return [f"{author}: {'; '.join(works)}".replace("<", "").replace(">", "") for author, works in by_author.items()]
+
+
+def credit_block(credits: Sequence[Credited]) -> str:
+    """The description's credits: a line per author, then the note that the pictures were changed."""
+    return "\n\nPictures:\n" + "\n".join(credit_lines(credits)) + "\n" + MODIFIED
+
+
+def credits_fit(credits: Sequence[Credited]) -> bool:
+    """Whether every picture's credit fits the description; when not, the render shows them at the video's end."""
+    return len(credit_block(credits).encode("utf-8")) <= CREDITS_BYTES
