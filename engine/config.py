@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     abtest_check_minutes: float = Field(15.0, ge=1, le=1440)  # how often the bot looks at running tests
     plan_check_minutes: float = Field(5.0, ge=0.1, le=1440)  # how often the bot moves the channels' calendars on
 
+    # How the archives' operators can reach you (an e-mail address or a web page), sent in the User-Agent:
+    # Wikimedia's User-Agent policy asks bots for it.
+    contact: str | None = None
+
     # The web dashboard (videofactory web)
     web_url: str | None = None  # the address a phone can reach (behind your HTTPS proxy), for /dashboard links
     web_password: SecretStr | None = None  # logs in as an admin without a link; empty or blank: password login off

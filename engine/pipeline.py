@@ -95,9 +95,11 @@ def prepare(request: JobRequest, settings: Settings) -> Prepared:
             script.check_topic(topic)
     name = topic or (request.script_file or request.voiceover).stem  # type: ignore[union-attr]
     language = check_language(request.language or preset.language)
+    monetised = request.monetised or _monetised_channel(settings, preset.youtube.channel)
+    voice = request.voice or preset.voice.piper
     resolved = request.model_copy(update={
-        "topic": topic, "language": language,
-        "voice": chosen_voice(request.voice or preset.voice.piper, language, VoiceHub(settings.voices_dir)),
+        "topic": topic, "language": language, "monetised": monetised,
+        "voice": chosen_voice(voice, language, VoiceHub(settings.voices_dir), monetised),
         "length": request.length or preset.length, "minutes": wanted_minutes(request, preset),
         "caption_style": request.caption_style or preset.captions.style,
         "exports": request.exports if request.exports is not None else preset.exports,
@@ -107,11 +109,22 @@ def prepare(request: JobRequest, settings: Settings) -> Prepared:
     return Prepared(resolved, preset, slugify(name))
 
 
-def chosen_voice(name: str, language: str, hub: VoiceHub) -> str:
+def _monetised_channel(settings: Settings, channel: str | None) -> bool:
+    """Whether the preset's channel is marked monetised (`videofactory channels --monetised NAME`)."""
+    if not channel:
+        return False
+    from engine.channels import ChannelBook
+    from engine.store import open_store
+
+    return ChannelBook(open_store(settings)).monetised(channel)
+
+
+def chosen_voice(name: str, language: str, hub: VoiceHub, monetised: bool = False) -> str:
     """The job's Piper voice, fetched and checked before any work: a hub voice, a file, or the bundled one.
 
     The bundled English voice would read another language with an English accent: such a job gets
-    that language's native voice instead (and, offline without it, one clear error naming it).
+    that language's native voice instead (and, offline without it, one clear error naming it). A voice
+    whose licence or lineage forbids commercial use is refused for a monetised channel, and warned of otherwise.
     """
     if not name:  # the language's own
         native = voices.native_voice(language)
@@ -119,16 +132,27 @@ def chosen_voice(name: str, language: str, hub: VoiceHub) -> str:
             if language != "en":
                 log.warning("no native voice is known for '%s': the English voice reads it through espeak-ng",
                             language)
-            return voices.BUNDLED
-        name = native
+            name = voices.BUNDLED
+        else:
+            name = native
     if voices.is_catalogue_key(name):
-        fetched = hub.fetch(name, language)
-        if fetched.commercial is False:
-            log.warning("the voice %s is licensed '%s': not for a monetised channel", name, fetched.licence)
-    elif name != voices.BUNDLED and not Path(name).expanduser().is_file():
+        _commercial_or_told(hub.fetch(name, language), monetised, logging.WARNING)
+    elif name == voices.BUNDLED:  # the offline default: said once per job in the log, refused where it matters
+        _commercial_or_told(voices.bundled_voice(), monetised, logging.INFO)
+    elif not Path(name).expanduser().is_file():
         raise InputError(f"voice '{name}' is neither a hub voice such as ru_RU-dmitri-medium, nor joe, nor a Piper "
                          ".onnx file (`videofactory voices` lists them)")
     return name
+
+
+def _commercial_or_told(voice: voices.InstalledVoice, monetised: bool, level: int) -> None:
+    if voice.commercial is not False:
+        return
+    if monetised:
+        raise InputError(f"the voice {voice.key} is licensed {voice.licence_text}: not for a monetised channel; "
+                         "choose a voice whose model card allows commercial use (`videofactory voices` says which), "
+                         "or the kokoro voice backend")
+    log.log(level, "the voice %s is licensed %s: not for a monetised channel", voice.key, voice.licence_text)
 
 
 def voice_style(ctx: Context) -> VoiceStyle:
@@ -427,7 +451,10 @@ def pick_real_pictures(ctx: Context, plan: Timeline, the_script: Script) -> dict
     names = ctx.preset.images.sources if order is None else order
     if not names:
         return {}
-    with httpx_client() as client:
+    if "commons" in names and not ctx.settings.contact:
+        log.warning("VF_CONTACT is not set: Wikimedia asks bots for a way to reach their operator (an e-mail address "
+                    "or a web page) and may block those without one")
+    with httpx_client(ctx.settings.contact) as client:
         chain = sources.SourceChain(backends.picture_sources(ctx.settings, tuple(names), client), ctx.cache,
                                     ctx.preset.images.allow_share_alike, client, relevance.make_relevance(),
                                     relevance.make_picture_ranker(ctx.settings.clip_model))
@@ -465,13 +492,16 @@ def render_options(settings: Settings) -> render.RenderOptions:
 
 def cards_of(ctx: Context, the_script: Script, plan: Timeline, marks: tuple[ChapterMark, ...],
              credits: tuple[sources.Credit, ...] = ()) -> tuple[captions.Card, ...]:
-    """The chapters' title cards, the script's lower thirds and (if the preset shows them) the pictures' credits."""
+    """The chapters' title cards, the script's lower thirds and the pictures' credits: on each shot if the preset
+    shows them, else at the end when the description cannot hold them all."""
     spans = dict(zip([scene.index for scene in the_script.scenes], plan.scene_spans))
     cards = captions.chapter_cards(marks, the_script.scenes, spans, ctx.preset.chapters)
     if ctx.preset.images.credits_on_screen:
         shots = {shot.index: shot for shot in plan.shots}
         cards += tuple(captions.Card(shots[c.shot].start + 0.3, max(shots[c.shot].start + 0.3, shots[c.shot].end - 0.3),
                                      sources.credit_line(c), "credit") for c in credits)
+    elif credits and not sources.credits_fit(credits):  # too many for the description: never none at all
+        cards += captions.end_roll([sources.credit_line(c) for c in credits], plan.duration, sources.MODIFIED)
     return tuple(sorted(cards, key=lambda card: card.start))
 
 

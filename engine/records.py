@@ -135,6 +135,7 @@ class CreditRecord(_Record):
     reason: str = ""
     footage: bool = False  # a stock video clip
     url: str = ""  # the file as fetched
+    attribution_required: bool = True  # false only where the source says so (Commons' AttributionRequired)
 
 
 class MusicRecord(_Record):

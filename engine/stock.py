@@ -1,17 +1,19 @@
 """Real pictures from archives and stock libraries: each a source that searches and answers candidates.
 
 Wikimedia Commons (the MediaWiki API), Openverse, NASA's Image and Video Library, Pexels and
-Pixabay, each through `httpx` with a descriptive User-Agent (Wikimedia's policy asks for one with a
-contact), 429 and 5xx retried with backoff. A source's vendor errors become SourceError here.
+Pixabay, each through `httpx` with a descriptive User-Agent (Wikimedia's policy asks for one with the
+operator's contact: VF_CONTACT), 429 and 5xx retried with backoff. A source's vendor errors become SourceError here.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -21,7 +23,7 @@ from engine.licences import plain
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"VideoFactory/{__version__} (https://github.com/videofactory/videofactory; videofactory@example.org)"
+PROJECT_URL = "https://github.com/videofactory/videofactory"
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)  # a machine offline is told in seconds, not minutes
 ATTEMPTS = 3
 RESULTS = 20
@@ -53,6 +55,7 @@ class Candidate:
     height: int
     library: str = ""  # "pexels" or "pixabay": the library's own licence
     seconds: float = 0.0  # a video clip's length; 0 for a picture
+    attribution_required: bool = True  # Commons' AttributionRequired: false only where the source says so
 
     @property
     def footage(self) -> bool:
@@ -97,11 +100,17 @@ def get_json(client: httpx.Client, url: str, params: dict[str, str], sleep: Call
     raise SourceError(f"{url}: {problem} after {ATTEMPTS} tries")
 
 
-def http_client() -> httpx.Client:
-    """The client every source uses: our User-Agent, a timeout, redirects followed."""
+def user_agent(contact: str | None) -> str:
+    """Our User-Agent: Wikimedia's User-Agent policy (meta.wikimedia.org/wiki/User-Agent_policy) asks every bot for
+    a way to reach its operator, an address or a page, and may block one without it; VF_CONTACT gives it."""
+    return f"VideoFactory/{__version__} ({PROJECT_URL}" + (f"; {contact.strip()}" if contact and contact.strip() else "") + ")"
+
+
+def http_client(contact: str | None = None) -> httpx.Client:
+    """The client every source uses: our User-Agent (with the operator's contact), a timeout, redirects followed."""
     # httpx logs each request's full URL at INFO: Pixabay's key travels in the query string.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
-    return httpx.Client(headers={"User-Agent": USER_AGENT}, timeout=TIMEOUT, follow_redirects=True)
+    return httpx.Client(headers={"User-Agent": user_agent(contact)}, timeout=TIMEOUT, follow_redirects=True)
 
 
 def _meta(info: dict, key: str) -> str:
@@ -129,12 +138,19 @@ class CommonsSource:
             info = (page.get("imageinfo") or [{}])[0]
             if not str(info.get("mime", "")).startswith("image/") or info.get("mime") == "image/svg+xml":
                 continue
+            # Commons' Restrictions (personality rights, trademarks, insignia…) are not copyright: a free licence
+            # does not clear them, so such a picture is never used (Extension:CommonsMetadata's fields).
+            restrictions = _meta(info, "Restrictions")
+            if restrictions:
+                log.info("commons: %s left out: restricted (%s)", page.get("title", "?"), restrictions)
+                continue
             found.append(Candidate(
                 self.name, info.get("thumburl") or info.get("url", ""), info.get("descriptionurl", ""),
                 _meta(info, "ObjectName") or page.get("title", "").removeprefix("File:"),
                 _meta(info, "ImageDescription"), _meta(info, "Artist") or _meta(info, "Credit"),
                 _meta(info, "LicenseShortName") or _meta(info, "License"), _meta(info, "LicenseUrl"),
-                int(info.get("width", 0)), int(info.get("height", 0))))
+                int(info.get("width", 0)), int(info.get("height", 0)),
+                attribution_required=_meta(info, "AttributionRequired").lower() != "false"))
         return found
 
 
@@ -163,30 +179,70 @@ class OpenverseSource:
         return found
 
 
+# Credits that are not NASA's own: other agencies and press agencies own their pictures (NASA's media usage
+# guidelines, www.nasa.gov/nasa-brand-center/images-and-media: "third party" material is not NASA's to give).
+_THIRD_PARTY = re.compile(r"\b(?:ESA|JAXA|CSA|Roscosmos|ISRO|DLR|CNES|Getty|AP Photo|Associated Press|Reuters|AFP|"
+                          r"SpaceX|Boeing|Lockheed|Northrop|Blue Origin|Axiom|Courtesy)\b", re.IGNORECASE)
+_CREDIT_LINE = re.compile(r"(?:image|photo)?\s*credits?\s*:\s*([^\n;]+)", re.IGNORECASE)
+_RENDITIONS = ("~large.", "~medium.", "~orig.")  # the largest that is not the original (often a huge TIFF) first
+
+
+def nasa_licence(credit: str, description: str) -> str:
+    """An item's licence as the gate reads it: NASA's public domain, unless someone else is credited or owns it."""
+    credited = " ".join([credit, *_CREDIT_LINE.findall(description)]).strip()
+    if "©" in f"{credited} {description}" or "copyright" in f"{credited} {description}".lower():
+        return f"not public domain: a copyright holder is named ({credited or 'in its description'})"
+    if _THIRD_PARTY.search(credited):
+        return f"not public domain: credited to {credited}, not NASA"
+    return "public domain"
+
+
 @dataclass
 class NasaSource:
-    """NASA's Image and Video Library: public domain unless the metadata names another copyright holder."""
+    """NASA's Image and Video Library: public domain unless the metadata credits someone else.
+
+    The picture's address comes from the item's asset manifest (`GET /asset/{nasa_id}`, in the API's
+    documentation at images.nasa.gov/docs), not from a guessed file name: not every item has every rendition.
+    """
 
     api: str
     client: httpx.Client
     name: str = "nasa"
 
     def search(self, query: str) -> list[Candidate]:
-        """Up to RESULTS images for `query`; the full picture is the item's ~large (or ~orig) file."""
+        """Up to RESULTS images for `query`; the picture is the largest rendition below the original."""
         answer = get_json(self.client, f"{self.api.rstrip('/')}/search", {"q": query, "media_type": "image"})
         found = []
         for item in ((answer or {}).get("collection") or {}).get("items", [])[:RESULTS]:
             data = (item.get("data") or [{}])[0]
-            preview = next((link.get("href", "") for link in item.get("links") or [] if link.get("rel") == "preview"), "")
-            credit = data.get("photographer") or data.get("secondary_creator") or ""
-            text = f"{data.get('description', '')} {credit}"
-            owned = "©" in text or "copyright" in text.lower()
+            credit = " ".join(str(data.get(key) or "") for key in ("photographer", "secondary_creator")).strip()
+            licence = nasa_licence(credit, str(data.get("description", "")))
+            url = self._rendition(str(data.get("nasa_id", ""))) if licence == "public domain" else ""
+            if licence == "public domain" and not url:
+                continue
             found.append(Candidate(
-                self.name, preview.replace("~thumb", "~large"), f"https://images.nasa.gov/details/{data.get('nasa_id', '')}",
+                self.name, url, f"https://images.nasa.gov/details/{data.get('nasa_id', '')}",
                 data.get("title", ""), plain(data.get("description", "")), credit or f"NASA {data.get('center', '')}".strip(),
-                "all rights reserved (a copyright holder is named)" if owned else "public domain",
-                "" if owned else "https://www.nasa.gov/nasa-brand-center/images-and-media/", 0, 0))
+                licence, "https://www.nasa.gov/nasa-brand-center/images-and-media/" if licence == "public domain" else "",
+                0, 0))
         return found
+
+    def _rendition(self, nasa_id: str) -> str:
+        """The address of the item's large rendition, read from its asset manifest; "" when it has no usable one."""
+        try:
+            manifest = get_json(self.client, f"{self.api.rstrip('/')}/asset/{quote(nasa_id)}", {})
+        except SourceUnreachable:
+            raise
+        except SourceError as error:  # one item's manifest missing: that item is left out, not the search
+            log.info("nasa: no asset manifest for %s (%s)", nasa_id, error)
+            return ""
+        files = [str(entry.get("href", "")) for entry in ((manifest or {}).get("collection") or {}).get("items", [])]
+        pictures = [href for href in files if href.lower().endswith((".jpg", ".jpeg", ".png"))]
+        for mark in _RENDITIONS:
+            chosen = next((href for href in pictures if mark in href), None)
+            if chosen:
+                return chosen
+        return ""
 
 
 @dataclass

@@ -3,11 +3,15 @@
 JSON shapes as each API documents them:
 - Commons: `GET /w/api.php?action=query&generator=search&gsrnamespace=6&prop=imageinfo&iiprop=url|size|mime|extmetadata`
   answers `query.pages.{id}.{title, index, imageinfo[0].{url, thumburl, width, height, mime, descriptionurl,
-  extmetadata.{ObjectName, ImageDescription, Artist, LicenseShortName, LicenseUrl}.value}}` (values are HTML);
+  extmetadata.{ObjectName, ImageDescription, Artist, LicenseShortName, LicenseUrl, Restrictions,
+  AttributionRequired}.value}}` (values are HTML; Restrictions and AttributionRequired as Extension:CommonsMetadata
+  fills them: "personality|trademarked", "true"/"false");
 - Openverse: `GET /v1/images/?q=` answers `results[].{title, url, creator, license, license_version, license_url,
   foreign_landing_url, width, height, tags[].name}`;
-- NASA: `GET /search?q=&media_type=image` answers `collection.items[].{data[0].{title, description, nasa_id,
-  center, photographer}, links[].{href, rel}}`, the picture at `…~thumb.jpg` / `…~large.jpg`.
+- NASA (images.nasa.gov/docs/images.nasa.gov_api_docs.pdf): `GET /search?q=&media_type=image` answers
+  `collection.items[].{href, data[0].{title, description, nasa_id, center, photographer, secondary_creator},
+  links[].{href, rel}}`; `GET /asset/{nasa_id}` answers the item's manifest, `collection.items[].href`, one per
+  rendition it has (`~orig`, `~large`, `~medium`, `~small`, `~thumb`, and `metadata.json`): not every item has all.
 - Pexels (`Authorization: KEY`): `GET /v1/search?query=` answers `photos[].{url, photographer, alt, width, height,
   src.{original, large2x}}`; `GET /videos/search?query=` answers `videos[].{url, duration, width, height, user.name,
   video_files[].{quality, file_type, width, height, link}}` (a video's title is only in its page URL's slug);
@@ -50,6 +54,10 @@ class Item:
     width: int = 2400
     height: int = 1600
     seconds: float = 0.0  # a clip's length (the video sources)
+    restrictions: str = ""  # Commons: "personality", "trademarked"…
+    attribution_required: str = ""  # Commons: "true" or "false"; "" leaves the field out
+    secondary_creator: str = ""  # NASA: a credit beside the photographer ("ESA/Hubble")
+    renditions: tuple[str, ...] = ("orig", "large", "medium", "small", "thumb")  # NASA: what the manifest lists
 
 
 @dataclass
@@ -59,6 +67,7 @@ class PictureServers:
     items: list[Item] = field(default_factory=list)
     down: bool = False
     requests: list[str] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)  # each request's User-Agent
     url: str = ""
     key: str = "stock-key"
     clips: dict[str, bytes] = field(default_factory=dict)
@@ -104,6 +113,9 @@ class PictureServers:
                     "/api/videos/": lambda: _pixabay_videos(self, query.get("q", ""))}
         if path in searches:
             return 200, json.dumps(searches[path]()).encode(), "application/json"
+        if path.startswith("/asset/"):
+            status, manifest = _nasa_manifest(self, path.removeprefix("/asset/"))
+            return status, json.dumps(manifest).encode(), "application/json"
         return 404, b"{}", "application/json"
 
     def clip(self, item: Item) -> bytes:
@@ -130,7 +142,8 @@ def _commons(servers: PictureServers, query: str) -> dict:
     for index, item in enumerate(servers.matching("commons", query)):
         meta = {"ObjectName": item.title, "ImageDescription": f"<p>{item.description}</p>",
                 "Artist": f'<a href="https://commons.wikimedia.org/wiki/User:{item.author}">{item.author}</a>',
-                "LicenseShortName": item.licence, "LicenseUrl": "https://creativecommons.org/licenses/"}
+                "LicenseShortName": item.licence, "LicenseUrl": "https://creativecommons.org/licenses/",
+                "Restrictions": item.restrictions, "AttributionRequired": item.attribution_required}
         pages[str(1000 + index)] = {"pageid": 1000 + index, "ns": 6, "title": f"File:{item.name}.jpg", "index": index,
                                     "imageinfo": [{
                                         "url": f"{servers.url}/files/commons/{item.name}.jpg",
@@ -154,10 +167,19 @@ def _openverse(servers: PictureServers, query: str) -> dict:
     return {"result_count": len(results), "page_count": 1, "page_size": 20, "page": 1, "results": results}
 
 
+def _nasa_manifest(servers: PictureServers, nasa_id: str) -> tuple[int, dict]:
+    item = next((i for i in servers.items if i.source == "nasa" and i.name == nasa_id), None)
+    if item is None:
+        return 404, {"reason": "Not found"}
+    files = [{"href": f"{servers.url}/files/nasa/{item.name}~{kind}.jpg"} for kind in item.renditions]
+    files.append({"href": f"{servers.url}/files/nasa/{item.name}/metadata.json"})
+    return 200, {"collection": {"version": "1.0", "href": f"{servers.url}/asset/{item.name}", "items": files}}
+
+
 def _nasa(servers: PictureServers, query: str) -> dict:
     items = [{"href": f"{servers.url}/asset/{item.name}", "data": [{
         "title": item.title, "description": item.description, "nasa_id": item.name, "center": "JSC",
-        "photographer": item.author, "media_type": "image"}],
+        "photographer": item.author, "secondary_creator": item.secondary_creator, "media_type": "image"}],
         "links": [{"href": f"{servers.url}/files/nasa/{item.name}~thumb.jpg", "rel": "preview", "render": "image"}]}
         for item in servers.matching("nasa", query)]
     return {"collection": {"version": "1.0", "items": items, "metadata": {"total_hits": len(items)}}}
@@ -213,6 +235,7 @@ def _handler(servers: PictureServers) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             url = urlsplit(self.path)
             servers.requests.append(self.path)
+            servers.agents.append(self.headers.get("User-Agent", ""))
             query = {key: values[0] for key, values in parse_qs(url.query).items()}
             headers = {key.lower(): value for key, value in self.headers.items()}
             status, body, kind = ((503, b"{}", "application/json") if servers.down

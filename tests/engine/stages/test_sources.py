@@ -9,6 +9,7 @@ import pytest
 from engine.cache import Cache
 from engine.models import Scene, Shot
 from engine.presets import load_preset
+from engine.licences import judge
 from engine.stages.relevance import KeywordRelevance, ShotText
 from engine.stages.sources import SourceChain, pick_pictures, shot_text
 from engine.stock import (CommonsSource, NasaSource, OpenverseSource, PexelsSource, PexelsVideoSource, PixabaySource,
@@ -178,3 +179,44 @@ def test_the_image_text_model_chooses_among_the_pictures_the_words_let_through(a
         f"{i.title}. {i.description}" for i in archives.items]])[0]
     assert len(set(by_words)) == 1 and not best.endswith("/convoy2.jpg")  # the words' first would be the last listed
     assert credit.url == best and path == downloaded[best]  # the model's favourite of the three, not the words'
+
+
+def test_commons_pictures_with_restrictions_are_left_out_and_attribution_is_read(archives, tmp_path: Path):
+    """L2: personality rights or a trademark are not cleared by a free licence; AttributionRequired is read."""
+    archives.items[:] = [
+        Item("commons", "face", "Ladoga ice road driver", "Driver on the Ladoga ice road", "Ann", "CC BY 4.0",
+             restrictions="personality"),
+        Item("commons", "logo", "Ladoga ice road sign", "Sign of the Ladoga ice road", "Bo", "CC0",
+             restrictions="trademarked"),
+        Item("commons", "free", "Ladoga ice road trucks", "Trucks on the Ladoga ice road", "Cy", "Public domain",
+             attribution_required="false"),
+    ]
+    found = CommonsSource(f"{archives.url}/w/api.php", http_client()).search("Ladoga ice road")
+    assert [c.title for c in found] == ["Ladoga ice road trucks"] and not found[0].attribution_required
+
+
+def test_nasa_credits_to_others_are_refused_and_the_picture_comes_from_the_asset_manifest(archives, tmp_path: Path):
+    """L3: ESA/Hubble, Getty Images and other third parties are not NASA's public domain; the address is read."""
+    archives.items[:] = [
+        Item("nasa", "hubble", "Pillars of creation", "Pillars of creation in the Eagle nebula", "",
+             "", secondary_creator="ESA/Hubble & NASA"),
+        Item("nasa", "getty", "Pillars of creation crowd", "Pillars of creation viewers. Credit: Getty Images", "", ""),
+        Item("nasa", "jwst", "Pillars of creation infrared", "Pillars of creation seen in infrared", "NASA/JPL-Caltech",
+             "", renditions=("orig", "medium", "thumb")),
+    ]
+    found = NasaSource(archives.url, http_client()).search("Pillars of creation")
+    verdicts = {c.title: judge(c.licence) for c in found}
+    assert [title for title, verdict in verdicts.items() if verdict.allowed] == ["Pillars of creation infrared"]
+    assert "ESA/Hubble" in found[0].licence and not verdicts["Pillars of creation crowd"].allowed
+    picked = next(c for c in found if c.title == "Pillars of creation infrared")
+    assert picked.url.endswith("/jwst~medium.jpg")  # no ~large in its manifest: not guessed
+    assert any(path == "/asset/jwst" for path in archives.requests)
+    assert not any(path.startswith(("/asset/hubble", "/asset/getty")) for path in archives.requests)
+
+
+def test_the_user_agent_carries_the_operators_contact(archives):
+    """L5: Wikimedia's User-Agent policy asks for a way to reach the operator."""
+    CommonsSource(f"{archives.url}/w/api.php", http_client("factory@example.net")).search("Leningrad")
+    CommonsSource(f"{archives.url}/w/api.php", http_client()).search("Leningrad")
+    assert archives.agents[0].startswith("VideoFactory/") and "factory@example.net" in archives.agents[0]
+    assert "example.org" not in archives.agents[1]  # no made-up address when none is set
