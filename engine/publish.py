@@ -11,6 +11,7 @@ from engine.config import Settings
 from engine.errors import InputError
 from engine.records import ChapterRecord, CreditRecord, YouTubeRecord, read_manifest, read_script, write_manifest
 from engine.stages import longform
+from engine.stages.sources import MODIFIED, credit_block, credits_fit
 from engine.thumbnail_choice import APPROVED_NAME
 from engine.youtube import PRIVACY, AuthError, VideoMeta, YouTube, YouTubeError, retriable
 
@@ -69,27 +70,18 @@ def chapter_list(chapters: list[ChapterRecord], duration: float) -> list[str]:
     return [f"{_timestamp(start)} {' '.join(title.split())}" for start, title in kept]
 
 
-def credit_lines(credits: list[CreditRecord]) -> list[str]:
-    """The pictures' credits grouped by author: "Author: title (licence, page); …"."""
-    by_author: dict[str, list[str]] = {}
-    for credit in credits:
-        by_author.setdefault(credit.author or "Unknown author", []).append(
-            f"{credit.title or 'untitled'} ({credit.licence}{', ' + credit.page if credit.page else ''})")
-    return [_without_angle_brackets(f"{author}: {'; '.join(works)}") for author, works in by_author.items()]
-
-
 def _fitted(text: str, chapters: list[str], credits: list[CreditRecord] | None = None) -> str:
     """The description text cut to what YouTube takes, the chapter list and picture credits kept whole after it.
 
-    Credits too long for YouTube's 5,000 bytes become one line saying how many pictures from where.
+    Credits too long for the description were put on screen at the end of the video by the render: the
+    description says so (never pointing at a file on our disk that nobody can read).
     """
     tail = "\n\nChapters:\n" + "\n".join(chapters) if chapters else ""
     if credits:
-        full = "\n\nPictures:\n" + "\n".join(credit_lines(credits))
-        short = (f"\n\nPictures: {len(credits)} from {', '.join(sorted({c.source for c in credits}))}, "
-                 "each with its author and licence in the video's credits.txt.")
-        room_for_text = 500  # the description itself keeps at least this much
-        tail += full if len((tail + full).encode("utf-8")) <= DESCRIPTION_BYTES - room_for_text else short
+        sources = ", ".join(sorted({c.source for c in credits}))
+        tail += credit_block(credits) if credits_fit(credits) else (
+            f"\n\nPictures: {len(credits)} from {sources}; each picture's author, source and licence are shown at "
+            f"the end of the video. {MODIFIED}")
     room = DESCRIPTION_BYTES - len(tail.encode("utf-8"))
     return text.encode("utf-8")[:max(0, room)].decode("utf-8", "ignore").rstrip() + tail
 

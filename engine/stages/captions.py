@@ -187,10 +187,22 @@ class Card:
     start: float
     end: float
     text: str
-    kind: str  # "title" (centred), "lower-third" or "credit" (small, top right)
+    kind: str  # "title" (centred), "lower-third", "credit" (small, top right) or "roll" (end credits, centred)
 
 
 LOWER_THIRD_SECONDS = 4.0
+ROLL_LINES = 6  # credit lines per page of the end roll
+ROLL_PAGE_SECONDS = 4.0
+
+
+def end_roll(lines: list[str], video_end: float, closing: str) -> tuple[Card, ...]:
+    """The credits as pages over the video's last seconds (never starting before its first tenth)."""
+    pages = [lines[k:k + ROLL_LINES] for k in range(0, len(lines), ROLL_LINES)] or [[]]
+    pages[-1] = [*pages[-1], closing]
+    seconds = min(ROLL_PAGE_SECONDS, 0.9 * video_end / len(pages))
+    start = video_end - seconds * len(pages)
+    return tuple(Card(start + k * seconds, start + (k + 1) * seconds - 0.05, "\n".join(["Pictures", *page]), "roll")
+                 for k, page in enumerate(pages))
 CARD_DELAY = 0.3  # a card comes in just after the cut to its chapter
 
 
@@ -232,13 +244,19 @@ def add_cards(subs: pysubs2.SSAFile, cards: tuple[Card, ...], style: ChapterStyl
         primarycolor=_hex_to_ass(captions.colour), outlinecolor=_hex_to_ass(accent), backcolor=_hex_to_ass(accent),
         borderstyle=3, outline=10 * scale, shadow=0, alignment=pysubs2.Alignment.BOTTOM_LEFT, marginl=left,
         marginv=bottom + round(captions.font_size * scale * 2.8))
+    # The end roll: credits that did not fit the description, centred on a dark box over the last seconds.
+    subs.styles["Roll"] = pysubs2.SSAStyle(
+        fontname=FONT_NAME, fontsize=round(30 * scale), bold=False, primarycolor=_hex_to_ass(captions.colour),
+        outlinecolor=_hex_to_ass("#101010"), backcolor=_hex_to_ass("#101010"), borderstyle=3, outline=12 * scale,
+        shadow=0, alignment=pysubs2.Alignment.MIDDLE_CENTER, marginl=left, marginr=left)
     subs.styles["Credit"] = pysubs2.SSAStyle(
         fontname=FONT_NAME, fontsize=round(28 * scale), bold=False, primarycolor=_hex_to_ass(captions.colour),
         outlinecolor=_hex_to_ass(captions.outline), borderstyle=1, outline=2 * scale, shadow=0,
         alignment=pysubs2.Alignment.TOP_RIGHT, marginr=left, marginv=round(0.05 * height))
     for card in cards:
-        name = {"title": "Chapter", "lower-third": "LowerThird", "credit": "Credit"}[card.kind]
-        text = card.text.replace("{", "(").replace("}", ")").replace("\\", "/")  # no override tags from the script
+        name = {"title": "Chapter", "lower-third": "LowerThird", "credit": "Credit", "roll": "Roll"}[card.kind]
+        # No override tags from the script; a line break of the card's own is ASS's \N.
+        text = card.text.replace("{", "(").replace("}", ")").replace("\\", "/").replace("\n", "\\N")
         subs.append(pysubs2.SSAEvent(start=round(card.start * 1000), end=round(card.end * 1000), style=name,
                                      text=f"{{\\fad(300,300)}}{text}"))
     subs.sort()

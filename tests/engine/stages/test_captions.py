@@ -159,3 +159,33 @@ def test_chapters_get_title_cards_and_marked_scenes_lower_thirds_as_their_own_st
     assert [(e.start, e.plaintext) for e in titles] == [(20300, "The Ice"), (45300, "The Spring")]
     assert subs.styles["Chapter"].alignment == pysubs2.Alignment.MIDDLE_CENTER
     assert [e.plaintext for e in subs if e.style == "LowerThird"] == ["1942-01-24, Ladoga"]
+
+
+def test_credits_that_do_not_fit_the_description_roll_at_the_end_of_the_video(tmp_path: Path):
+    """L4: CC BY credits never vanish: too many for YouTube's description, they are on screen at the end, with the
+    note that the pictures were cropped and graded (CC BY 4.0 §3(a)(1)(B)); and the description says so."""
+    from engine.presets import ChapterStyle
+    from engine.publish import _fitted
+    from engine.stages.captions import add_cards, end_roll
+    from engine.stages.sources import MODIFIED, Credit, credit_line, credits_fit
+
+    credits = [Credit(k, "commons", f"Ladoga ice road photograph number {k} of the convoy in winter",
+                      f"Photographer {k} of the Leningrad front", "CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/",
+                      f"https://commons.wikimedia.org/wiki/File:Ladoga_{k}_ice_road_convoy_winter_1942.jpg", "attribution")
+               for k in range(40)]
+    assert not credits_fit(credits) and credits_fit(credits[:3])
+    lines = [credit_line(c) for c in credits]
+    cards = end_roll(lines, 120.0, MODIFIED)
+    assert cards[-1].end <= 120.0 and cards[0].start >= 12.0 and len(cards) == 7  # 40 lines, 6 a page
+    subs = subtitle_file(build_cues(_speech(), rules_for("classic", CaptionStyle())), CaptionStyle(), 1920, 1080)
+    add_cards(subs, cards, ChapterStyle(), CaptionStyle(), "#C8A030", 1920, 1080)
+    write_subtitles(subs, subs, tmp_path)
+    rolled = [e for e in pysubs2.load(str(tmp_path / "subtitles.ass")) if e.style == "Roll"]
+    shown = "\n".join(e.plaintext for e in rolled)
+    assert len(rolled) == 7 and all(line in shown for line in lines) and MODIFIED in rolled[-1].plaintext
+    assert rolled[0].plaintext.splitlines()[0] == "Pictures"  # one credit a line, not one run-on line
+    description = _fitted("The ice road across Lake Ladoga.", [], credits)
+    assert "shown at the end of the video" in description and MODIFIED in description
+    assert "credits.txt" not in description and len(description.encode()) <= 5000
+    short = _fitted("The ice road.", [], credits[:3])
+    assert all(c.author in short for c in credits[:3]) and MODIFIED in short
