@@ -119,6 +119,17 @@ class ChannelBook:
         with Session(self.store.engine) as session:
             return list(session.exec(select(Channel).order_by(Channel.name)))
 
+    def set_monetised(self, name: str, monetised: bool) -> Channel:
+        """Mark a channel as monetised (or not): its jobs then refuse what may not be used commercially."""
+        channel = self.need(name)
+        channel.monetised = monetised
+        return self.store.add(channel)  # type: ignore[return-value]
+
+    def monetised(self, name: str | None) -> bool:
+        """Whether the named channel is marked monetised (False for no channel, or one not known)."""
+        channel = self.get(name) if name else None
+        return bool(channel and channel.monetised)
+
     def of_chat(self, chat_id: int) -> list[Channel]:
         """The channels whose videos a chat approves."""
         return [channel for channel in self.all() if channel.chat_id == chat_id]

@@ -38,6 +38,7 @@ class JobRequest(BaseModel):
     review: bool | None = None  # stop before the render until the pictures are reviewed (engine/review.py); None: the preset's
     reviewed: bool = False  # reviewed: go on to the render
     avoid_pictures: tuple[str, ...] = ()  # URLs of real pictures a review replaced
+    monetised: bool = False  # for a channel in the Partner Programme: nothing non-commercial may be used
 
 
 @dataclass(frozen=True)

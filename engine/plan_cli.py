@@ -24,6 +24,9 @@ def _store(settings: Settings):  # noqa: ANN202 - engine.store.Store
     return open_store(settings)
 
 
+MONETISED_MEANS = ("its videos refuse a voice or a picture whose licence (or a voice's lineage) forbids commercial use")
+
+
 def plan_line(row: PlannedVideo, channels: ChannelBook) -> str:
     """One planned video: number, state, time, channel, topic."""
     channel = channels.get(row.channel)
@@ -33,13 +36,18 @@ def plan_line(row: PlannedVideo, channels: ChannelBook) -> str:
 
 
 def _cmd_channels(args: argparse.Namespace, settings: Settings) -> int:
-    channels = ChannelBook(_store(settings)).all()
+    book = ChannelBook(_store(settings))
+    for name, flag in ((args.monetised, True), (args.not_monetised, False)):
+        if name:
+            book.set_monetised(name, flag)
+            print(f"{name} is {'' if flag else 'not '}monetised: {MONETISED_MEANS if flag else 'no licence check beyond the usual'}")
+    channels = book.all()
     if not channels:
         print("no channels yet: `videofactory youtube auth --channel NAME` adds one")
     for channel in channels:
         print(f"{channel.name:<12} {channel.title or '?'} ({channel.youtube_id or 'not read'}): {calendar_text(channel)}"
-              f"{', auto' if channel.auto else ''}; authorisation {channel.auth_state}"
-              f"{f' ({channel.auth_note})' if channel.auth_note else ''}")
+              f"{', auto' if channel.auto else ''}{', monetised' if channel.monetised else ''}; authorisation "
+              f"{channel.auth_state}{f' ({channel.auth_note})' if channel.auth_note else ''}")
     return 0
 
 
@@ -97,6 +105,8 @@ def _only_channel(channels: ChannelBook) -> str:
 def add_plan_commands(commands: argparse._SubParsersAction) -> None:
     """`channels` and `plan add|list|remove|import|schedule`."""
     channels = commands.add_parser("channels", help="the YouTube channels, their calendars and authorisations")
+    channels.add_argument("--monetised", metavar="NAME", help="mark a channel monetised: " + MONETISED_MEANS)
+    channels.add_argument("--not-monetised", metavar="NAME", help="take that mark off a channel")
     channels.set_defaults(handler=_cmd_channels)
     plan = commands.add_parser("plan", help="a channel's backlog of topics and its publishing calendar")
     actions = plan.add_subparsers(dest="action", required=True, metavar="{add,list,remove,import,schedule}")

@@ -211,7 +211,8 @@ class Planner:
             self.plans.move(int(row.id), PlanState.FAILED, now, note="no preset")  # type: ignore[arg-type]
             return [PlanNotice(channel.chat_id, f"⚠️ #{row.id} «{row.topic}» has no preset: give {channel.name} one "
                                                 f"(`videofactory plan schedule … --preset NAME`) and add the topic again.")]
-        request = JobRequest(topic=row.topic, preset=preset, length=row.length, review=False)  # type: ignore[arg-type]
+        request = JobRequest(topic=row.topic, preset=preset, length=row.length, review=False,  # type: ignore[arg-type]
+                             monetised=channel.monetised)
         origin = Origin("telegram", chat_id=channel.chat_id) if channel.chat_id else Origin("cli")
         try:
             job = self.runner.submit(request, origin)

@@ -168,6 +168,7 @@ class ReachReport(SQLModel, table=True):
     __tablename__ = "reach_reports"
     id: str = Field(primary_key=True)
     created: datetime
+    job: str | None = None  # the Reporting API job (one per channel) that made it; None: read before 0012
 
 
 class ChatSettings(SQLModel, table=True):
@@ -205,6 +206,7 @@ class Channel(SQLModel, table=True):
     auto: bool = False  # a video still unapproved at its deadline is published anyway (else held)
     approval_hours: float = 12.0  # how long before the deadline a made video is wanted
     quota_until: datetime | None = None  # YouTube refused its uploads for quota until then
+    monetised: bool = False  # in the YouTube Partner Programme: nothing non-commercial (voice, picture) goes on it
 
 
 class PlannedVideo(SQLModel, table=True):

