@@ -88,12 +88,32 @@ async def say(bot: Bot, chat: int, text: str) -> None:
     await safely(with_retries(lambda: bot.send_message(chat, text)))
 
 
+async def unless_sent(call: Callable[[], Awaitable[T]], what: str, attempts: int = 4) -> T:
+    """An upload retried only while it cannot have reached Telegram: a connection that failed is tried again, a
+    timeout (the request went out, no answer came) is not, since a second try could post it twice."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except TimedOut:
+            raise MaybeDelivered(what) from None
+        except NetworkError:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(min(30.0, 2.0 ** attempt))
+    raise AssertionError("unreachable")
+
+
 async def send_thumbnails(bot: Bot, chat: int, job_id: int, paths: tuple[Path, ...]) -> None:
-    """The thumbnails as one album, then buttons to approve one or design a new set."""
+    """The thumbnails as one album, then buttons to approve one or design a new set.
+
+    An album that timed out is not sent again (MaybeDelivered); the buttons still come, since they act on files.
+    """
     photos = [InputMediaPhoto(path.read_bytes(), caption=f"Thumbnail {k}") for k, path in enumerate(paths, 1)]
-    await with_retries(lambda: bot.send_media_group(chat, photos))
-    await with_retries(lambda: bot.send_message(chat, "Which thumbnail should the video use?",
-                                                reply_markup=thumbnails_keyboard(job_id, len(paths))))
+    try:
+        await unless_sent(lambda: bot.send_media_group(chat, photos), "the thumbnails")
+    finally:
+        await with_retries(lambda: bot.send_message(chat, "Which thumbnail should the video use?",
+                                                    reply_markup=thumbnails_keyboard(job_id, len(paths))))
 
 
 async def send_video(bot: Bot, chat: int, original: Path, cover: Path | None, local_mode: bool, work: Path,

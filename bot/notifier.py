@@ -168,7 +168,10 @@ async def deliver(services: Services, bot: Bot, job: Job, kind: str, paths: tupl
     sent = set(job.delivered)
     if kind == "thumbnails":
         if "thumbnails" not in sent:
-            await send_thumbnails(bot, chat, job_id, paths)
+            try:
+                await send_thumbnails(bot, chat, job_id, paths)
+            except MaybeDelivered:  # booked all the same: a second album would post the thumbnails twice
+                log.info("the thumbnails of job %d timed out on their way to chat %d", job_id, chat)
             await off_loop(services.jobs.delivered, job_id, "thumbnails")
         return
     cover = folder / "thumbnails" / f"{job.thumbnail or 1}.jpg"

@@ -37,7 +37,11 @@ log = logging.getLogger(__name__)
 TASK = "videofactory.run_job"
 SEGMENT_TASK = "videofactory.render_segment"
 QUEUE = "videofactory"
-VISIBILITY_SECONDS = 3600  # Redis gives an unacknowledged task back after this: longer than any job's run
+# Kombu's Redis transport puts a delivered task that is still unacknowledged back on the queue once this many
+# seconds have passed (acks_late: a job is acknowledged when it ends). A job that runs longer is delivered again;
+# that second delivery finds the job's lease held by its live worker and leaves it (engine.jobs' compare-and-set).
+# A worker lost mid-job is found sooner by the reaper, through its lease, not through this timeout.
+VISIBILITY_SECONDS = 3600
 
 
 def celery_app(settings: Settings) -> Celery:
@@ -47,6 +51,8 @@ def celery_app(settings: Settings) -> Celery:
     if not settings.broker_url:
         raise ConfigError("no queue configured: set VF_BROKER_URL=redis://host:6379/0")
     app = Celery("videofactory", broker=settings.broker_url)
+    # task_reject_on_worker_lost only acts when a prefork pool's child process dies; our workers use the solo and
+    # threads pools (run_worker), where it does nothing: a lost worker's job comes back through the reaper.
     app.conf.update(
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         task_default_queue=QUEUE, task_serializer="json", accept_content=["json"], result_backend=None,

@@ -1,11 +1,11 @@
 """Thumbnail impressions and clicks per video and Pacific day, from the YouTube Reporting API's reach reports.
 
 YouTube Analytics documents `videoThumbnailImpressions` but answers every query of it with 400
-"The query is not supported"; the daily bulk report `channel_reach_basic_a1` (columns date,
-channel_id, video_id, live_or_on_demand, subscribed_status, country_code,
-video_thumbnail_impressions, video_thumbnail_impressions_ctr as a 0-1 fraction) is where the
-figures are. A report covers one day, arrives 48-72 hours after it, and has one row per combination
-of dimensions, so a video's day is the sum of its rows. "Backfill data replaces previously
+"The query is not supported"; the daily bulk report `channel_reach_basic_a1` is where the figures
+are, in five columns: date, channel_id, video_id, video_thumbnail_impressions and
+video_thumbnail_impressions_ctr (a 0-1 fraction). A report covers one day, arrives 48-72 hours after
+it, and may hold several rows for one video and day, so a video's day is the sum of its rows (each
+row's clicks being its impressions times its rate). "Backfill data replaces previously
 delivered data" (Reporting API, Reports): when a later-made report covers a day again, its figures
 replace the earlier ones rather than adding to them. Every report is downloaded once; the ones
 read are remembered in the database.
@@ -44,16 +44,28 @@ class DayFigures:
 
 
 def parse_report(text: str, videos: set[str]) -> dict[tuple[str, date], DayFigures]:
-    """The figures of `videos` in one report's CSV, summed over its rows per video and day."""
+    """The figures of `videos` in one report's CSV, summed over its rows per video and day.
+
+    A row that does not read (a date or a number in another shape) is left out with one warning for the
+    report: one odd row must not stop every tick from reading every later report.
+    """
     shown: dict[tuple[str, date], float] = {}
     clicks: dict[tuple[str, date], float] = {}
+    unread: list[str] = []
     for row in csv.DictReader(io.StringIO(text)):
         if row.get("video_id") not in videos:
             continue
-        key = (row["video_id"], datetime.strptime(row["date"], "%Y%m%d").date())
-        impressions = float(row.get("video_thumbnail_impressions") or 0)
+        try:
+            key = (str(row["video_id"]), datetime.strptime(str(row.get("date")), "%Y%m%d").date())
+            impressions = float(row.get("video_thumbnail_impressions") or 0)
+            rate = float(row.get("video_thumbnail_impressions_ctr") or 0)
+        except ValueError:
+            unread.append(str(row.get("date")))
+            continue
         shown[key] = shown.get(key, 0.0) + impressions
-        clicks[key] = clicks.get(key, 0.0) + impressions * float(row.get("video_thumbnail_impressions_ctr") or 0)
+        clicks[key] = clicks.get(key, 0.0) + impressions * rate
+    if unread:
+        log.warning("a reach report has %d row(s) that do not read (date %r…): left out", len(unread), unread[0][:20])
     return {key: DayFigures(round(shown[key]), clicks[key]) for key in shown}
 
 
@@ -71,19 +83,22 @@ class ReachReports:
             return 0
         job = self.youtube.reach_job()
         with Session(self.store.engine) as session:
-            known = {report.id: as_utc(report.created) for report in session.exec(select(ReachReport))}
-        # Reports may appear a little out of the order they were made in: list from a margin before the newest read.
-        since = max(known.values()) - LISTING_MARGIN if known else None
+            rows = list(session.exec(select(ReachReport)))
+        known = {report.id for report in rows}
+        # Reports may appear a little out of the order they were made in: list from a margin before the newest
+        # read, of this channel's own job: another channel's newer reports must not hide this one's (paused) days.
+        own = [as_utc(report.created) for report in rows if report.job == job]
+        since = max(own) - LISTING_MARGIN if own else None
         listed = self.youtube.reach_reports(job, since)
         fresh = sorted((r for r in listed if r.id not in known), key=lambda r: r.created)
         for report in fresh:
-            self._keep(report, parse_report(self.youtube.download_report(report), videos))
+            self._keep(report, job, parse_report(self.youtube.download_report(report), videos))
         self.synced = now
         if fresh:
             log.info("read %d new reach report(s)", len(fresh))
         return len(fresh)
 
-    def _keep(self, report: ReportFile, figures: dict[tuple[str, date], DayFigures]) -> None:
+    def _keep(self, report: ReportFile, job: str, figures: dict[tuple[str, date], DayFigures]) -> None:
         """Store one report's figures where it is the latest made for its day, and remember it was read."""
         with Session(self.store.engine) as session:
             for (video_id, day), numbers in figures.items():
@@ -94,7 +109,7 @@ class ReachReports:
                                       report_created=report.created)
                 row.impressions, row.clicks, row.report_created = numbers.impressions, numbers.clicks, report.created
                 session.add(row)
-            session.add(ReachReport(id=report.id, created=report.created))
+            session.add(ReachReport(id=report.id, created=report.created, job=job))
             session.commit()
 
     def days(self, video_id: str, first: date, last: date) -> dict[date, DayFigures]:

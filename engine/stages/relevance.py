@@ -121,8 +121,11 @@ def clip_similarities(model_name: str, meanings: list[str], pictures: list[list[
     from PIL import Image
     from transformers import AutoImageProcessor, AutoTokenizer, CLIPModel
 
-    model = CLIPModel.from_pretrained(model_name).eval()
-    tokenizer, images = AutoTokenizer.from_pretrained(model_name), AutoImageProcessor.from_pretrained(model_name)
+    # Never downloaded for this: only a folder, or a model already in the local cache (make_picture_ranker checked
+    # config.json, but the weights or the tokenizer could be missing, and a download could hang a job offline).
+    model = CLIPModel.from_pretrained(model_name, local_files_only=True).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_name, local_files_only=True)
+    images = AutoImageProcessor.from_pretrained(model_name, local_files_only=True)
     result = []
     with torch.no_grad():
         for meaning, paths in zip(meanings, pictures):

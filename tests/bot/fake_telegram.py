@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
 OWNER = 1001  # the user the test bots serve
@@ -35,6 +36,9 @@ class FakeTelegram(BaseRequest):
     calls: list[Sent] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
     flood: dict[str, int] = field(default_factory=dict)
+    # The next N calls of a method reach Telegram (and take effect) but their answer never comes: PTB raises
+    # TimedOut, as HTTPXRequest does when the read times out after the request was written.
+    lost_answers: dict[str, int] = field(default_factory=dict)
     blobs: list[tuple[str, bytes]] = field(default_factory=list)  # (method, bytes) of every file the bot sent
     next_id: int = 100
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,6 +77,9 @@ class FakeTelegram(BaseRequest):
                     self.blobs.append((name, bytes(content)))
         with self.lock:
             self.calls.append(Sent(name, params, files))
+            if self.lost_answers.get(name, 0) > 0:
+                self.lost_answers[name] -= 1
+                raise TimedOut("Timed out")
             if self.flood.get(name, 0) > 0:
                 self.flood[name] -= 1
                 body = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",

@@ -84,3 +84,30 @@ def test_progress_is_not_shown_too_often_even_just_after_boot(monkeypatch: pytes
     assert throttle.due(8)  # another job has its own window
     clock[0] += 3600
     assert throttle.due(7)
+
+
+def test_an_album_whose_answer_times_out_is_not_posted_again_and_its_buttons_still_come(tmp_path: Path):
+    """M3: a timed-out sendMediaGroup may have reached the chat: retrying it would post the album twice."""
+    import asyncio
+
+    from telegram import Bot
+
+    from bot.delivery import MaybeDelivered, send_thumbnails
+    from tests.bot.fake_telegram import FakeTelegram
+
+    paths = []
+    for k in (1, 2, 3):
+        Image.new("RGB", (64, 36), "grey").save(tmp_path / f"{k}.jpg")
+        paths.append(tmp_path / f"{k}.jpg")
+    fake = FakeTelegram(lost_answers={"sendMediaGroup": 1})
+
+    async def send() -> None:
+        bot = Bot("123:abc", request=fake, get_updates_request=fake)
+        await bot.initialize()
+        with pytest.raises(MaybeDelivered):
+            await send_thumbnails(bot, 5, 7, tuple(paths))
+        await bot.shutdown()
+
+    asyncio.run(send())
+    assert fake.methods().count("sendMediaGroup") == 1
+    assert fake.methods()[-1] == "sendMessage" and "reply_markup" in fake.calls[-1].params

@@ -112,10 +112,9 @@ def test_statistics_a_missing_scope_and_an_api_not_enabled_are_named(tmp_path: P
 
 
 def _report(day: str, rows: list[tuple[str, int, float]]) -> str:
-    head = ("date,channel_id,video_id,live_or_on_demand,subscribed_status,country_code,"
-            "video_thumbnail_impressions,video_thumbnail_impressions_ctr\n")
-    return head + "".join(f"{day},UC1,{video},on_demand,subscribed,{country},{shown},{ctr}\n"
-                          for video, (country, shown, ctr) in ((r[0], ("US", r[1], r[2])) for r in rows))
+    """A channel_reach_basic_a1 report: its five columns (Reporting API, channel reports), a row per line given."""
+    head = "date,channel_id,video_id,video_thumbnail_impressions,video_thumbnail_impressions_ctr\n"
+    return head + "".join(f"{day},UC1,{video},{shown},{ctr}\n" for video, shown, ctr in rows)
 
 
 def _listed(*reports: tuple[str, str], page: str | None = None) -> tuple[dict, str]:
@@ -206,3 +205,34 @@ def test_an_upload_locked_private_is_reported_as_youtube_set_it(tmp_path: Path, 
     done = publish(finished, load_settings(data_dir=tmp_path / "data"), youtube, "public")
     assert done.privacy == "private" and done.requested == "public" and done.locked_private
     assert json.loads((finished / "job.json").read_text())["youtube"]["privacy"] == "private"
+
+
+def test_a_report_row_that_does_not_read_is_left_out_with_a_warning_not_a_crash(caplog):
+    """M1: one odd date must not stop every tick."""
+    from engine.reach import parse_report
+
+    text = _report("20261124", [("vid", 300, 0.05)]) + "2026-11-25,UC1,vid,500,0.04\n" + "20261126,UC1,vid,n/a,0.1\n"
+    figures = parse_report(text, {"vid"})
+    assert list(figures) == [("vid", date(2026, 11, 24))] and figures[("vid", date(2026, 11, 24))].impressions == 300
+    assert "2 row(s) that do not read" in caplog.text
+
+
+def test_each_channel_lists_its_reports_from_its_own_newest_not_another_channels(tmp_path: Path):
+    """M2: a channel paused for a week still gets the reports made while it was paused."""
+    from engine.reach import ReachReports
+
+    store = Store(f"sqlite:///{tmp_path / 'ab.db'}")
+    history, _, _ = _youtube(tmp_path, [_ok({"jobs": [{"id": "job-h", "reportTypeId": "channel_reach_basic_a1"}]}),
+                                        _listed(("h1", "2026-11-26T09:00:00Z")),
+                                        ({"status": "200"}, _report("20261124", [("hist", 100, 0.05)]))])
+    science, http, _ = _youtube(tmp_path, [
+        _ok({"jobs": [{"id": "job-s", "reportTypeId": "channel_reach_basic_a1"}]}),
+        _listed(("s1", "2026-11-10T09:00:00Z")), ({"status": "200"}, _report("20261108", [("sci", 50, 0.1)])),
+        _ok({"jobs": [{"id": "job-s", "reportTypeId": "channel_reach_basic_a1"}]}),
+        _listed(("s2", "2026-11-12T09:00:00Z")), ({"status": "200"}, _report("20261110", [("sci", 70, 0.1)]))])
+    ReachReports(science, store).sync({"sci"}, datetime(2026, 11, 10, 12, tzinfo=timezone.utc))
+    ReachReports(history, store).sync({"hist"}, datetime(2026, 11, 26, 12, tzinfo=timezone.utc))
+    # Science was paused since the 10th; history read a report of the 26th meanwhile.
+    assert ReachReports(science, store).sync({"sci"}, datetime(2026, 11, 27, 12, tzinfo=timezone.utc)) == 1
+    listing = [uri for _, uri, _ in http.sent if "/reports" in uri][-1]
+    assert "createdAfter=2026-11-07T09%3A00%3A00Z" in listing  # science's own newest less three days

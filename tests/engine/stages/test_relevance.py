@@ -48,3 +48,17 @@ def test_an_image_text_model_orders_the_shortlist_by_looking_at_the_pictures(tin
     assert in_child == pytest.approx(clip_similarities(str(tiny_clip), ["trucks"], [pictures])[0], abs=1e-5)
     assert make_picture_ranker("") is None and make_picture_ranker(str(tmp_path)) is None  # not a model: none
     assert make_picture_ranker("openai/clip-vit-base-patch32") is None  # not in the local cache: never fetched
+
+
+def test_the_image_text_model_is_never_downloaded_for_a_shot(fake_hf, tmp_path: Path, monkeypatch):
+    """M4: a hub model named but not (whole) in the cache is an error at once, not a download inside a job."""
+    pytest.importorskip("transformers", reason="needs the ml extra (transformers)")
+    from PIL import Image
+
+    from engine.stages.relevance import clip_similarities
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    Image.new("RGB", (32, 32), "grey").save(tmp_path / "a.jpg")
+    with pytest.raises(OSError):
+        clip_similarities("someone/clip-not-here", ["trucks"], [[tmp_path / "a.jpg"]])
+    assert not [call for call in fake_hf.calls if "clip-not-here" in call.path]  # the hub was never asked
