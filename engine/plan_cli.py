@@ -14,7 +14,8 @@ from engine.channels import ChannelBook, calendar_text
 from engine.config import Settings
 from engine.errors import InputError
 from engine.planner import when
-from engine.plans import PlanBook, PlanLine, PlanState
+from engine.plans import PlanBook, PlanLine, PlanState, read_plan_file
+from engine.presets import load_preset
 from engine.tables import PlannedVideo
 
 
@@ -68,6 +69,8 @@ def _cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
         if len(args.items) != 3:
             raise InputError("give the days, the time and the time zone: plan schedule --channel NAME mon,wed,fri "
                              "18:00 Europe/Berlin")
+        if args.preset:
+            load_preset(args.preset, settings.user_presets_dir)  # an unknown one is refused now, not at every video
         done = channels.set_calendar(channel, tuple(args.items), auto=args.auto, chat_id=args.chat, preset=args.preset,  # type: ignore[arg-type]
                                      approval_hours=args.approval_hours)
         print(f"{channel}: {calendar_text(done)}{', auto' if done.auto else ''}; approvals to chat {done.chat_id}")
@@ -75,16 +78,20 @@ def _cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "import":
         if len(args.items) != 1:
             raise InputError("give one file: plan import --channel NAME FILE")
-        added, refused = plans.import_file(channel, Path(args.items[0]), now)
+        lines = read_plan_file(Path(args.items[0]))
     else:
         if not args.items:
             raise InputError('give one or more topics: plan add --channel NAME "topic" …')
-        added, refused = plans.add(channel, [PlanLine(t, args.preset, args.length) for t in args.items], now)
+        lines = [PlanLine(t, args.preset, args.length) for t in args.items]
+    for preset in sorted({line.preset for line in lines if line.preset}):
+        load_preset(preset, settings.user_presets_dir)  # unknown: refused before anything is planned
+    added, refused = plans.add(channel, lines, now)
     for row in added:
         print(f"added: {plan_line(row, channels)}")
     for line in refused:
         print(f"refused: {line}")
-    return 0 if added or not refused else 1
+    print(f"{len(added)} added, {len(refused)} refused as repeats")
+    return 1 if refused else 0
 
 
 def _number(text: str) -> int:

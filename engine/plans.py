@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -58,38 +60,111 @@ class PlanLine:
     publish_at: datetime | None = None
 
 
+@cache
+def _stemmer(language: str):  # noqa: ANN202 - snowballstemmer's Stemmer
+    import snowballstemmer
+
+    return snowballstemmer.stemmer(language)
+
+
+def _stem(word: str) -> str:
+    # Snowball's stemmers (snowballstemmer, as Sphinx's search uses): "skies" and "sky" are one word, and so are
+    # «блокады» and «блокада»; a Cyrillic word by the Russian rules, any other by the English ones.
+    return _stemmer("russian" if re.search("[а-яё]", word) else "english").stemWord(word)
+
+
 def normalised(topic: str) -> frozenset[str]:
-    """A topic's words that carry meaning, lower case, a plural's s dropped."""
-    return frozenset(word[:-1] if word.endswith("s") and len(word) > 4 else word for word in terms(topic))
+    """A topic's words that carry meaning, lower case and stemmed (plurals and cases folded), its numbers kept."""
+    numbers = {word for word in re.findall(r"\d+", topic)}
+    return frozenset({_stem(word) for word in terms(topic) if not word.isdigit()} | numbers)
+
+
+def numbers_of(topic: str) -> frozenset[str]:
+    """The numbers in a topic: "Apollo 11" and "Apollo 13", "World War 1" and "2" are different videos."""
+    return frozenset(str(int(number)) for number in re.findall(r"\d+", topic))
 
 
 def same_words(a: str, b: str) -> bool:
-    """Whether two topics are the same by their normalised words."""
+    """Whether two topics are the same by their normalised words (never when their numbers differ)."""
+    if numbers_of(a) and numbers_of(b) and numbers_of(a) != numbers_of(b):
+        return False
     x, y = normalised(a), normalised(b)
     return bool(x and y) and len(x & y) / len(x | y) >= SAME_WORDS
 
 
+def _earlier(topic: str, by_numbers: dict[frozenset[str], list[str]]) -> list[str]:
+    """The topics it could repeat: those with its numbers or none (all of them, for a topic without numbers)."""
+    numbers = numbers_of(topic)
+    if not numbers:
+        return [old for group in by_numbers.values() for old in group]
+    return by_numbers.get(numbers, []) + (by_numbers.get(frozenset(), []))
+
+
 def repeats(topics: list[str], made: list[str]) -> list[str | None]:
-    """For each new topic, the planned or made topic it repeats (or an earlier one of the new), else None."""
+    """For each new topic, the planned or made topic it repeats (or an earlier one of the new), else None.
+
+    Topics are grouped by their numbers, so ten thousand numbered topics are not compared pair by pair.
+    """
+    by_numbers: dict[frozenset[str], list[str]] = {}
+    for old in made:
+        by_numbers.setdefault(numbers_of(old), []).append(old)
     found: list[str | None] = []
-    for k, topic in enumerate(topics):
-        found.append(next((old for old in [*made, *topics[:k]] if same_words(topic, old)), None))
+    for topic in topics:
+        found.append(next((old for old in _earlier(topic, by_numbers) if same_words(topic, old)), None))
+        by_numbers.setdefault(numbers_of(topic), []).append(topic)
     waiting = [k for k, hit in enumerate(found) if hit is None]
     if made and waiting and isinstance(make_relevance(), EmbeddingRelevance):
         scores = EmbeddingRelevance().scores([ShotText(topics[k], topics[k]) for k in waiting], [made] * len(waiting))
         for k, row in zip(waiting, scores):
-            best = max(range(len(made)), key=lambda i: row[i])
-            found[k] = made[best] if row[best] >= SAME_MEANING else None
+            alike = [i for i in range(len(made)) if not (numbers_of(made[i]) and numbers_of(topics[k])
+                                                         and numbers_of(made[i]) != numbers_of(topics[k]))]
+            best = max(alike, key=lambda i: row[i], default=None)
+            found[k] = made[best] if best is not None and row[best] >= SAME_MEANING else None
     return found
+
+
+MAX_PLAN_BYTES = 4 * 1000 * 1000  # twenty thousand topics of two hundred characters
+
+
+def read_plan_file(path: Path) -> list[PlanLine]:
+    """The topics of a plan file, checked before it is read: a plain file (a FIFO or /dev/zero is never read),
+    of a sensible size, UTF-8 text."""
+    try:
+        if not path.is_file():
+            raise InputError(f"{path.name} does not exist or is not a plain file")
+        if path.stat().st_size > MAX_PLAN_BYTES:
+            raise InputError(f"{path.name} is over {MAX_PLAN_BYTES // 1_000_000} MB: a plan is a list of topics")
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise InputError(f"cannot read {path.name}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path.name} is not UTF-8 text") from None
+    return parse_plan_file(text)
 
 
 def parse_plan_file(text: str) -> list[PlanLine]:
     """One topic per line, or CSV with a header naming topic (and preset, length, publish_at)."""
     first = text.lstrip().splitlines()[0] if text.strip() else ""
     if "topic" in first.lower() and "," in first:
-        rows = list(csv.DictReader(io.StringIO(text)))
-        return [_row(row, n) for n, row in enumerate(rows, 2) if (row.get("topic") or "").strip()]
+        return [_row(row, n) for n, row in _csv_rows(text) if (row.get("topic") or "").strip()]
     return [PlanLine(line.strip()) for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _csv_rows(text: str) -> list[tuple[int, dict[str, str]]]:
+    """The CSV's rows with the line each starts on; a quote left open is an error naming its line, not a topic."""
+    reader = csv.reader(io.StringIO(text), strict=True)
+    rows: list[tuple[int, dict[str, str]]] = []
+    start = 1
+    try:
+        header = next(reader)
+        while True:
+            start = reader.line_num + 1
+            values = next(reader, None)
+            if values is None:
+                return rows
+            rows.append((start, dict(zip(header, values))))
+    except csv.Error as error:
+        raise InputError(f"line {start}: the CSV does not read ({error}); is a quote left open?") from None
 
 
 def _row(row: dict[str, str], number: int) -> PlanLine:
@@ -170,18 +245,13 @@ class PlanBook:
                 refused.append(f"«{line.topic}» repeats «{repeat}», already planned or made for {channel}")
                 continue
             at = line.publish_at.astimezone(timezone.utc) if line.publish_at else None
-            added.append(self.store.add(PlannedVideo(
-                channel=channel, topic=line.topic.strip(), preset=line.preset, length=line.length, state=str(state),
-                publish_at=at, slot=at, added=now, changed=now)))
-        return added, refused  # type: ignore[return-value]
+            added.append(PlannedVideo(channel=channel, topic=line.topic.strip(), preset=line.preset, length=line.length,
+                                      state=str(state), publish_at=at, slot=at, added=now, changed=now))
+        with Session(self.store.engine, expire_on_commit=False) as session:  # one write, however many topics
+            session.add_all(added)
+            session.commit()
+        return added, refused
 
-    def import_file(self, channel: str, path: Path, now: datetime | None = None) -> tuple[list[PlannedVideo], list[str]]:
-        """Topics from a file (one per line, or CSV with topic, preset, length, publish_at)."""
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as error:
-            raise InputError(f"cannot read {path}: {type(error).__name__}") from None
-        return self.add(channel, parse_plan_file(text), now)
 
     def move(self, plan_id: int, to: PlanState, now: datetime, **values: object) -> PlannedVideo:
         """A planned video moved on, with what else changed."""

@@ -381,3 +381,46 @@ def test_a_scheduled_video_goes_public_at_its_time_and_only_then_gets_its_test(t
     [notice] = planner.tick(clock[0])
     assert "is public on Science" in notice.text and "A/B test #1" in notice.text
     assert PlanBook(store).get(plan_id).state == PlanState.PUBLISHED
+
+
+def test_plan_import_refuses_what_is_not_a_plain_file_an_open_quote_and_unknown_presets(tmp_path):
+    """I1, I3, I4: /dev/zero and a FIFO are never read, an open quote names its line, a preset must exist."""
+    import os
+
+    from engine.store import open_store
+    from tests.conftest import isolated_env, run_cli
+
+    env = isolated_env(tmp_path)
+    ChannelBook(open_store(load_settings(data_dir=tmp_path / "data"))).authorised(
+        "history", "UC-history", "History Hour", None, False, MONDAY)
+    os.mkfifo(tmp_path / "pipe.txt")
+    (tmp_path / "quote.csv").write_text("topic,preset\nThe Alamo,science\n\"Pearl Harbor,science\nMidway,\n")
+    (tmp_path / "presets.csv").write_text("topic,preset\nThe Alamo,nope\n")
+    for args, said in ((["plan", "import", "/dev/zero"], "zero does not exist or is not a plain file"),
+                       (["plan", "import", str(tmp_path / "pipe.txt")], "pipe.txt does not exist or is not a plain"),
+                       (["plan", "import", str(tmp_path / "quote.csv")], "line 3: the CSV does not read"),
+                       (["plan", "import", str(tmp_path / "presets.csv")], "unknown preset 'nope'"),
+                       (["plan", "schedule", "daily", "18:00", "UTC", "--preset", "nope"], "unknown preset 'nope'")):
+        done = run_cli(args, env, tmp_path, timeout=60)
+        assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1
+    listed = run_cli(["plan", "list"], env, tmp_path)
+    assert listed.stdout.strip() == "nothing planned"
+    assert ChannelBook(open_store(load_settings(data_dir=tmp_path / "data"))).get("history").preset is None
+
+
+def test_numbered_topics_are_different_videos_and_refusals_are_counted(tmp_path):
+    """I2: "Apollo 11" and "Apollo 13" are two videos; 10,000 numbered topics are all kept; a repeat is counted."""
+    from engine.store import open_store
+    from tests.conftest import isolated_env, run_cli
+
+    env = isolated_env(tmp_path)
+    ChannelBook(open_store(load_settings(data_dir=tmp_path / "data"))).authorised(
+        "science", "UC-s", "Science", None, False, MONDAY)
+    (tmp_path / "many.txt").write_text("\n".join(f"Mysteries of the deep, part {k}" for k in range(1, 10001)))
+    many = run_cli(["plan", "import", str(tmp_path / "many.txt")], env, tmp_path)
+    assert many.returncode == 0 and "10000 added, 0 refused" in many.stdout
+    again = run_cli(["plan", "add", "Apollo 11", "Apollo 13", "World War 1", "World War 2", "apollo 11",
+                     "Mysteries of the deep, part 7"], env, tmp_path)
+    assert "4 added, 2 refused as repeats" in again.stdout and again.returncode == 1
+    assert "«apollo 11» repeats «Apollo 11»" in again.stdout
