@@ -10,12 +10,18 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»”)]*\s+(?=[\"'«“(]?[\w])")
 _TOKEN = re.compile(r"\S+")
 
 
+# A whole terminal escape sequence (ECMA-48): CSI ("ESC [" … final byte, as in "\x1b[31m"), OSC ("ESC ]" … BEL or
+# ST), or a two-byte escape; stripping only the ESC left "[31m" in titles and folder names.
+_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]*[0-~]")
+
+
 def printable(text: str) -> str:
-    """`text` without control characters (ESC, BEL…), which must not reach titles, captions or subtitle files.
+    """`text` without terminal escape sequences and control characters (ESC, BEL…), which must not reach titles,
+    captions or subtitle files.
 
     Line breaks and tabs stay; so do the invisible format characters that join emoji and mark text direction.
     """
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    return "".join(ch for ch in _ESCAPE.sub("", text) if ch in "\n\t" or unicodedata.category(ch) != "Cc")
 
 
 def has_words(text: str) -> bool:
