@@ -152,9 +152,9 @@ class VoiceHub:
             model = self._download(f"{folder}/{key}.onnx")
             config = self._download(f"{folder}/{key}.onnx.json")
         except _Missing:
-            raise InputError(f"the voice {key} is not on this machine and the hub cannot be reached "
-                             f"(HF_HUB_OFFLINE or no network): fetch it once with `videofactory voices --fetch {key}`"
-                             ) from None
+            raise VoiceNotHere(f"the voice {key} is not on this machine and the hub cannot be reached "
+                               f"(HF_HUB_OFFLINE or no network): fetch it once with `videofactory voices --fetch {key}`"
+                               ) from None
         try:
             card = self._download(f"{folder}/MODEL_CARD").read_text(encoding="utf-8", errors="replace")
         except (InputError, BackendError, _Missing):
@@ -191,6 +191,10 @@ class VoiceHub:
 
 class _Missing(Exception):
     """A file that is not in the cache while the hub is offline."""
+
+
+class VoiceNotHere(InputError):
+    """A hub voice that is not in the cache while the hub cannot be reached."""
 
 
 def checked(key: str, model: Path, config: Path, licence: str, language: str | None = None,

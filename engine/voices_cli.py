@@ -9,7 +9,7 @@ from engine.errors import InputError
 from engine.stages.edge_voice import DEFAULT_VOICES
 from engine.stages.kokoro_voice import LICENCE as KOKORO_LICENCE
 from engine.stages.kokoro_voice import VOICES as KOKORO_VOICES
-from engine.voices import NATIVE, InstalledVoice, VoiceHub, bundled_voice
+from engine.voices import NATIVE, InstalledVoice, VoiceHub, VoiceNotHere, bundled_voice
 
 
 
@@ -65,7 +65,14 @@ def edge_lines(language: str | None, timeout: float = 5.0) -> list[str]:
 def _cmd_voices(args: argparse.Namespace, settings: Settings) -> int:
     hub = VoiceHub(settings.voices_dir)
     if args.fetch:
-        voice = hub.fetch(args.fetch)
+        try:
+            voice = hub.fetch(args.fetch)
+        except VoiceNotHere:
+            raise InputError(
+                f"the voice hub cannot be reached (HF_HUB_OFFLINE, or no network), so {args.fetch} cannot be "
+                f"fetched here; on a machine that reaches huggingface.co run `videofactory voices --fetch "
+                f"{args.fetch}`, then copy its voices folder ({settings.voices_dir.name}/ in VF_DATA_DIR) to the "
+                "same place here, or name the voice's .onnx file (its .onnx.json beside it) as voice.piper") from None
         print(f"{voice.key}: {voice.language}, {voice.sample_rate} Hz, licence {_licence(voice)}")
         return 0
     print("Installed:")

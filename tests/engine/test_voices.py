@@ -142,3 +142,14 @@ def test_the_channels_command_marks_a_channel_monetised(tmp_path: Path):
     assert ChannelBook(open_store(settings)).monetised("crime")
     unknown = run_cli(["channels", "--monetised", "nope"], isolated_env(tmp_path), tmp_path)
     assert unknown.returncode == 2 and "there is no channel 'nope'" in unknown.stderr
+
+
+def test_fetching_a_voice_offline_says_the_hub_cannot_be_reached_and_how_to_copy_one_in(tmp_path: Path):
+    """I8: the failed `voices --fetch` no longer advises running itself again."""
+    from tests.conftest import isolated_env, run_cli
+
+    env = isolated_env(tmp_path) | {"HF_HUB_OFFLINE": "1"}
+    done = run_cli(["voices", "--fetch", "ru_RU-dmitri-medium"], env, tmp_path, timeout=120)
+    assert done.returncode == 2 and "the voice hub cannot be reached" in done.stderr
+    assert "copy its voices folder" in done.stderr and ".onnx" in done.stderr
+    assert "fetch it once with" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
