@@ -52,7 +52,7 @@ from engine.stages import (
 from engine.store import Store, utcnow
 from engine.tables import StageRun
 from engine.text import printable, slugify
-from engine.tokens import TokenPool
+from engine.tokens import InferenceUnreachable, TokenPool
 from engine.stock import http_client as httpx_client
 from engine.voices import VoiceHub
 
@@ -85,6 +85,8 @@ def prepare(request: JobRequest, settings: Settings) -> Prepared:
     backends.check_configuration(settings)
     preset = load_preset(request.preset, settings.user_presets_dir)
     own_text = script.read_script_file(request.script_file) if request.script_file else None
+    if own_text is not None:
+        script.check_chapters(script.chapter_count(own_text))
     if request.voiceover:
         check_voiceover(request.voiceover, settings.max_voiceover_minutes * 60)
     if own_text is None and request.voiceover is None:
@@ -338,6 +340,8 @@ def write_the_script(ctx: Context, recognizer: words.Recognizer) -> Script:
     length = request.length or preset.length
     use_llm = backends.uses_llm(ctx.settings, ctx.pool) and not (request.script_file or request.voiceover)
     own_text = script.read_script_file(request.script_file) if request.script_file else None
+    if own_text is not None:
+        script.check_chapters(script.chapter_count(own_text))
     title = request.topic or (request.script_file or request.voiceover or Path("video")).stem
     with ctx.run.stage("script", "own-text" if own_text else "llm" if use_llm else "outline") as stage:
         if own_text is not None:
@@ -416,8 +420,7 @@ def paint(ctx: Context, plan: Timeline, the_script: Script) -> tuple[tuple[image
     rest = tuple(shot for shot in plan.shots if shot.index not in picked)
     with ctx.run.stage("images", painter.name, total=len(plan.shots), unit="image") as stage:
         try:
-            painted = images.paint_shots(rest, ctx.preset, painter, ctx.cache,
-                                         backends.image_workers(ctx.settings, painter), stage.item)
+            painted = paint_offline_too(ctx, rest, painter, stage)
             real = [finished_real(ctx, plan.shots[shot], path, credit, stage.item) for shot, (path, credit) in picked.items()]
         finally:
             if ctx.pool is not None:
@@ -426,6 +429,20 @@ def paint(ctx: Context, plan: Timeline, the_script: Script) -> tuple[tuple[image
             stage.row.backend = f"{'+'.join(sorted({c.source for _, c in picked.values()}))}+{painter.name}"
     stills = tuple(sorted((*painted, *real), key=lambda still: still.shot))
     return stills, tuple(credit for _, (_, credit) in sorted(picked.items()))
+
+
+def paint_offline_too(ctx: Context, shots: tuple[Shot, ...], painter: images.ImageBackend, stage) -> tuple[images.Still, ...]:  # noqa: ANN001
+    """The shots painted by `painter`; by the procedural painter, after one warning, when its service cannot be
+    reached at all (offline with a token set). A service that answers but refuses (402, quota) still pauses the job."""
+    try:
+        return images.paint_shots(shots, ctx.preset, painter, ctx.cache, backends.image_workers(ctx.settings, painter),
+                                  stage.item)
+    except InferenceUnreachable as error:
+        log.warning("%s: the pictures are painted here instead", error)
+        local = images.ProceduralPainter()
+        stage.row.backend = local.name
+        return images.paint_shots(shots, ctx.preset, local, ctx.cache, backends.image_workers(ctx.settings, local),
+                                  stage.item)
 
 
 def finished_real(ctx: Context, shot: Shot, path: Path, credit: sources.Credit,

@@ -24,6 +24,9 @@ MAX_TOPIC_CHARS = 500
 MAX_SCRIPT_WORDS = 20_000
 MAX_SCRIPT_BYTES = 1_000_000  # far more than 20,000 words of any script; checked before reading
 SCENE_WORDS = 45  # a scene of own text holds about this many words (~15 s of speech)
+SHORTEST_CHAPTER_SECONDS = 30  # a title card and one scene
+# The most chapters a script may open: the longest video in the shortest chapters that still show as chapters.
+MAX_CHAPTERS = longform.MAX_MINUTES * 60 // SHORTEST_CHAPTER_SECONDS
 SECTIONS_BY_LENGTH = {"short": 2, "medium": 4, "long": 99}
 
 
@@ -173,11 +176,26 @@ def _scenes_of(body: str, preset: Preset, first_index: int, chapter: int) -> lis
     return scenes
 
 
+def check_chapters(count: int) -> None:
+    """An InputError for more chapters than fit the longest video."""
+    if count > MAX_CHAPTERS:
+        raise InputError(f"the script opens {count} chapters; at most {MAX_CHAPTERS} fit the longest video "
+                         f"({longform.MAX_MINUTES} minutes, each chapter at least {SHORTEST_CHAPTER_SECONDS} s): "
+                         "join some of its # headings")
+
+
+def chapter_count(text: str) -> int:
+    """How many chapters a script's `#` headings open (0 for a script without them)."""
+    chaptered = _parts_of(text)
+    return len(chaptered[1]) if chaptered is not None else 0
+
+
 def text_script(text: str, title: str, preset: Preset, source: str = "own-text") -> Script:
     """The user's own text split into scenes at paragraph and sentence boundaries; `#` headings open chapters."""
     chaptered = _parts_of(text)
     if chaptered is not None:
         heading, parts = chaptered
+        check_chapters(len(parts))
         scenes: list[Scene] = []
         for number, (_, body) in enumerate(parts):
             scenes += _scenes_of(body, preset, len(scenes), number)

@@ -85,3 +85,23 @@ def test_text_before_the_first_heading_is_the_introduction_and_plain_text_has_no
     assert script.chapters == ("Introduction", "One", "Two") and script.title == "t"
     plain = text_script("My Title\nHello there. Another one.\n\nSecond paragraph.", "t", preset)
     assert plain.chapters == () and plain.title == "My Title" and {s.chapter for s in plain.scenes} == {0}
+
+
+def test_more_chapters_than_the_longest_video_holds_are_refused_in_one_line(tmp_path, preset):
+    """I9: 200 chapters are refused at intake; the limit follows from 60 minutes in chapters of 30 s."""
+    from engine.config import load_settings
+    from engine.errors import InputError
+    from engine.models import JobRequest
+    from engine.pipeline import prepare
+    from engine.stages.script import MAX_CHAPTERS
+
+    assert MAX_CHAPTERS == 120
+    many = tmp_path / "many.txt"
+    many.write_text("\n\n".join(f"# Part {k}\n\nThe convoy moved on across the ice." for k in range(200)))
+    settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output")
+    with pytest.raises(InputError, match="the script opens 200 chapters; at most 120"):
+        prepare(JobRequest(topic="", preset="science", script_file=many), settings)
+    fits = tmp_path / "fits.txt"
+    fits.write_text("\n\n".join(f"# Part {k}\n\nThe convoy moved on across the ice." for k in range(120)))
+    assert prepare(JobRequest(topic="", preset="science", script_file=fits), settings).request.script_file
+    assert not (tmp_path / "output").exists()
