@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Protocol
 from engine.config import Settings
 from engine.errors import VideoFactoryError
 from engine.jobs import (
+    LOCAL,
     Cancelled,
     Done,
     Failed,
@@ -219,18 +221,29 @@ def run_once(job: Job, settings: Settings, store: Store, book: JobBook, emit: Ca
     except ReviewWanted:  # its pictures wait for a person; approving or replacing one resumes it
         return Paused(AWAITING_REVIEW, None)
     except VideoFactoryError as error:
+        _drop_if_empty(plan.folder)
         return Failed(str(error), error.exit_code)
     except Exception:  # whoever asked gets a plain sentence; the log gets the details
         log.exception("job %s failed", plan.job_id)
+        _drop_if_empty(plan.folder)
         return Failed(UNEXPECTED)
     book.video_seconds(plan.job_id, artefacts.video_seconds)
     return Done(artefacts)
 
 
+def _drop_if_empty(folder: Path) -> None:
+    """A failed job's folder goes when nothing was made in it (no file anywhere below it)."""
+    try:
+        if folder.is_dir() and not any(path.is_file() for path in folder.rglob("*")):
+            shutil.rmtree(folder)
+    except OSError as error:
+        log.info("could not remove the empty folder of a failed job: %s", error.strerror)
+
+
 class EmbeddedRunner:
     """Runs jobs in worker threads of this process, one at a time by default; no services needed."""
 
-    def __init__(self, settings: Settings, store: Store, origin: str = "cli", workers: int = 1) -> None:
+    def __init__(self, settings: Settings, store: Store, origin: str = LOCAL, workers: int = 1) -> None:
         self.settings, self.store, self.origin = settings, store, origin
         self.book = JobBook(store)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="video-job")
@@ -428,7 +441,7 @@ def make(request: JobRequest, settings: Settings, listener: Listener | None = No
     if listener is not None:
         runner.subscribe(listener)
     try:
-        job = runner.submit(request, Origin("cli"))
+        job = runner.submit(request, Origin(LOCAL))
         outcome = runner.wait(int(job.id))  # type: ignore[arg-type]
     finally:
         runner.shutdown()

@@ -190,3 +190,13 @@ def test_a_voiceover_over_the_limit_is_refused_from_its_header(cli_env, tmp_path
                      cli_env | {"VF_MAX_VOICEOVER_MINUTES": "1"}, tmp_path)
     _one_clear_line(result, f"error: voice-over file {recording}: that recording is 1.2 minutes long; the limit is 1 minutes")
     assert not (tmp_path / "data" / "cache").exists()  # nothing was decoded
+
+
+def test_a_job_that_fails_leaves_no_empty_folder(cli_env, tmp_path):
+    """I5: a script with only a heading fails with one line, and no empty job folder is left in the output."""
+    heading = tmp_path / "heading.txt"
+    heading.write_text("# The Ice Road\n")
+    failed = run_cli(["make", "--script-file", str(heading), "--preset", "science"], cli_env, tmp_path)
+    assert failed.returncode == 2 and "no narration" in failed.stderr
+    output = tmp_path / "output"
+    assert not output.exists() or [p for p in output.iterdir()] == []
