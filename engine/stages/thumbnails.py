@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import textwrap
+import unicodedata
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -11,6 +13,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from engine.cache import Cache, atomic_write_bytes, cache_key, file_digest
 from engine.presets import Preset
+
+log = logging.getLogger(__name__)
 
 VERSION = 1
 SIZE = (1280, 720)
@@ -107,11 +111,30 @@ def _drawable(font_file: Path) -> frozenset[int]:
         return frozenset(font.getBestCmap())
 
 
+def _right_to_left(ch: str) -> bool:
+    return unicodedata.bidirectional(ch) in ("R", "AL", "RLE", "RLO", "RLI")
+
+
 def drawable_title(title: str, font_file: Path) -> str:
-    """The title without what the font cannot draw (emoji, scripts it does not cover): no empty boxes on a thumbnail."""
+    """The title as it can be drawn right: without what the font cannot draw (emoji, scripts it does not cover) and
+    without right-to-left words, which Pillow draws unshaped and backwards here; what is left out is logged once.
+
+    No empty boxes and no mirrored words on a thumbnail, and never a word dropped without a word about it.
+    """
     covered = _drawable(font_file)
-    kept = "".join(ch for ch in title if ord(ch) in covered or ch.isspace())
-    return " ".join(kept.split())
+    kept, dropped = [], []
+    for word in title.split():
+        if any(_right_to_left(ch) for ch in word):
+            dropped.append(word)
+            continue
+        drawn = "".join(ch for ch in word if ord(ch) in covered)
+        if drawn != word:
+            dropped.append(word)
+        if drawn:
+            kept.append(drawn)
+    if dropped:
+        log.warning("the thumbnail's title leaves out what its font cannot draw right here: %s", " ".join(dropped))
+    return " ".join(kept).strip(" :;,.-–—|/")
 
 
 def make_thumbnails(

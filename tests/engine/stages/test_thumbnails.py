@@ -27,3 +27,15 @@ def test_a_title_with_emoji_still_makes_three_thumbnails(tmp_path: Path):
     for path in made:
         with Image.open(path) as image:
             assert image.size == SIZE and image.format == "JPEG"
+
+
+def test_right_to_left_words_are_left_out_with_one_warning_naming_them(tmp_path: Path, caplog):
+    """I7: an Arabic title's words vanished silently; until thumbnails shape right-to-left text, what can be drawn
+    right is drawn, and one warning names what was left out."""
+    font = bold_font_dir(tmp_path) / BOLD_FILE
+    caplog.set_level("WARNING")
+    assert drawable_title("تاريخ الحصار: The Untold Story", font) == "The Untold Story"
+    warned = [r.message for r in caplog.records if "leaves out" in r.getMessage()]
+    assert len(warned) == 1 and "تاريخ الحصار:" in caplog.text
+    caplog.clear()
+    assert drawable_title("The Siege of Leningrad", font) == "The Siege of Leningrad" and not caplog.records
