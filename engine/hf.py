@@ -27,7 +27,7 @@ from engine.presets import Preset
 from engine.stages.images import VERSION as IMAGES_VERSION
 from engine.stages.images import generation_size
 from engine.hf_accounts import Identity, Usage, identity_of, usage_of
-from engine.tokens import ProviderRefused, Token, TokenPool, TokenRefused, TransientFailure
+from engine.tokens import ProviderRefused, Token, TokenPool, TokenRefused, TransientFailure, Unreachable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,6 +88,9 @@ def translated(token: Token | None) -> Iterator[None]:
     except ValueError as error:  # the client's own checks: a model no provider serves for the task, a bad answer
         raise BackendError(f"Hugging Face: {_clean(str(error), token)}") from None
     except (transport_error, OSError) as error:  # type: ignore[misc]
+        # Refused or not resolved: nothing answers from here (offline); a retry in a second will not change that.
+        if any(kind.__name__ in ("ConnectError", "ConnectionRefusedError", "gaierror") for kind in type(error).__mro__):
+            raise Unreachable(f"connection failed: {_clean(str(error), token)}") from None
         raise TransientFailure(f"connection failed: {_clean(str(error), token)}") from None
 
 

@@ -74,6 +74,14 @@ class TransientFailure(Exception):
     """A call failed for a reason that may pass: a server error, a timeout, a dropped connection."""
 
 
+class Unreachable(TransientFailure):
+    """The service could not be connected to at all: refused, or its name not resolved (offline)."""
+
+
+class InferenceUnreachable(BackendError):
+    """The inference service cannot be reached from here: the job goes on without it (pictures painted here)."""
+
+
 @dataclass(frozen=True)
 class Token:
     """A token and its fingerprint; only the fingerprint is ever printed."""
@@ -406,6 +414,9 @@ class TokenPool:
             except TokenRefused as refusal:
                 self.refused(token, refusal.status, refusal.retry_after, image, refusal.reason)
                 continue  # another token, at once
+            except Unreachable as failure:
+                self.released(token, image_failed=image)
+                raise InferenceUnreachable(f"the inference service cannot be reached ({failure})") from None
             except TransientFailure as failure:
                 self.released(token, image_failed=image)
                 failures += 1

@@ -111,3 +111,19 @@ def test_a_self_hosted_endpoint_gets_the_inference_and_the_hub_is_asked_nothing(
     assert "…1111" in shown.stdout and "…2222" in shown.stdout and _secret_free(shown.stdout, shown.stderr, result.stderr)
     assert fake.hub_calls("/api/whoami-v2") == [] and fake.hub_calls("/api/settings/billing/usage-v2") == []
 
+
+
+def test_offline_with_a_token_the_pictures_are_painted_here_after_one_warning(tmp_path: Path):
+    """Q3: an inference service nobody can connect to (offline, no DNS) is no reason to fail the job."""
+    from tests.conftest import free_port
+
+    env = isolated_env(tmp_path) | {"VF_HF_TOKENS": A, "VF_HF_BASE_URL": f"http://127.0.0.1:{free_port()}",
+                                    "VF_SCRIPT_BACKEND": "outline"}
+    result = run_cli(["make", "The Road of Life", "--preset", "military-history", "--length", "short",
+                      "--export", "youtube"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line or "warning" in line.lower()]
+    assert len([w for w in warnings if "cannot be reached" in w]) == 1 and "painted here" in result.stderr
+    manifest = json.loads((made_folder(result) / "job.json").read_text())
+    assert manifest["backends"]["images"] == "procedural" and _secret_free(result.stdout, result.stderr)
+    assert probe(made_folder(result) / "video.mp4").video_codec == "h264"
