@@ -112,7 +112,7 @@ def follow(runner, job_id: int, progress: BarProgress) -> int:  # noqa: ANN001 -
 
 
 def _cmd_make(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.jobs import Origin
+    from engine.jobs import LOCAL, Origin
     from engine.runner import EmbeddedRunner
     from engine.stages.exports import parse_exports
 
@@ -126,12 +126,12 @@ def _cmd_make(args: argparse.Namespace, settings: Settings) -> int:
         review=False,  # a preset's review is for the chat; here `videofactory shots FOLDER --replace N` reviews after
     )
     runner = EmbeddedRunner(settings, open_store(settings))
-    runner.book.pause_interrupted("cli")  # killed runs of the command line: taken up by the same command, or resume
+    runner.book.pause_interrupted(LOCAL)  # killed runs of the command line: taken up by the same command, or resume
     try:
         with BarProgress() as progress:
             runner.subscribe(progress.on_event)
             # The same command after a kill or a pause takes up that job again: same folder, from the cache.
-            job = runner.submit(request, Origin("cli"), take_up_same=True)
+            job = runner.submit(request, Origin(LOCAL), take_up_same=True)
             return follow(runner, int(job.id), progress)  # type: ignore[arg-type]
     finally:
         runner.shutdown()
@@ -179,14 +179,14 @@ def _cmd_words(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
-    from engine.jobs import JobBook, JobState
+    from engine.jobs import LOCAL, JobBook, JobState
     from engine.runner import EmbeddedRunner
     from engine.store import as_utc, utcnow
 
     store = open_store(settings)
     book = JobBook(store)
-    book.pause_interrupted("cli")
-    waiting = book.find(states=[JobState.PAUSED], origin="cli")
+    book.pause_interrupted(LOCAL)
+    waiting = book.find(states=[JobState.PAUSED], origin=LOCAL)
     if not waiting:
         print("no paused or interrupted jobs")
         return 0

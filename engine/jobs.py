@@ -103,11 +103,14 @@ class Paused:
 Outcome = Done | Cancelled | Failed | Paused
 
 
+LOCAL = "local"  # jobs `make`, `resume` and `shots --replace` run in their own process: never a queue's to take
+
+
 @dataclass(frozen=True)
 class Origin:
     """Who asked for a job, and so who hears of it."""
 
-    kind: str = "cli"  # cli, telegram, web
+    kind: str = "cli"  # cli (a queue's, from `submit`), local (made in this process by the CLI), telegram, web
     chat_id: int | None = None
     message_id: int | None = None
 
@@ -172,6 +175,18 @@ class JobBook:
             session.commit()
             session.refresh(job)
         return job
+
+    def discard(self, job_id: int) -> None:
+        """Forget a job that never reached its queue: a queued row never started goes, its folder with it if empty."""
+        with Session(self.store.engine) as session:
+            job = session.get(Job, job_id)
+            if job is None or job.state != JobState.QUEUED or job.attempts:
+                return
+            session.delete(job)
+            session.commit()
+        folder = Path(job.folder) if job.folder else None
+        if folder is not None and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
     def get(self, job_id: int) -> Job | None:
         """One job by its number."""
@@ -250,7 +265,7 @@ class JobBook:
 
     def requeue(self, job_id: int, from_states: Iterable[JobState]) -> bool:
         """Put a paused or interrupted job back in the queue; whether it was in one of `from_states`."""
-        return self._set(job_id, list(from_states), state=str(JobState.QUEUED), worker=None, stage=None)
+        return self._set(job_id, list(from_states), state=str(JobState.QUEUED), worker=None, stage=None, sent_at=None)
 
     def lease(self, job_id: int, worker: str, until: datetime) -> bool:
         """Renew the lease of a job this worker runs; False when it is no longer this worker's."""
@@ -263,7 +278,15 @@ class JobBook:
         if job is None or job.worker != worker or (lease is not None and lease > now):
             return False
         return self._set_where(job_id, [JobState.RUNNING], worker, state=str(JobState.QUEUED), worker=None,
-                               stage=None, lease_until=None)
+                               stage=None, lease_until=None, sent_at=None)
+
+    def sent(self, job_id: int, now: datetime) -> None:
+        """Its message is on the queue now (a queued job without one is sent again by the reaper)."""
+        self._set(job_id, [JobState.QUEUED], sent_at=now)
+
+    def unsent(self) -> list[Job]:
+        """Queued jobs whose message never reached the queue (the broker was down), but for those run in-process."""
+        return [job for job in self.find(states=[JobState.QUEUED]) if job.sent_at is None and job.origin != LOCAL]
 
     def _set_where(self, job_id: int, expected: Iterable[JobState], owner: str | None, **values: object) -> bool:
         """`_set`, only while the job's worker is still `owner` (a compare-and-set on both)."""

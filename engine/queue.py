@@ -24,7 +24,7 @@ from engine.cache import Cache
 from engine.config import Settings
 from engine.errors import BackendError, ConfigError
 from engine.housekeeping import tidy
-from engine.jobs import JobBook, JobState, Paused, StateConflict
+from engine.jobs import LOCAL, JobBook, JobState, Paused, StateConflict
 from engine.processes import this_process
 from engine.runner import run_once
 from engine.stages.render import SegmentHelpers, SegmentWork, cached_segment
@@ -62,19 +62,33 @@ def celery_app(settings: Settings) -> Celery:
     return app
 
 
+class QueueUnreachable(BackendError):
+    """The broker (VF_BROKER_URL) cannot be reached now: nothing was queued."""
+
+    exit_code = 2
+
+
 def _send_task(app: Celery, name: str, argument: object) -> None:
-    """Put a task on the queue; a BackendError when the broker cannot be reached."""
+    """Put a task on the queue; QueueUnreachable when the broker cannot be reached, a ConfigError for an address
+    that is no broker's (never with the address itself: it may hold a password)."""
     from kombu.exceptions import OperationalError
 
     try:
         app.send_task(name, args=[argument], queue=QUEUE)
     except OperationalError as error:
-        raise BackendError(f"cannot reach the queue (VF_BROKER_URL): {type(error).__name__}") from None
+        raise QueueUnreachable(f"cannot reach the queue (VF_BROKER_URL): {type(error).__name__}; is Redis "
+                               "running there?") from None
+    except (KeyError, ImportError, ValueError) as error:  # kombu: an unknown transport, a URL it cannot read
+        raise ConfigError(f"VF_BROKER_URL is not a queue address such as redis://host:6379/0 "
+                          f"({type(error).__name__})") from None
 
 
-def send(app: Celery, job_id: int) -> None:
-    """Put a job on the queue; a BackendError when the broker cannot be reached."""
+def send(app: Celery, job_id: int, book: JobBook | None = None) -> None:
+    """Put a job on the queue (and note in its row that it is there); QueueUnreachable when the broker cannot be
+    reached, and then the row says it is not, so the reaper sends it again once the broker is back."""
     _send_task(app, TASK, job_id)
+    if book is not None:
+        book.sent(job_id, utcnow())
 
 
 @cache
@@ -163,7 +177,8 @@ def run_job(settings: Settings, job_id: int, helpers: SegmentHelpers | None = No
 
 
 def reap(settings: Settings, app: Celery) -> list[int]:
-    """Put back on the queue running jobs whose lease expired and paused jobs whose time has come."""
+    """Put back on the queue running jobs whose lease expired, paused jobs whose time has come, and queued jobs
+    whose message never reached the queue (a send that failed while the broker was down)."""
     book, now = JobBook(process_store(settings)), utcnow()
     again = []
     for job in book.find(states=[JobState.RUNNING]):
@@ -172,10 +187,14 @@ def reap(settings: Settings, app: Celery) -> list[int]:
                         job.id, job.worker)
             again.append(int(job.id))  # type: ignore[arg-type]
     for job in book.due(None, now):
+        if job.origin == LOCAL:  # `videofactory make` runs its job in its own process and takes it up itself
+            continue
         if book.requeue(int(job.id), [JobState.PAUSED]):  # type: ignore[arg-type]
             again.append(int(job.id))  # type: ignore[arg-type]
+    # Queued rows whose message never got there: a send that failed while the broker was down, here or anywhere.
+    again += [int(job.id) for job in book.unsent() if int(job.id) not in again]  # type: ignore[arg-type]
     for job_id in again:
-        send(app, job_id)
+        send(app, job_id, book)
     return again
 
 

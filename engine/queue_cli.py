@@ -42,7 +42,13 @@ def _cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
         exports=parse_exports(args.export) if args.export else None, review=False,  # reviewed after, as by `make`
     )
     runner = QueueRunner(settings, open_store(settings), "cli")
-    print(runner.submit(request, Origin("cli")).id)
+    try:
+        print(runner.submit(request, Origin("cli")).id)
+    except BaseException:
+        for copy in (request.script_file, request.voiceover):  # nothing was queued: our copies go too
+            if copy is not None:
+                shutil.rmtree(copy.parent, ignore_errors=True)
+        raise
     return 0
 
 

@@ -83,9 +83,11 @@ class QueueRunner:
         with self.lock:
             self.seen[job_id] = _Seen(JobState.QUEUED, 0, None, 0.0)
         try:
-            send(self.app, job_id)
-        except Exception:
-            self.book.end(job_id, Failed("the queue could not be reached"))
+            send(self.app, job_id, self.book)
+        except BaseException:
+            self.book.discard(job_id)  # never queued: no row is left that nobody will ever run
+            with self.lock:
+                self.seen.pop(job_id, None)
             raise
         self._emit(JobQueued(job_id, self.queue_length() - 1))
         return job
@@ -94,7 +96,7 @@ class QueueRunner:
         """Put a paused job back on the queue; whether it was paused."""
         if not self.book.requeue(job_id, [JobState.PAUSED]):
             return False
-        send(self.app, job_id)
+        send(self.app, job_id, self.book)
         self._emit(JobResumed(job_id, why))
         return True
 

@@ -49,7 +49,7 @@ def _cmd_shots(args: argparse.Namespace, settings: Settings) -> int:
 def _remake(manifest: JobManifest, urls: dict[int, str], numbers: list[int], settings: Settings) -> int:
     """The same video as a new job, these shots' pictures avoided; everything else comes from the cache."""
     from engine.cli import BarProgress, follow, open_store
-    from engine.jobs import Origin, request_of
+    from engine.jobs import LOCAL, Origin, request_of
     from engine.runner import EmbeddedRunner
 
     runner = EmbeddedRunner(settings, open_store(settings))
@@ -60,7 +60,7 @@ def _remake(manifest: JobManifest, urls: dict[int, str], numbers: list[int], set
         request = replaced(request_of(job), urls, numbers).model_copy(update={"fresh": False, "review": False})
         with BarProgress() as progress:
             runner.subscribe(progress.on_event)
-            again = runner.submit(request, Origin("cli"))
+            again = runner.submit(request, Origin(LOCAL))
             return follow(runner, int(again.id), progress)  # type: ignore[arg-type]
     finally:
         runner.shutdown()

@@ -38,6 +38,7 @@ class Job(SQLModel, table=True):
     attempts: int = 0  # how often it was started (a resume is another attempt)
     worker: str | None = None  # "host:pid" of the process running it now
     lease_until: datetime | None = None  # on a queue: the worker renews this while it runs the job
+    sent_at: datetime | None = None  # on a queue: when its message last went on it; None while it is not on it
     cancel_requested: bool = False  # seen by the running job between two items
     resume_after: datetime | None = None  # a paused job goes on from here (a token's cooldown or reset)
     error: str | None = None  # why it failed or paused, in one sentence

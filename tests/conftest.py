@@ -160,30 +160,60 @@ def postgres_url(postgres_server: str) -> str:
     return f"{postgres_server}/{name}"
 
 
-@pytest.fixture
-def redis_url():
-    """A real Redis (Debian's redis-server) on a free local port for one test; its URL."""
-    import shutil
-    import socket
-    import time
+class RedisServer:
+    """Debian's redis-server on a free local port, which a test may stop and start again on the same port."""
 
-    server_binary = shutil.which("redis-server")
-    if server_binary is None:
+    def __init__(self, binary: str) -> None:
+        self.binary, self.port = binary, free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        """Its address for VF_BROKER_URL."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start it and wait until it takes connections (nothing persists across a restart)."""
+        import socket
+        import time
+
+        self.process = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                         "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        """Stop it, as an outage would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def redis_server():
+    """A real Redis (Debian's redis-server) on a free local port for one test."""
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
         if os.environ.get("VF_CI"):
             raise RuntimeError("CI must have redis-server: .ci/run installs Debian's package")
         pytest.skip("redis-server is not installed (CI installs Debian's)")
-    port = free_port()
-    server = subprocess.Popen([server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as client:
-            if client.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(10)
+    server = RedisServer(binary)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """A real Redis on a free local port for one test; its URL."""
+    return redis_server.url
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -137,3 +137,91 @@ def test_a_cancel_reaches_the_worker_running_the_job(redis_url: str, tmp_path: P
         worker.wait(30)
     assert waited.returncode == 1 and "cancelled" in waited.stderr
     assert JobBook(store).get(job_id).state == JobState.CANCELLED
+
+
+@pytest.mark.parametrize("broker", ["closed-port", "not-a-url"])
+def test_a_submit_the_queue_cannot_take_leaves_no_row_and_says_one_line(tmp_path: Path, broker: str):
+    """Q2: nothing is left that nobody will ever run (and no copy of the script), exit 2 with one line."""
+    from tests.conftest import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}/0" if broker == "closed-port" else "nonsense-transport://somewhere"
+    env = isolated_env(tmp_path) | {"VF_BROKER_URL": url}
+    script = tmp_path / "keeper.txt"
+    script.write_text("The keeper climbed the stairs. The lamp was lit.")
+    done = run_cli(["submit", "Lighthouses", "--preset", "science", "--script-file", str(script)], env, tmp_path,
+                   timeout=120)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert ("cannot reach the queue" if broker == "closed-port" else "not a queue address") in done.stderr
+    assert "Traceback" not in done.stderr and "somewhere" not in done.stderr
+    assert run_cli(["jobs"], env, tmp_path).stdout.strip() == "no jobs yet"
+    submitted = tmp_path / "data" / "inputs" / "submitted"
+    assert not submitted.exists() or not any(submitted.iterdir())
+
+
+def test_the_reaper_leaves_a_paused_job_of_make_to_make(redis_url: str, tmp_path: Path, monkeypatch):
+    """Q4: with VF_BROKER_URL set, `videofactory make` runs its job itself; the workers' reaper never queues it."""
+    from celery import Celery
+
+    from engine.jobs import LOCAL, Origin, Paused
+    from engine.models import JobRequest
+    from engine.pipeline import prepare
+    from engine.queue import reap
+
+    from engine.store import open_store
+
+    settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", broker_url=redis_url)
+    book = JobBook(open_store(settings))
+    prepared = prepare(JobRequest(topic="Tides", preset="science"), settings)
+    ids = {}
+    for kind in (LOCAL, "cli"):
+        job = book.create(prepared.request, prepared.preset, prepared.slug, Origin(kind), settings.output_dir)
+        book.start(int(job.id))
+        book.end(int(job.id), Paused("tokens ran out", None))
+        ids[kind] = int(job.id)
+    sent: list[int] = []
+    monkeypatch.setattr("engine.queue.send", lambda app, job_id: sent.append(job_id))
+    reap(settings, Celery("test", broker=redis_url))
+    assert sent == [ids["cli"]]  # the queue's own paused job goes back on the queue; make's stays with make
+    assert book.get(ids[LOCAL]).state == JobState.PAUSED
+
+
+@pytest.mark.slow
+def test_a_job_requeued_while_redis_is_down_is_sent_again_when_it_is_back(redis_server, tmp_path: Path):
+    """Q1: the reaper put a lost worker's job back as queued while Redis was down, and its send failed; the next
+    pass after Redis comes back sends it again (before, it waited for Redis's one-hour visibility timeout)."""
+    env = isolated_env(tmp_path) | {"VF_BROKER_URL": redis_server.url, "VF_LEASE_SECONDS": "6"}
+    settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output",
+                             broker_url=redis_server.url)
+    settings.data_dir.mkdir(parents=True)
+    book = JobBook(Store(settings.resolved_database_url))
+    workers = [start_worker(env, tmp_path / f"worker-{n}.log") for n in (1, 2)]
+    try:
+        script = tmp_path / "tides.txt"
+        script.write_text("\n\n".join(f"Tides shaped the coast, part {n}. Sailors read them on dark nights."
+                                      for n in range(1, 6)))
+        submitted = run_cli(["submit", "Tides", "--preset", "science", "--script-file", str(script),
+                             "--export", "youtube"], env, tmp_path)
+        assert submitted.returncode == 0, submitted.stderr
+        job_id = int(submitted.stdout.strip())
+        victim = _midway(book, "render", 300)
+        redis_server.stop()
+        killed = next(w for w in workers if parse_holder(victim.worker)[1] == w.pid)
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait(10)
+        deadline = time.monotonic() + 90
+        while not ((job := book.get(job_id)).state == JobState.QUEUED and job.sent_at is None):
+            assert time.monotonic() < deadline, "the reaper did not take the job back"
+            time.sleep(0.5)
+        redis_server.start()
+        back = time.monotonic()
+        while (job := book.get(job_id)).state != JobState.DONE:
+            assert job.state in (JobState.QUEUED, JobState.RUNNING), job.error
+            assert time.monotonic() - back < 120, "not finished within two minutes of Redis coming back"
+            time.sleep(1)
+        assert job.attempts == 2  # run once more, not twice more
+        assert probe(Path(job.folder) / "video.mp4").video_codec == "h264"
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                worker.wait(30)
