@@ -76,3 +76,38 @@ def log_in(client: TestClient, services: WebServices, user: int | None, admin: b
     else:
         answer = client.get(f"/login/{services.logins.issue(user, admin)}")
     assert answer.status_code == 303 and answer.headers["location"] == "/"
+
+
+@dataclass
+class Running:
+    """The dashboard served by uvicorn in a thread, as `videofactory web` serves it (web.app.server_config)."""
+
+    server: object
+    thread: object
+    url: str
+
+    def stop(self) -> None:
+        """Ask it to stop and wait for its thread."""
+        self.server.should_exit = True  # type: ignore[attr-defined]
+        self.thread.join(10)  # type: ignore[attr-defined]
+
+
+def serve_in_thread(app, settings: Settings) -> Running:  # noqa: ANN001 - an ASGI application
+    """Serve `app` on a free local port until `stop`, with the server settings of `videofactory web`."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from tests.conftest import free_port
+    from web.app import server_config
+
+    port = free_port()
+    config = server_config(app, settings, "127.0.0.1", port)
+    config.log_level = "warning"
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    return Running(server, thread, f"http://127.0.0.1:{port}")

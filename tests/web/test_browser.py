@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from engine.config import load_settings
-from tests.conftest import free_port
-from web.app import build_services, create_app, server_config
+from tests.web.conftest import serve_in_thread
+from web.app import build_services, create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("VF_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
@@ -32,22 +31,12 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is n
 @pytest.fixture
 def dashboard(tmp_path: Path):
     """The dashboard served by uvicorn on a free port, with the real in-process runner."""
-    import uvicorn
-
     settings = load_settings(data_dir=tmp_path / "data", output_dir=tmp_path / "output", telegram_admins=str(USER))
     services = build_services(settings)
     services.runner.start()
-    port = free_port()
-    config = server_config(create_app(services), settings, "127.0.0.1", port)  # as `videofactory web` serves it
-    config.log_level = "warning"
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield services, f"http://127.0.0.1:{port}", tmp_path
-    server.should_exit = True
-    thread.join(10)
+    running = serve_in_thread(create_app(services), settings)
+    yield services, running.url, tmp_path
+    running.stop()
     services.runner.shutdown()
 
 

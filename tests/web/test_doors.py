@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,8 +30,8 @@ from engine.store import utcnow
 from engine.tables import Job, WebSession
 from engine.web_logins import Visitor
 from tests.conftest import free_port
-from tests.web.conftest import OTHER, PASSWORD, USER
-from web.app import build_services, create_app, server_config
+from tests.web.conftest import OTHER, PASSWORD, USER, Running, serve_in_thread
+from web.app import build_services, create_app
 from web.services import WebServices
 
 ADMIN = 9999
@@ -71,32 +70,20 @@ def _settings(tmp_path: Path, **overrides: object) -> Settings:
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     """Start the dashboard with these settings (a later call is a restart on the same data); stopped at the end."""
-    running: list[tuple[object, threading.Thread]] = []
+    running: list[Running] = []
 
     def start(**overrides: object) -> Served:
-        for server, thread in running:  # a restart: the earlier server stops first
-            server.should_exit = True  # type: ignore[attr-defined]
-            thread.join(10)
-        import uvicorn
-
+        for earlier in running:  # a restart: the earlier server stops first
+            earlier.stop()
         settings = _settings(tmp_path, **overrides)
         services = build_services(settings)
         counter = BodyCounter(create_app(services))
-        port = free_port()
-        config = server_config(counter, settings, "127.0.0.1", port)  # type: ignore[arg-type]
-        config.log_level = "warning"
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        running.append((server, thread))
-        return Served(services, f"http://127.0.0.1:{port}", counter)
+        running.append(serve_in_thread(counter, settings))
+        return Served(services, running[-1].url, counter)
 
     yield start
-    for server, thread in running:
-        server.should_exit = True  # type: ignore[attr-defined]
-        thread.join(10)
+    for server in running:
+        server.stop()
 
 
 def _client(served: Served, address: str = "127.0.0.1") -> httpx.Client:
