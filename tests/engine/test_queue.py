@@ -179,7 +179,7 @@ def test_the_reaper_leaves_a_paused_job_of_make_to_make(redis_url: str, tmp_path
         book.end(int(job.id), Paused("tokens ran out", None))
         ids[kind] = int(job.id)
     sent: list[int] = []
-    monkeypatch.setattr("engine.queue.send", lambda app, job_id: sent.append(job_id))
+    monkeypatch.setattr("engine.queue.send", lambda app, job_id, book=None: sent.append(job_id))
     reap(settings, Celery("test", broker=redis_url))
     assert sent == [ids["cli"]]  # the queue's own paused job goes back on the queue; make's stays with make
     assert book.get(ids[LOCAL]).state == JobState.PAUSED
