@@ -75,8 +75,7 @@ def _stem(word: str) -> str:
 
 def normalised(topic: str) -> frozenset[str]:
     """A topic's words that carry meaning, lower case and stemmed (plurals and cases folded), its numbers kept."""
-    numbers = {word for word in re.findall(r"\d+", topic)}
-    return frozenset({_stem(word) for word in terms(topic) if not word.isdigit()} | numbers)
+    return frozenset({_stem(word) for word in terms(topic) if not word.isdigit()}) | numbers_of(topic)
 
 
 def numbers_of(topic: str) -> frozenset[str]:
@@ -84,9 +83,15 @@ def numbers_of(topic: str) -> frozenset[str]:
     return frozenset(str(int(number)) for number in re.findall(r"\d+", topic))
 
 
+def numbers_differ(a: str, b: str) -> bool:
+    """Whether both topics have numbers, and not the same ones: then they are different videos, whatever else."""
+    x, y = numbers_of(a), numbers_of(b)
+    return bool(x and y) and x != y
+
+
 def same_words(a: str, b: str) -> bool:
     """Whether two topics are the same by their normalised words (never when their numbers differ)."""
-    if numbers_of(a) and numbers_of(b) and numbers_of(a) != numbers_of(b):
+    if numbers_differ(a, b):
         return False
     x, y = normalised(a), normalised(b)
     return bool(x and y) and len(x & y) / len(x | y) >= SAME_WORDS
@@ -116,8 +121,7 @@ def repeats(topics: list[str], made: list[str]) -> list[str | None]:
     if made and waiting and isinstance(make_relevance(), EmbeddingRelevance):
         scores = EmbeddingRelevance().scores([ShotText(topics[k], topics[k]) for k in waiting], [made] * len(waiting))
         for k, row in zip(waiting, scores):
-            alike = [i for i in range(len(made)) if not (numbers_of(made[i]) and numbers_of(topics[k])
-                                                         and numbers_of(made[i]) != numbers_of(topics[k]))]
+            alike = [i for i in range(len(made)) if not numbers_differ(made[i], topics[k])]
             best = max(alike, key=lambda i: row[i], default=None)
             found[k] = made[best] if best is not None and row[best] >= SAME_MEANING else None
     return found
