@@ -193,7 +193,7 @@ class Planner:
         self.plans.move(int(row.id), PlanState.PUBLISHED, now)  # type: ignore[arg-type]
         if self.testers is None:
             return []
-        folder = Path(self.store.get(Job, row.job_id).folder)  # type: ignore[union-attr]
+        folder = self._folder(row)
         try:
             test = self.testers(channel.name).start_thumbnails(row.video_id, folder, channel.chat_id, now,  # type: ignore[arg-type]
                                                                as_utc(row.slot), approved_design(folder))  # type: ignore[arg-type]
@@ -249,6 +249,10 @@ class Planner:
         return [PlanNotice(channel.chat_id, f"⏸ #{row.id} «{row.topic}» was not approved by its deadline: held, not "
                                             f"published. Approve it to publish it now.", int(row.id), approve=True)]  # type: ignore[arg-type]
 
+    def _folder(self, row: PlannedVideo) -> Path:
+        """The made video's folder: its job's own."""
+        return Path(self.store.get(Job, row.job_id).folder)  # type: ignore[union-attr]
+
     def _blocked(self, channel: Channel, now: datetime) -> bool:
         """Whether the channel's YouTube calls wait: its authorisation refused, or its quota spent until the reset."""
         return channel.auth_state == AuthState.REVOKED or bool(channel.quota_until and now < as_utc(channel.quota_until))
@@ -257,7 +261,7 @@ class Planner:
         """An approved video up to its channel, private until its time (or soon, if its time has passed)."""
         if self._blocked(channel, now):
             return []
-        folder = Path(self.store.get(Job, row.job_id).folder)  # type: ignore[union-attr]
+        folder = self._folder(row)
         at = max(as_utc(row.slot), now + LATE)  # type: ignore[arg-type]
         try:
             done = publish(folder, self.settings, self.youtube(channel.name), "private", at, now=now)
@@ -276,7 +280,7 @@ class Planner:
         """An uploaded video whose captions or thumbnail failed for a passing reason: set them now."""
         if self._blocked(channel, now):
             return []
-        folder = Path(self.store.get(Job, row.job_id).folder)  # type: ignore[union-attr]
+        folder = self._folder(row)
         uploaded = read_manifest(folder).youtube
         if uploaded is None:
             raise InputError(f"#{row.id} is marked uploaded, but its job.json has no upload")
