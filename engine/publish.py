@@ -12,6 +12,7 @@ from engine.errors import InputError
 from engine.records import ChapterRecord, CreditRecord, YouTubeRecord, read_manifest, read_script, write_manifest
 from engine.stages import longform
 from engine.stages.sources import MODIFIED, credit_block, credits_fit
+from engine.text import without_angle_brackets
 from engine.thumbnail_choice import APPROVED_NAME
 from engine.youtube import PRIVACY, AuthError, VideoMeta, YouTube, YouTubeError, retriable
 
@@ -39,11 +40,6 @@ class Published:
 
 
 MIN_CHAPTER_SECONDS = 10  # YouTube's rules for showing chapters: the first at 00:00, three or more, each 10 s or longer
-
-
-def _without_angle_brackets(text: str) -> str:
-    # YouTube refuses titles, descriptions and tags that contain < or >.
-    return text.replace("<", "").replace(">", "")
 
 
 def _timestamp(seconds: float) -> str:
@@ -91,13 +87,13 @@ def video_meta(folder: Path, settings: Settings, privacy: str, publish_at: datet
     script = read_script(folder)
     manifest = read_manifest(folder)
     preset = manifest.preset(settings.user_presets_dir)  # the snapshot: a preset edited since changes nothing
-    title = " ".join(_without_angle_brackets(script.title or manifest.inputs.topic).split())
-    description = _without_angle_brackets(script.description or script.scenes[0].narration)
-    chapters = [_without_angle_brackets(line) for line in chapter_list(script.chapters, script.duration)]
+    title = " ".join(without_angle_brackets(script.title or manifest.inputs.topic).split())
+    description = without_angle_brackets(script.description or script.scenes[0].narration)
+    chapters = [without_angle_brackets(line) for line in chapter_list(script.chapters, script.duration)]
     description = _fitted(description, chapters, script.credits)
     tags, used = [], 0
     for tag in (*script.tags, *preset.youtube.tags):
-        tag = _without_angle_brackets(tag).strip()
+        tag = without_angle_brackets(tag).strip()
         cost = len(tag) + (2 if " " in tag else 0) + (1 if tags else 0)  # YouTube counts quotes and commas
         if tag and tag not in tags and used + cost <= TAG_CHARS:
             tags.append(tag)

@@ -24,6 +24,11 @@ def printable(text: str) -> str:
     return "".join(ch for ch in _ESCAPE.sub("", text) if ch in "\n\t" or unicodedata.category(ch) != "Cc")
 
 
+def without_angle_brackets(text: str) -> str:
+    """`text` without < and >, which YouTube refuses in titles, descriptions and tags."""
+    return text.replace("<", "").replace(">", "")
+
+
 def has_words(text: str) -> bool:
     """Whether `text` has a letter or a digit to say."""
     return any(ch.isalnum() for ch in text)

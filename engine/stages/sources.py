@@ -23,6 +23,7 @@ from PIL import Image, UnidentifiedImageError
 
 from engine.cache import Cache, cache_key, file_digest, translate_os_errors
 from engine.licences import credited, judge
+from engine.text import without_angle_brackets
 from engine.media import MediaError, probe, run_ffmpeg
 from engine.models import Scene, Shot
 from engine.presets import Preset
@@ -349,7 +350,7 @@ def credit_lines(credits: Sequence[Credited]) -> list[str]:
     for credit in credits:
         by_author.setdefault(credit.author or "Unknown author", []).append(
             f"{credit.title or 'untitled'} ({credit.licence}{', ' + credit.page if credit.page else ''})")
-    return [f"{author}: {'; '.join(works)}".replace("<", "").replace(">", "") for author, works in by_author.items()]
+    return [without_angle_brackets(f"{author}: {'; '.join(works)}") for author, works in by_author.items()]
 
 
 def credit_block(credits: Sequence[Credited]) -> str:
