@@ -1,8 +1,9 @@
 """What an A/B test tells its chat: the early report, one per completed cycle, the final one, and the days ahead.
 
 Reach reports come two or three days after their day, so the 24-hour report is about the schedule
-and never a verdict; the cycle reports show each variant's click rate per day and the leader with
-an interval; the final report says what was decided and why.
+and never a verdict; the cycle reports show each variant's click rate per day and the leader's
+estimate (without an interval: none that ignores the choice of the leader and the stopping is
+honest, issue 35); the final report says what was decided and why.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from engine.abtest import ABTester
 
 AHEAD_DAYS = 7
+REPORT_LAG_DAYS = 2  # the earliest a day's reach report comes (48-72 hours after the day)
 
 
 def variant_name(test: ABTest, variant: int) -> str:
@@ -47,14 +49,16 @@ def ahead(tester: ABTester, test: ABTest, now: datetime, days: int = AHEAD_DAYS)
 def early(tester: ABTester, test: ABTest, now: datetime) -> str:
     """The 24-hour report: the plan and what can be known yet, which is no verdict."""
     looks = abstats.looks(test.variants, test.max_cycles)
-    first_look_day = test.first_day + timedelta(days=looks[0] * test.variants + 2)
+    # The first look's last day ends, and its report comes two days after that at the earliest.
+    first_look_day = test.first_day + timedelta(days=looks[0] * test.variants + REPORT_LAG_DAYS)
     lines = [f"📊 24-hour report: A/B test #{test.id} of {test.variants} {test.kind}s, video {test.video_id}",
              f"The test runs {test.max_cycles} cycles of {test.variants} days from {_date(test.first_day)}; each "
              f"cycle shows every {test.kind} for one whole day, in a fresh random order. Until then the video is "
              "new and its first day is not judged.",
              "YouTube's reach reports come 2-3 days after each day, so nothing can be judged yet. "
-             f"The earliest decision can come around {_date(first_look_day)}; if no {test.kind} proves better by "
-             f"the end, {variant_name(test, test.approved)} stays.",
+             f"No decision can come before the look after cycle {looks[0]}, on {_date(first_look_day)} at the "
+             f"earliest (fewer cycles cannot tell a lead from chance); if no {test.kind} proves better by the "
+             f"end, {variant_name(test, test.approved)} stays.",
              ahead(tester, test, now)]
     figures = tester.figures(test)
     seen = sorted(day for day in figures if day >= pacific_day(as_utc(test.published)))
@@ -81,29 +85,48 @@ def _per_day(tester: ABTester, test: ABTest, found: abstats.Analysis | None, up_
 
 
 def _leader(test: ABTest, found: abstats.Analysis) -> str:
-    low, high = found.interval
-    interval = f" (95% interval {low:+.0%} to {high:+.0%})" if low == low else ""  # nan: too few cycles
-    return (f"Leader: {variant_name(test, found.leader)}, click odds {found.uplift:+.0%} against the others"
-            f"{interval}; p = {found.p_value:.3f} over {found.cycles} cycle(s).")
+    return (f"Leader: {variant_name(test, found.leader)}, click odds {found.uplift:+.0%} against the others "
+            f"(an estimate, likely overstated: the largest of {test.variants}); p = {found.p_value:.3f} from "
+            f"{found.cycles} cycle(s) alone.")
+
+
+def _changed(tester: ABTester, test: ABTest) -> list[str]:
+    """A line when reach figures changed after a look used them (YouTube backfills days)."""
+    days = tester.changed_after_looks(test)
+    if not days:
+        return []
+    return [f"Note: YouTube changed the figures of {len(days)} day(s) after a look had used them "
+            f"({', '.join(_date(d) for d in days[:3])}{'…' if len(days) > 3 else ''}). A look stands as it was made; "
+            "later looks use the new figures."]
+
+
+def _look_line(tester: ABTester, test: ABTest, number: int) -> str:
+    """What the look after cycle `number` did: none planned yet, decided nothing, or waited for days."""
+    looks = abstats.looks(test.variants, test.max_cycles)
+    if number < looks[0]:
+        return f"No decision is possible yet: the first look comes after cycle {looks[0]}."
+    made = tester.looks_made(test)
+    if made and made[-1].cycle == number:
+        return (f"Not decided: the lead is within what chance gives at this look (p = {made[-1].p_value:.3f}). "
+                "The test goes on.")
+    judged = len(tester.results(test, number))
+    return (f"The look after this cycle waits for the next: {judged} of the {number * test.variants} days so far "
+            f"could be judged, and a look needs {abstats.MIN_DAY_SHARE:.0%} of them and a day of this cycle; "
+            "its share of the 5% passes on with it.")
 
 
 def cycle(tester: ABTester, test: ABTest, number: int, found: abstats.Analysis | None) -> str:
     """The report after a completed cycle: the numbers so far, and why the test goes on."""
     lines = [f"📊 Cycle {number} of {test.max_cycles}: A/B test #{test.id}, video {test.video_id}",
              *_per_day(tester, test, found, number)]
-    looks = abstats.looks(test.variants, test.max_cycles)
     if found is not None:
         lines.append(_leader(test, found))
-    later = [c for c in looks if c > number]
-    if number in looks:
-        lines.append("Not decided: the lead is within what chance gives at this look. The test goes on.")
-    elif later:
-        lines.append(f"No decision is possible yet: the first look comes after cycle {later[0]}.")
-    return "\n".join(lines)
+    lines.append(_look_line(tester, test, number))
+    return "\n".join(lines + _changed(tester, test))
 
 
 def final(tester: ABTester, test: ABTest) -> str:
-    """The final report: per-day click rates, the uplift with its interval, and the decision."""
+    """The final report: per-day click rates, the leader's estimate, and the decision."""
     found = tester.analysis(test, test.reported_cycles or None)
     lines = [f"📊 Final report: A/B test #{test.id}, video {test.video_id}",
              *_per_day(tester, test, found, test.reported_cycles or test.max_cycles)]
@@ -113,12 +136,14 @@ def final(tester: ABTester, test: ABTest) -> str:
         lines.append("No day could be judged: every switch came after 01:00 Pacific, or no reach report arrived.")
     winner = variant_name(test, test.winner or test.approved)
     if test.decided_by == "statistics":
-        lines.append(f"✅ {winner} is better, beyond chance at the 5% level; it is now the video's {test.kind}.")
+        lines.append(f"✅ {winner} is better, beyond chance at the 5% level; it is now the video's {test.kind}. "
+                     "How much better is less sure: a test stops when the lead looks large, so the estimate above "
+                     "is likely more than the real difference.")
     elif test.decided_by == "no difference":
         lines.append(f"🤝 No {test.kind} could be told apart from the others; {winner}, the one you approved, stays.")
     else:
         lines.append(f"✅ {winner} is now the video's {test.kind} (chosen by hand).")
-    return "\n".join(lines)
+    return "\n".join(lines + _changed(tester, test))
 
 
 def summary(tester: ABTester, test: ABTest, now: datetime) -> str:

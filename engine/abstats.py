@@ -18,6 +18,12 @@ exact whatever the trends, weekdays and day-to-day noise. It decides only at pla
 whole cycles; the 5 % is spent evenly across the looks, each look's boundary taken from the joint
 re-randomised distribution of all looks so far (a group-sequential permutation test), so looking
 several times does not inflate it.
+
+Looks. Renaming the variants does not change the statistic, so c cycles tell (k!)^(c-1) schedules
+apart and a look is planned only where that many can reach its share of the 5 %. Each look is kept
+as it was made (its statistic, boundary and the schedules still undecided) and never made again: a
+reach report that changes a day afterwards cannot undo a look. A look needs 80 % of the days planned
+so far judged; with fewer it waits for the next cycle, its share of the 5 % with it.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ PACIFIC = ZoneInfo("America/Los_Angeles")  # YouTube's reports count days in Pac
 ALPHA = 0.05
 MIN_CYCLES = 2  # at least two full cycles before any decision
 RANDOMISATIONS = 2000  # re-randomised schedules drawn per look
-SMALLEST_LOOK_P = 0.005  # a look is planned only once the design can tell a p-value this small
+MIN_DAY_SHARE = 0.8  # a look needs this share of the days planned so far judged, else it waits a cycle
 
 
 def pacific_day(moment: datetime) -> date:
@@ -77,10 +83,25 @@ def plan_schedule(first_day: date, variants: int, cycles: int, rng: np.random.Ge
     return days
 
 
+def distinct_schedules(variants: int, cycles: int) -> int:
+    """How many schedules of `cycles` cycles the statistic can tell apart: every renaming of the variants gives
+    the same leader's lead, so (k!)^c schedules show (k!)^(c-1) values."""
+    return math.factorial(variants) ** (cycles - 1)
+
+
 def looks(variants: int, max_cycles: int) -> list[int]:
-    """The cycles after which the test may decide: from the first whose design can reach a small p-value."""
-    per_cycle = math.factorial(variants)
-    return [c for c in range(MIN_CYCLES, max_cycles + 1) if per_cycle ** c * SMALLEST_LOOK_P >= 1]
+    """The cycles after which the test may decide: each planned look can reach its even share of the 5 %.
+
+    A look at cycle c can only decide if its smallest possible p-value, one over the schedules it can tell
+    apart, is within its share: distinct_schedules(k, c) x ALPHA / looks >= 1. Fewer looks give each a larger
+    share, so the most looks that all qualify are planned, the latest ones (the last cycle always has a look).
+    """
+    candidates = list(range(MIN_CYCLES, max_cycles + 1))
+    for count in range(len(candidates), 0, -1):
+        able = [c for c in candidates if distinct_schedules(variants, c) * ALPHA / count >= 1]
+        if len(able) >= count:
+            return able[-count:]
+    return []
 
 
 @dataclass(frozen=True)
@@ -96,17 +117,43 @@ class DayResult:
 
 
 @dataclass(frozen=True)
-class Analysis:
-    """What the judged days say about the variants at one look."""
+class Design:
+    """What every look of one test shares: its planned days (cycles 1 on) and the seed of its re-randomisations."""
 
     variants: int
-    cycles: int  # complete cycles judged
+    max_cycles: int
+    planned: tuple[PlannedDay, ...]
+    seed: int
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the judged days say about the variants now (a report's figures; decisions are made by looks)."""
+
+    variants: int
+    cycles: int  # cycles with a judged day
     leader: int
-    p_value: float  # how often re-randomised schedules give a lead as large (this look alone)
-    decided: bool  # the lead crossed this look's boundary
+    p_value: float  # how often re-randomised schedules give a lead as large, from these days alone
     ctr: dict[int, float]  # pooled click rate per variant
-    uplift: float  # the leader's click odds against the others' mean, relative (0.25 is +25 %)
-    interval: tuple[float, float]  # 95 % interval of the uplift
+    uplift: float  # the leader's click odds against the others' mean, relative (0.25 is +25 %): the leader's is
+    #                the largest of k estimates, so it is likely overstated, the more so when decided early
+
+
+@dataclass(frozen=True)
+class Look:
+    """One look as it was made. It is kept and never made again: later looks start from its undecided schedules,
+    so a report that changes a day afterwards cannot undo it."""
+
+    cycle: int
+    share: float  # of the 5 %, what may be spent by the end of this look
+    statistic: float  # the observed studentised lead
+    p_value: float  # this look's own
+    boundary: float
+    spent: float  # of the 5 %, what the re-randomised schedules have spent by the end of this look
+    alive: str  # hex of the packed flags: which re-randomised schedules have not crossed a boundary yet
+    decided: bool
+    leader: int
+    days: int  # judged days it used
 
 
 def _log_odds(results: list[DayResult]) -> np.ndarray:
@@ -137,19 +184,26 @@ def _leads(odds: np.ndarray, nuisance: np.ndarray, labels: np.ndarray, variants:
     return effects.max(axis=1) / np.sqrt(np.maximum(unexplained, 1e-12))
 
 
-def _relabellings(results: list[DayResult], seed: int) -> np.ndarray:
-    """The schedule as run (row 0) and re-randomised ones: each cycle's days permuted again.
-
-    Each cycle draws from a stream of its own, so a look recomputes earlier looks' boundaries
-    exactly as they were.
-    """
-    labels = np.array([r.variant for r in results])
+def _relabellings(design: Design) -> np.ndarray:
+    """The schedule as planned (row 0) and re-randomised ones over every planned day: each cycle's days permuted
+    again. Each cycle draws from a stream of its own and over all its planned days, judged or not, so every
+    look sees the same re-randomised schedules whichever days have come in by then."""
+    labels = np.array([d.variant for d in design.planned])
+    cycles = np.array([d.cycle for d in design.planned])
     rows = np.tile(labels, (RANDOMISATIONS + 1, 1))
-    for cycle in sorted({r.cycle for r in results}):
-        members = np.array([r.cycle == cycle for r in results])
-        stream = np.random.default_rng([seed, cycle])
+    for cycle in sorted(set(cycles.tolist())):
+        members = cycles == cycle
+        stream = np.random.default_rng([design.seed, cycle])
         rows[1:, members] = stream.permuted(np.tile(labels[members], (RANDOMISATIONS, 1)), axis=1)
     return rows
+
+
+def _statistics(design: Design, results: list[DayResult]) -> np.ndarray:
+    """The studentised lead of every re-randomised schedule (row 0 as run) on the judged days."""
+    column = {d.day: i for i, d in enumerate(design.planned)}
+    rows = _relabellings(design)[:, [column[r.day] for r in results]]
+    # Rounded: schedules that fit equally well must tie, not differ in the last bits of floating point.
+    return np.round(_leads(_log_odds(results), _nuisance(results), rows, design.variants), 9)
 
 
 def _boundary(statistic: np.ndarray, alive: np.ndarray, budget: float) -> float:
@@ -167,38 +221,51 @@ def spent_share(look: int, looks: int) -> float:
     return look / looks
 
 
-def _sequential(results: list[DayResult], variants: int, planned: list[int], seed: int) -> tuple[bool, float]:
-    """Whether the last look's lead crosses its boundary, and that look's own p-value."""
-    rows = _relabellings(results, seed)
-    odds = _log_odds(results)
-    nuisance = _nuisance(results)
-    cycles = np.array([r.cycle for r in results])
-    current = int(cycles.max())
-    alive, spent = np.ones(len(rows), bool), 0.0
-    crossed_now, p_value = False, 1.0
-    made = [look for look in planned if look <= current]
-    for number, look in enumerate(made, start=1):
-        upto = cycles <= look
-        # Rounded: schedules that fit equally well must tie, not differ in the last bits of floating point.
-        statistic = np.round(_leads(odds[upto], nuisance[upto], rows[:, upto], variants), 9)
-        boundary = _boundary(statistic, alive, ALPHA * spent_share(number, len(planned)) - spent)
-        crossed = (statistic >= boundary) & alive
-        spent += crossed.mean()
-        alive &= ~crossed
-        crossed_now, p_value = bool(crossed[0]), float((statistic >= statistic[0] - 1e-12).mean())
-    return (crossed_now and bool(made) and made[-1] == current), p_value
+def enough_days(design: Design, cycle: int, results: list[DayResult]) -> bool:
+    """Whether a look after `cycle` has its judged days: at least MIN_DAY_SHARE of the days planned so far, and
+    one in that cycle itself (a look on fewer is postponed to the next cycle, with its share of the 5 %)."""
+    planned = sum(d.cycle <= cycle for d in design.planned)
+    judged = [r for r in results if r.cycle <= cycle]
+    return any(r.cycle == cycle for r in judged) and len(judged) >= MIN_DAY_SHARE * planned
 
 
-def analyse(results: list[DayResult], variants: int, max_cycles: int, seed: int = 0) -> Analysis:
-    """The judged days at the look after their last cycle: the leader, whether it is decided, the uplift."""
-    odds = _log_odds(results)
+def make_look(design: Design, cycle: int, results: list[DayResult], previous: Look | None) -> Look:
+    """The look after `cycle` on the judged days so far, spending what the planned looks up to it allow beyond
+    what `previous` (the last look made, as made) spent."""
+    planned = looks(design.variants, design.max_cycles)
+    share = sum(c <= cycle for c in planned) / len(planned)
+    judged = [r for r in results if r.cycle <= cycle]
+    statistic = _statistics(design, judged)
+    alive = np.ones(len(statistic), bool) if previous is None else _unpack(previous.alive, len(statistic))
+    spent_before = 0.0 if previous is None else previous.spent
+    boundary = _boundary(statistic, alive, ALPHA * share - spent_before)
+    crossed = (statistic >= boundary) & alive
+    return Look(cycle, share, float(statistic[0]), float((statistic >= statistic[0] - 1e-12).mean()), boundary,
+                spent_before + float(crossed.mean()), _pack(alive & ~crossed), bool(crossed[0]),
+                _leader(judged, design.variants), len(judged))
+
+
+def _pack(flags: np.ndarray) -> str:
+    return np.packbits(flags).tobytes().hex()
+
+
+def _unpack(packed: str, count: int) -> np.ndarray:
+    return np.unpackbits(np.frombuffer(bytes.fromhex(packed), np.uint8))[:count].astype(bool)
+
+
+def _leader(results: list[DayResult], variants: int) -> int:
     labels = np.array([r.variant for r in results])
-    effect = _fit(odds, _nuisance(results), labels[None, :], variants)[0][0]
-    leader = int(effect.argmax()) + 1
-    decided, p_value = _sequential(results, variants, looks(variants, max_cycles), seed)
-    uplift, interval = _uplift(results, leader, variants)
-    ctr = {v: _pooled_ctr([r for r in results if r.variant == v]) for v in range(1, variants + 1)}
-    return Analysis(variants, len({r.cycle for r in results}), leader, p_value, decided, ctr, uplift, interval)
+    effect = _fit(_log_odds(results), _nuisance(results), labels[None, :], variants)[0][0]
+    return int(effect.argmax()) + 1
+
+
+def analyse(results: list[DayResult], design: Design) -> Analysis:
+    """The judged days as they stand: the leader, its uplift, and the p-value these days alone would give."""
+    statistic = _statistics(design, results)
+    leader = _leader(results, design.variants)
+    ctr = {v: _pooled_ctr([r for r in results if r.variant == v]) for v in range(1, design.variants + 1)}
+    return Analysis(design.variants, len({r.cycle for r in results}), leader,
+                    float((statistic >= statistic[0] - 1e-12).mean()), ctr, _uplift(results, leader, design.variants))
 
 
 def _pooled_ctr(days: list[DayResult]) -> float:
@@ -206,23 +273,18 @@ def _pooled_ctr(days: list[DayResult]) -> float:
     return sum(d.clicks for d in days) / shown if shown else 0.0
 
 
-def _uplift(results: list[DayResult], leader: int, variants: int) -> tuple[float, tuple[float, float]]:
-    """The leader's log-odds over the others' mean, beside the video's log age: relative odds, and a t interval."""
+def _uplift(results: list[DayResult], leader: int, variants: int) -> float:
+    """The leader's log-odds over the others' mean, beside the video's log age, as relative odds.
+
+    No interval comes with it: a plain interval around the largest of k estimates at a data-dependent stop
+    excludes zero for most false winners (issue 35), so none is shown rather than one that misleads."""
     odds = _log_odds(results)
     labels = np.array([r.variant for r in results])
     present = [v for v in range(1, variants + 1) if (labels == v).any()]
     if len(present) < 2:
-        return 0.0, (float("nan"), float("nan"))
+        return 0.0
     columns = [np.log([r.age_days for r in results])] + [(labels == v).astype(float) for v in present]
     design = np.stack(columns, axis=1)  # the variants' columns sum to one: no separate intercept
     contrast = np.array([0.0] + [1.0 if v == leader else -1.0 / (len(present) - 1) for v in present])
     coefficients, *_ = np.linalg.lstsq(design, odds, rcond=None)
-    gap = float(contrast @ coefficients)
-    freedom = len(odds) - np.linalg.matrix_rank(design)
-    if freedom < 1:
-        return math.expm1(gap), (float("nan"), float("nan"))
-    from scipy import stats
-
-    spread = float(((odds - design @ coefficients) ** 2).sum() / freedom)
-    half = float(stats.t.ppf(0.975, freedom) * math.sqrt(spread * contrast @ np.linalg.pinv(design.T @ design) @ contrast))
-    return math.expm1(gap), (math.expm1(gap - half), math.expm1(gap + half))
+    return math.expm1(float(contrast @ coefficients))

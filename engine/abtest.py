@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -26,7 +26,7 @@ from engine.abreport import variant_name
 from engine.abstats import PACIFIC, day_start, first_judged_day, pacific_day
 from engine.errors import InputError, VideoFactoryError
 from engine.store import Store, as_utc
-from engine.tables import ABDay, ABTest, ReachDay
+from engine.tables import ABDay, ABLook, ABTest, ReachDay
 from engine.youtube import VideoStatus, unseen_reason
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,10 @@ class Notice:
 
     chat_id: int | None
     text: str
+
+
+def _as_look(row: ABLook) -> abstats.Look:
+    return abstats.Look(**{field.name: getattr(row, field.name) for field in fields(abstats.Look)})
 
 
 class ABTester:
@@ -250,23 +254,60 @@ class ABTester:
                                          figures[day.day].clicks))
         return out
 
+    def design(self, test: ABTest) -> abstats.Design:
+        """The test's planned days and seed: what every look of it shares."""
+        planned = tuple(abstats.PlannedDay(d.day, d.cycle, d.variant) for d in self.schedule(test.id)  # type: ignore[arg-type]
+                        if d.cycle >= 1)
+        return abstats.Design(test.variants, test.max_cycles, planned, test.seed)
+
     def analysis(self, test: ABTest, up_to_cycle: int | None = None) -> abstats.Analysis | None:
         """What the judged days say so far (None before any)."""
         results = self.results(test, up_to_cycle)
         if not results:
             return None
-        return abstats.analyse(results, test.variants, test.max_cycles, test.seed)
+        return abstats.analyse(results, self.design(test))
+
+    def looks_made(self, test: ABTest) -> list[ABLook]:
+        """The test's looks as they were made, in order."""
+        with Session(self.store.engine) as session:
+            return list(session.exec(select(ABLook).where(ABLook.test_id == test.id).order_by(ABLook.cycle)))  # type: ignore[arg-type]
+
+    def changed_after_looks(self, test: ABTest) -> list[date]:
+        """Days whose reach figures changed (a backfill) after a look had used them."""
+        figures = self.figures(test)
+        changed: set[date] = set()
+        for look in self.looks_made(test):
+            for text, (impressions, clicks) in json.loads(look.figures_json).items():
+                now = figures.get(date.fromisoformat(text))
+                if now is None or now.impressions != impressions or abs(now.clicks - clicks) > 1e-6:
+                    changed.add(date.fromisoformat(text))
+        return sorted(changed)
 
     def _look(self, test: ABTest, cycle: int, now: datetime) -> Notice:
-        """A completed cycle: report it, and at a planned look decide or, after the last, keep the approved."""
+        """A completed cycle: at a planned look with its days, decide or go on; after the last, keep the approved."""
+        look = self._make_look(test, cycle)
         test.reported_cycles = cycle
         self.store.add(test)
-        found = self.analysis(test, cycle)
-        if found is not None and found.decided and cycle in abstats.looks(test.variants, test.max_cycles):
-            return self.finish(test, found.leader, now, "statistics")
+        if look is not None and look.decided:
+            return self.finish(test, look.leader, now, "statistics")
         if cycle == test.max_cycles:
             return self.finish(test, test.approved, now, "no difference")
-        return Notice(test.chat_id, abreport.cycle(self, test, cycle, found))
+        return Notice(test.chat_id, abreport.cycle(self, test, cycle, self.analysis(test, cycle)))
+
+    def _make_look(self, test: ABTest, cycle: int) -> ABLook | None:
+        """The look after `cycle`, made once and kept; None before the first planned look, or while too few of
+        the planned days could be judged (the look waits for the next cycle, its share of the 5 % with it)."""
+        planned = abstats.looks(test.variants, test.max_cycles)
+        made = self.looks_made(test)
+        if made and made[-1].cycle == cycle:
+            return made[-1]  # made before a restart: never made again
+        design, results = self.design(test), self.results(test, cycle)
+        if not planned or cycle < planned[0] or not abstats.enough_days(design, cycle, results):
+            return None
+        look = abstats.make_look(design, cycle, results, _as_look(made[-1]) if made else None)
+        figures = {r.day.isoformat(): [r.impressions, r.clicks] for r in results}
+        return self.store.add(ABLook(test_id=test.id, figures_json=json.dumps(figures),  # type: ignore[arg-type]
+                                     **asdict(look)))
 
     # --- ending --------------------------------------------------------------------------------
 

@@ -150,6 +150,26 @@ class ABDay(SQLModel, table=True):
     late: bool = False  # went up after 01:00 Pacific: the day mixes two variants and is not judged
 
 
+class ABLook(SQLModel, table=True):
+    """A look of an A/B test as it was made (engine.abstats.Look), and the figures it used: never made again."""
+
+    __tablename__ = "ab_looks"
+    id: int | None = Field(default=None, primary_key=True)
+    test_id: int = Field(foreign_key="ab_tests.id", index=True)
+    cycle: int
+    share: float
+    statistic: float
+    p_value: float
+    boundary: float
+    spent: float
+    alive: str  # hex of packed flags, one per re-randomised schedule
+    decided: bool
+    leader: int
+    days: int
+    figures_json: str = "{}"  # {"YYYY-MM-DD": [impressions, clicks]} of the days it judged
+    made: datetime = Field(default_factory=utcnow)
+
+
 class ReachDay(SQLModel, table=True):
     """A video's thumbnail impressions and clicks on one Pacific day, from the latest reach report of that day."""
 

@@ -43,10 +43,10 @@ def _detail(request: Request, seen: Viewer, test_id: int) -> dict[str, object]:
     names = {variant: variant_name(test, variant) for variant in range(1, test.variants + 1)}
     return {"test": test, "schedule": tester.schedule(test_id), "analysis": tester.analysis(test),
             "chart": charts.ab_days(results, names) if results else "", "names": names, "results": results,
-            }
+            "looks": tester.looks_made(test), "changed": tester.changed_after_looks(test)}
 
 
 @router.get("/abtests/{test_id}", response_class=HTMLResponse)
 async def abtest_page(request: Request, test_id: int, seen: Viewer = Depends(viewer)) -> Response:
-    """One test: its planned days, its judged days as a chart, the current estimate with its interval."""
+    """One test: its planned days, its judged days as a chart, the current estimate and the looks made."""
     return page(request, "abtest.html", await asyncio.to_thread(_detail, request, seen, test_id))

@@ -134,7 +134,8 @@ def test_an_ab_test_shows_its_schedule_and_days(client, services):
     assert "vid123" in client.get("/abtests").text
     page = client.get(f"/abtests/{test.id}").text
     assert "Tue 10 Nov" in page and "thumbnail 3" in page and 'id="chart-ab"' in page
-    assert "After 2 complete cycle(s): thumbnail 3 leads" in page and "95% interval" in page
+    assert "After 2 cycle(s) with judged days: thumbnail 3 leads" in page and "likely overstated" in page
+    assert "95% interval" not in page  # no plain interval around a leader picked from three
     log_in(client, services, OTHER)
     assert client.get(f"/abtests/{test.id}").status_code == 404
 
