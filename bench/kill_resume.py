@@ -3,7 +3,9 @@
 For each stage of `videofactory make` on a short script, in a fresh data folder: start the command, kill it
 the moment its job's row says that stage has started, run the same command again, and check that the second
 run ends with a valid video (probed: H.264 and AAC, its duration) and recomputed nothing that the first run
-had finished (every stage that had ended: its items all from the cache, or the stage a cache hit).
+had finished (every stage that had ended: its items all from the cache, or the stage a cache hit). Stages
+that only derive in memory from what came before (the script split from the user's text, the timeline,
+the captions) count neither as computed nor as cached; they are listed as derived again.
 
 Run: python bench/kill_resume.py   (writes bench/results/kill-resume.json; about ten minutes on 2 cores)
 Target (issue 34): every run finishes with a valid video and recomputes nothing that had finished.
@@ -86,12 +88,15 @@ def killed_at(stage: str) -> dict[str, object]:
         redone = [row[0] for row in _rows(root, f"SELECT stage, items_computed, cache_hit FROM stage_runs WHERE id > "
                                                 f"{last_id} AND outcome = 'done'")
                   if row[0] in finished and row[1] > 0 and not row[2]]
+        derived = [row[0] for row in _rows(root, f"SELECT stage, items_computed, items_cached FROM stage_runs WHERE "
+                                                 f"id > {last_id} AND outcome = 'done'")
+                   if row[0] in finished and row[1] == 0 and row[2] == 0]
         videos = list((root / "output").glob("*/video.mp4"))
         info = probe(videos[0]) if again.returncode == 0 and len(videos) == 1 else None
         return {"stage": stage, "killed": True, "second_run_exit": again.returncode, "second_run_seconds": round(seconds, 1),
                 "one_folder": len(list((root / "output").iterdir())) == 1,
                 "valid_video": bool(info and info.video_codec == "h264" and info.audio_codec == "aac" and info.duration > 5),
-                "finished_before_the_kill": sorted(finished), "made_again": redone}
+                "finished_before_the_kill": sorted(finished), "made_again": redone, "derived_again": derived}
 
 
 def main() -> None:

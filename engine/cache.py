@@ -136,6 +136,7 @@ class Cache:
     def __init__(self, root: Path, read: bool = True) -> None:
         self.root = root
         self.read = read  # False for --fresh: recompute everything, still store the results
+        self.made = 0  # entries this object computed (not found): a stage reads it to say whether it did work
 
     def _folder(self, key: str) -> Path:
         return self.root / key[:2] / key
@@ -255,6 +256,7 @@ class Cache:
             return found, True
         with self.writing(key) as scratch:
             result = compute(scratch)
+            self.made += 1
             stored = _rerooted(adapter.dump_python(result, mode="json"), str(scratch), ENTRY_MARK)
             with translate_os_errors(f"the cache in {self.root}"):
                 (scratch / RESULT_FILE).write_text(json.dumps(stored, indent=1), encoding="utf-8")

@@ -201,6 +201,15 @@ class StageHandle:
         self._store, self.row, self._progress = store, row, progress
         self._lock = threading.Lock()
 
+    def derived(self) -> None:
+        """The stage's one item was derived in memory from what earlier stages made (a text split, a timeline):
+        neither computed work nor a cache answer, so a resumed job that derives it again redid nothing."""
+        self._progress.advanced(self.row.stage, 1)
+
+    def cached_unless(self, cache: Cache, made_before: int) -> None:
+        """One item, computed if `cache` made an entry since it counted `made_before`, else from the cache."""
+        self.item(cached=cache.made == made_before)
+
     def item(self, cached: bool) -> None:
         """One item finished; saved at once so a kill cannot lose the count."""
         with self._lock:
@@ -344,6 +353,7 @@ def write_the_script(ctx: Context, recognizer: words.Recognizer) -> Script:
         script.check_chapters(script.chapter_count(own_text))
     title = request.topic or (request.script_file or request.voiceover or Path("video")).stem
     with ctx.run.stage("script", "own-text" if own_text else "llm" if use_llm else "outline") as stage:
+        made_before = ctx.cache.made
         if own_text is not None:
             written = script.text_script(own_text, title, preset)
         elif request.voiceover:
@@ -355,7 +365,10 @@ def write_the_script(ctx: Context, recognizer: words.Recognizer) -> Script:
         else:
             written = script.outline_script(request.topic, preset, length, request.minutes)
         stage.row.backend = written.source
-        stage.item(cached=False)
+        if own_text is not None or not (use_llm or request.voiceover):
+            stage.derived()  # split from the user's text, or grown from the outline bank: milliseconds
+        else:
+            stage.cached_unless(ctx.cache, made_before)
     return replace(written, language=ctx.language)
 
 
@@ -363,8 +376,9 @@ def choose_moods(ctx: Context, the_script: Script) -> Script:
     """Each scene's mood, from its narration or the preset's sections."""
     classifier = moods.make_mood_classifier(ctx.settings.mood_backend)
     with ctx.run.stage("moods", classifier.name) as stage:
+        made_before = ctx.cache.made
         the_script = moods.assign_moods(the_script, classifier, ctx.preset.music.moods, ctx.cache)
-        stage.item(cached=False)
+        stage.cached_unless(ctx.cache, made_before)
     return the_script  # the classifier (an embedding model) is freed here, before the memory-hungry stages
 
 
@@ -399,9 +413,13 @@ def time_the_words(ctx: Context, the_script: Script, narration: Narration, recog
                    reader: voice.Voice) -> Words:
     """Every word's time in the narration, spelled as the script spells it."""
     with ctx.run.stage("words", recognizer.name) as stage:
+        made_before = ctx.cache.made
         timed = words.time_words(the_script, narration, ctx.settings.words_backend, recognizer, ctx.cache, reader)
         stage.row.backend = timed.backend
-        stage.item(cached=False)
+        if timed.backend.endswith("-alignment"):
+            stage.derived()  # our voice's own word times, read off the narration
+        else:
+            stage.cached_unless(ctx.cache, made_before)
     return timed
 
 
@@ -409,7 +427,7 @@ def lay_out(ctx: Context, the_script: Script, timed: Words, narration: Narration
     """Scene and shot times from where the words are spoken."""
     with ctx.run.stage("timeline", "words") as stage:
         plan = timeline.build_timeline(the_script, timed, narration.duration, ctx.preset.effects.max_shot_seconds)
-        stage.item(cached=False)
+        stage.derived()
     return plan
 
 
@@ -533,7 +551,7 @@ def caption(ctx: Context, timed: Words, options: render.RenderOptions,  # noqa: 
         captions.add_cards(subs, cards, preset.chapters, preset.captions, preset.thumbnail.accent, options.width,
                            options.height)
         paths = captions.write_subtitles(sidecar, subs, ctx.plan.folder)
-        stage.item(cached=False)
+        stage.derived()
     return subs, paths
 
 

@@ -259,6 +259,9 @@ def test_the_same_video_asked_for_again_is_made_from_the_cache_alone(uninterrupt
     runs = {r["stage"]: r for r in _stage_runs(uninterrupted) if r["job_id"] == newest}
     for stage in ("voice", "images", "music", "render", "thumbnails"):
         assert runs[stage]["items_computed"] == 0 and runs[stage]["items_cached"] > 0, stage  # nothing made again
+    # The moods come from the cache; the outline, timeline and captions are derived again in memory: no work.
+    assert runs["moods"]["items_cached"] == 1
+    assert all(runs[stage]["items_computed"] == 0 for stage in ("script", "moods", "words", "timeline", "captions"))
     again, first = made_folder(result), uninterrupted / "output" / FOLDER
     assert again != first and (again / "video.mp4").read_bytes() == (first / "video.mp4").read_bytes()
 
