@@ -16,7 +16,7 @@ from bot.access import is_admin
 from bot.delivery import say
 from bot.redact import for_chat
 from bot.services import FactoryContext, Services, off_loop
-from engine import abreport
+from engine import abpower, abreport
 from engine.channels import ChannelBook
 from engine.errors import InputError, VideoFactoryError
 
@@ -43,7 +43,8 @@ async def reports(update: Update, context: FactoryContext) -> str:
     tester, now = context.services.tester, datetime.now(timezone.utc)
     tests = (await off_loop(tester.tests, None if is_admin(update, context) else update.effective_chat.id))[:5]
     if not tests:
-        return "No A/B tests yet: tap 🌍 Public under a finished video."
+        power = await asyncio.to_thread(tester.power)
+        return f"No A/B tests yet: tap 🌍 Public under a finished video.\n{abpower.told(power)}"
     texts = [await asyncio.to_thread(abreport.summary, tester, test, now) for test in tests]
     return "\n\n".join(texts)
 

@@ -14,6 +14,7 @@ from bot.access import pressed_job
 from bot.delivery import safely, say
 from bot.redact import for_chat
 from bot.services import FactoryContext
+from engine import abpower
 from engine.errors import VideoFactoryError
 from engine.jobs import JobState
 from engine.publish import Published, publish, publish_channel
@@ -81,5 +82,7 @@ async def start_test(context: FactoryContext, done: Published, folder: Path, cha
                                        approved_design(folder))
     except VideoFactoryError as error:
         return f"⚠️ The A/B test could not start: {for_chat(error)}"
+    power = await asyncio.to_thread(tester.power)
     return (f"🧪 A/B test #{test.id} started: from {test.first_day:%a %-d %b} each thumbnail has whole days in turn, "
-            f"{test.max_cycles} rounds at most. A first report comes in 24 hours; /abtest shows the schedule.")
+            f"{test.max_cycles} rounds at most. A first report comes in 24 hours; /abtest shows the schedule "
+            f"and /abtest stop {test.id} ends it.\n{abpower.told(power)}")

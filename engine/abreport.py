@@ -48,7 +48,7 @@ def ahead(tester: ABTester, test: ABTest, now: datetime, days: int = AHEAD_DAYS)
 
 def early(tester: ABTester, test: ABTest, now: datetime) -> str:
     """The 24-hour report: the plan and what can be known yet, which is no verdict."""
-    looks = abstats.looks(test.variants, test.max_cycles)
+    looks = abstats.looks(test.variants, test.max_cycles) or [test.max_cycles]
     # The first look's last day ends, and its report comes two days after that at the earliest.
     first_look_day = test.first_day + timedelta(days=looks[0] * test.variants + REPORT_LAG_DAYS)
     lines = [f"📊 24-hour report: A/B test #{test.id} of {test.variants} {test.kind}s, video {test.video_id}",
@@ -103,6 +103,8 @@ def _changed(tester: ABTester, test: ABTest) -> list[str]:
 def _look_line(tester: ABTester, test: ABTest, number: int) -> str:
     """What the look after cycle `number` did: none planned yet, decided nothing, or waited for days."""
     looks = abstats.looks(test.variants, test.max_cycles)
+    if not looks:  # a test started before looks were counted up to renaming, too short for any
+        return "This test is too short for any look that could decide; the approved variant stays at its end."
     if number < looks[0]:
         return f"No decision is possible yet: the first look comes after cycle {looks[0]}."
     made = tester.looks_made(test)

@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 from sqlmodel import Session, select
 
-from engine import abreport, abstats
+from engine import abpower, abreport, abstats
 from engine.abreport import variant_name
 from engine.abstats import PACIFIC, day_start, first_judged_day, pacific_day
 from engine.errors import InputError, VideoFactoryError
@@ -119,6 +119,15 @@ class ABTester:
             return {row.day: row for row in rows}
 
     # --- starting ------------------------------------------------------------------------------
+
+    def power(self) -> abpower.PowerEstimate:
+        """What a thumbnail test on this tester's channel can expect, from its tested videos' reach figures."""
+        return self.power_on(self.scope)
+
+    def power_on(self, channel: str | None) -> abpower.PowerEstimate:
+        """What a thumbnail test on `channel` (None: the one authorisation) can expect."""
+        videos = {test.video_id for test in self.tests() if test.channel == channel}
+        return abpower.estimate(self.store, videos, self.max_days)
 
     def start_thumbnails(self, video_id: str, folder: Path, chat_id: int | None, now: datetime, published: datetime,
                          approved: int = 1) -> ABTest:

@@ -304,10 +304,14 @@ def _cmd_youtube(args: argparse.Namespace, settings: Settings) -> int:
     elif args.ab_test:
         from engine.thumbnail_choice import approved_design
 
-        test = _tester(settings, youtube).start_thumbnails(
-            done.video_id, args.folder, None, datetime.now(timezone.utc), datetime.now(timezone.utc),
-            approved_design(args.folder))
-        print(f"A/B test #{test.id} started: `videofactory abtest tick` (or the bot) moves it on")
+        from engine.abpower import told
+
+        tester = _tester(settings, youtube)
+        test = tester.start_thumbnails(done.video_id, args.folder, None, datetime.now(timezone.utc),
+                                       datetime.now(timezone.utc), approved_design(args.folder))
+        print(f"A/B test #{test.id} started: `videofactory abtest tick` (or the bot) moves it on; "
+              f"`videofactory abtest stop {test.id}` ends it")
+        print(told(tester.power()))
     return 0
 
 
@@ -379,6 +383,11 @@ def _cmd_abtest(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.action == "titles":
         return _start_title_test(args, settings, tester, now)
+    if args.action == "power":
+        from engine.abpower import told
+
+        print(told(tester.power_on(args.channel)))
+        return 0
     if args.action in ("stop", "pick"):
         if args.test is None or (args.action == "pick" and args.variant is None):
             raise InputError("say which test (and for pick, which variant): videofactory abtest pick 3 2")
@@ -391,7 +400,10 @@ def _cmd_abtest(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     tests = tester.tests()
     if not tests:
+        from engine.abpower import told
+
         print("no A/B tests yet: publish with --ab-test, or tap Publish in the bot")
+        print(told(tester.power()))
     for test in tests:
         if args.test in (None, test.id):
             print(abreport.summary(tester, test, now), end="\n\n")
@@ -490,13 +502,14 @@ def _add_managing(commands: argparse._SubParsersAction) -> None:
     youtube.set_defaults(handler=_cmd_youtube)
 
     abtest = commands.add_parser("abtest", help="A/B tests of thumbnails or titles: list, move on, stop, pick, "
-                                                "or test titles")
-    abtest.add_argument("action", nargs="?", choices=("list", "tick", "stop", "pick", "titles"), default="list")
+                                                "test titles, or say how likely a test is to find a better thumbnail")
+    abtest.add_argument("action", nargs="?", choices=("list", "tick", "stop", "pick", "titles", "power"), default="list")
     abtest.add_argument("test", nargs="?", type=int, help="the test's number")
     abtest.add_argument("variant", nargs="?", type=int, help="with pick: the winning variant")
     abtest.add_argument("--video", help="with titles: the YouTube video ID")
     abtest.add_argument("--title", action="append", default=[],
                         help="with titles: a title to test (twice or more; the video's own first)")
+    abtest.add_argument("--channel", help="with power: the named channel (default: the one authorisation)")
     abtest.set_defaults(handler=_cmd_abtest)
 
     stats = commands.add_parser("stats", help="videos made, time per stage, pictures, tokens, A/B tests, failures")

@@ -23,6 +23,7 @@ from statistics import median
 import numpy as np
 from sqlmodel import Session, col, select
 
+from engine.abpower import told
 from engine.abtest import ABTester
 from engine.channels import AuthState, ChannelBook, calendar_of, token_ends, WARN_BEFORE
 from engine.config import Settings
@@ -194,13 +195,15 @@ class Planner:
         if self.testers is None:
             return []
         folder = self._folder(row)
+        tester = self.testers(channel.name)
         try:
-            test = self.testers(channel.name).start_thumbnails(row.video_id, folder, channel.chat_id, now,  # type: ignore[arg-type]
-                                                               as_utc(row.slot), approved_design(folder))  # type: ignore[arg-type]
+            test = tester.start_thumbnails(row.video_id, folder, channel.chat_id, now,  # type: ignore[arg-type]
+                                           as_utc(row.slot), approved_design(folder))  # type: ignore[arg-type]
         except VideoFactoryError as error:
             return [PlanNotice(channel.chat_id, f"⚠️ #{row.id} is public, but its A/B test could not start: {error}")]
         return [PlanNotice(channel.chat_id, f"🧪 #{row.id} «{row.topic}» is {status.privacy} on "
-                                            f"{channel.title or channel.name}; A/B test #{test.id} of its thumbnails started.")]
+                                            f"{channel.title or channel.name}; A/B test #{test.id} of its thumbnails "
+                                            f"started (/abtest stop {test.id} ends it).\n{told(tester.power())}")]
 
     def _start(self, channel: Channel, row: PlannedVideo, now: datetime) -> list[PlanNotice]:
         """A topic whose time to be made has come: its job, told to the chat through the job's own messages."""

@@ -7,6 +7,7 @@ import asyncio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from engine.abpower import told
 from engine.abreport import variant_name
 from engine.errors import InputError
 from engine.tables import ABTest
@@ -28,7 +29,8 @@ def _tests(request: Request, seen: Viewer) -> list[ABTest]:
 async def abtests_page(request: Request, seen: Viewer = Depends(viewer)) -> Response:
     """Every test the visitor may see, newest first."""
     tests = await asyncio.to_thread(_tests, request, seen)
-    return page(request, "abtests.html", {"tests": tests, "name": variant_name})
+    power = await asyncio.to_thread(services_of(request).tester.power_on, None)
+    return page(request, "abtests.html", {"tests": tests, "name": variant_name, "power": told(power)})
 
 
 def _detail(request: Request, seen: Viewer, test_id: int) -> dict[str, object]:
@@ -43,7 +45,8 @@ def _detail(request: Request, seen: Viewer, test_id: int) -> dict[str, object]:
     names = {variant: variant_name(test, variant) for variant in range(1, test.variants + 1)}
     return {"test": test, "schedule": tester.schedule(test_id), "analysis": tester.analysis(test),
             "chart": charts.ab_days(results, names) if results else "", "names": names, "results": results,
-            "looks": tester.looks_made(test), "changed": tester.changed_after_looks(test)}
+            "looks": tester.looks_made(test), "changed": tester.changed_after_looks(test),
+            "power": told(tester.power_on(test.channel)) if test.kind == "thumbnail" and test.state == "running" else ""}
 
 
 @router.get("/abtests/{test_id}", response_class=HTMLResponse)

@@ -87,7 +87,8 @@ def test_topic_preset_progress_album_and_video_then_published_and_ab_tested(sett
     assert uploaded == (folder / "video.mp4").stat().st_size
     texts = [c.params.get("text", "") for c in fake.calls]
     assert any("✅ On YouTube (public): https://youtu.be/yt-video-1 with captions" in t for t in texts)
-    assert any("A/B test #1 started" in t for t in texts)
+    started = next(t for t in texts if "A/B test #1 started" in t)
+    assert "no reach figures yet (taking 1,000 impressions a day), a 21-day test finds a 25% better one" in started
     assert any("24-hour report: A/B test #1" in t for t in texts)
     assert any("thumbnail 2 is now the video's thumbnail (chosen by hand)" in t for t in texts)
     assert "reporting" in routes and routes[-1] == "thumbnail"

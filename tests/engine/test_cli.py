@@ -90,6 +90,9 @@ def test_an_unknown_export_is_refused_before_any_work(cli_env, tmp_path: Path):
 def test_youtube_and_abtest_commands_without_authorisation_say_what_to_do(cli_env, tmp_path: Path):
     listing = run_cli(["abtest"], cli_env, tmp_path)
     assert listing.returncode == 0 and "no A/B tests yet" in listing.stdout
+    assert "with no reach figures yet (taking 1,000 impressions a day), a 21-day test finds a 25% better" in listing.stdout
+    power = run_cli(["abtest", "power", "--channel", "history"], cli_env, tmp_path)
+    assert power.returncode == 0 and power.stdout.startswith("How likely this test is to find a better thumbnail")
     not_a_video = run_cli(["youtube", "publish", str(tmp_path)], cli_env, tmp_path)
     assert not_a_video.returncode == 2 and "is missing or broken" in not_a_video.stderr
     folder = tmp_path / "video"

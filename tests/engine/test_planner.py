@@ -160,6 +160,7 @@ def test_two_channels_three_days_made_ahead_approved_scheduled_held_and_one_revo
     # Each video that goes public at its time gets its thumbnails' A/B test, on its own channel.
     notices = tick(datetime(2026, 12, 8, 17, 1, tzinfo=timezone.utc))
     assert [n.chat_id for n in notices if "A/B test #2 of its thumbnails started" in n.text] == [200]
+    assert all("How likely this test is to find a better thumbnail" in n.text for n in notices if "started" in n.text)
     tests = ABTester(store, lambda: None, lambda: None).tests()  # type: ignore[arg-type,return-value]
     assert sorted((t.channel, t.video_id, t.chat_id) for t in tests) == [("history", "hist-1", 100),
                                                                         ("science", "sci-1", 200)]

@@ -131,11 +131,13 @@ def test_an_ab_test_shows_its_schedule_and_days(client, services):
         services.store.add(ReachDay(video_id="vid123", day=today + timedelta(days=offset), impressions=1000,
                                     clicks=40 + 10 * variant + offset, report_created=datetime(2026, 11, 20, tzinfo=timezone.utc)))
     log_in(client, services, USER)
-    assert "vid123" in client.get("/abtests").text
+    listing = client.get("/abtests").text
+    assert "vid123" in listing and "How likely this test is to find a better thumbnail" in listing
     page = client.get(f"/abtests/{test.id}").text
     assert "Tue 10 Nov" in page and "thumbnail 3" in page and 'id="chart-ab"' in page
     assert "After 2 cycle(s) with judged days: thumbnail 3 leads" in page and "likely overstated" in page
     assert "95% interval" not in page  # no plain interval around a leader picked from three
+    assert "with about 1,000 impressions a day, a 21-day test finds a 25% better one" in page  # its six days' median
     log_in(client, services, OTHER)
     assert client.get(f"/abtests/{test.id}").status_code == 404
 
