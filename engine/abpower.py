@@ -73,7 +73,10 @@ def channel_impressions(store: Store, videos: set[str]) -> tuple[int, bool]:
     for row in rows:
         by_video.setdefault(row.video_id, []).append(row)
     recent = sorted(by_video.values(), key=lambda days: min(d.day for d in days))[-RECENT_VIDEOS:]
-    daily = [d.impressions for days in recent for d in days if d.day < min(x.day for x in days) + timedelta(FIRST_DAYS)]
+    daily = []
+    for days in recent:
+        first = min(d.day for d in days)
+        daily += [d.impressions for d in days if d.day < first + timedelta(FIRST_DAYS)]
     if not daily:
         return DEFAULT_IMPRESSIONS, False
     return round(statistics.median(daily)), True

@@ -233,16 +233,21 @@ def make_look(design: Design, cycle: int, results: list[DayResult], previous: Lo
     """The look after `cycle` on the judged days so far, spending what the planned looks up to it allow beyond
     what `previous` (the last look made, as made) spent."""
     planned = looks(design.variants, design.max_cycles)
-    share = sum(c <= cycle for c in planned) / len(planned)
+    share = spent_share(sum(c <= cycle for c in planned), len(planned))  # a postponed look brings its share
     judged = [r for r in results if r.cycle <= cycle]
     statistic = _statistics(design, judged)
     alive = np.ones(len(statistic), bool) if previous is None else _unpack(previous.alive, len(statistic))
     spent_before = 0.0 if previous is None else previous.spent
     boundary = _boundary(statistic, alive, ALPHA * share - spent_before)
     crossed = (statistic >= boundary) & alive
-    return Look(cycle, share, float(statistic[0]), float((statistic >= statistic[0] - 1e-12).mean()), boundary,
+    return Look(cycle, share, float(statistic[0]), _p_value(statistic), boundary,
                 spent_before + float(crossed.mean()), _pack(alive & ~crossed), bool(crossed[0]),
                 _leader(judged, design.variants), len(judged))
+
+
+def _p_value(statistic: np.ndarray) -> float:
+    """How often the re-randomised schedules lead at least as much as the one run (row 0)."""
+    return float((statistic >= statistic[0] - 1e-12).mean())
 
 
 def _pack(flags: np.ndarray) -> str:
@@ -264,8 +269,8 @@ def analyse(results: list[DayResult], design: Design) -> Analysis:
     statistic = _statistics(design, results)
     leader = _leader(results, design.variants)
     ctr = {v: _pooled_ctr([r for r in results if r.variant == v]) for v in range(1, design.variants + 1)}
-    return Analysis(design.variants, len({r.cycle for r in results}), leader,
-                    float((statistic >= statistic[0] - 1e-12).mean()), ctr, _uplift(results, leader, design.variants))
+    return Analysis(design.variants, len({r.cycle for r in results}), leader, _p_value(statistic), ctr,
+                    _uplift(results, leader, design.variants))
 
 
 def _pooled_ctr(days: list[DayResult]) -> float:

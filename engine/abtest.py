@@ -287,9 +287,10 @@ class ABTester:
         changed: set[date] = set()
         for look in self.looks_made(test):
             for text, (impressions, clicks) in json.loads(look.figures_json).items():
-                now = figures.get(date.fromisoformat(text))
+                day = date.fromisoformat(text)
+                now = figures.get(day)
                 if now is None or now.impressions != impressions or abs(now.clicks - clicks) > 1e-6:
-                    changed.add(date.fromisoformat(text))
+                    changed.add(day)
         return sorted(changed)
 
     def _look(self, test: ABTest, cycle: int, now: datetime) -> Notice:
